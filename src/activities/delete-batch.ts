@@ -1,0 +1,64 @@
+import { DeleteMessageBatchCommand, type BatchResultErrorEntry } from '@aws-sdk/client-sqs';
+import { ApplicationFailure, Context } from '@temporalio/activity';
+import type { ActivityDeps } from './deps';
+import { SQS_BATCH_LIMIT } from './receive-batch';
+
+export interface DeleteEntry {
+  messageId: string;
+  receiptHandle: string;
+}
+
+export interface DeleteBatchResult {
+  deleted: number;
+  /**
+   * Entries whose receipt handle SQS no longer accepts: the message outlived its visibility timeout and was
+   * received again, and the holder of the newer receipt (whose load finds the row already there) deletes it.
+   */
+  stale: number;
+}
+
+const ROUNDS = 3;
+
+/**
+ * Deletes messages whose rows or quarantine records are committed, in parallel calls of 10. Failed entries
+ * are tried again; what still fails fails the activity, whose retry deletes again (deleting twice is harmless).
+ */
+export function createDeleteBatch(deps: ActivityDeps) {
+  return async function deleteBatch(entries: DeleteEntry[]): Promise<DeleteBatchResult> {
+    const queueUrl = await deps.queueUrl();
+    let pending = entries;
+    let stale = 0;
+    for (let round = 1; pending.length > 0; round++) {
+      Context.current().heartbeat();
+      const chunks = Array.from({ length: Math.ceil(pending.length / SQS_BATCH_LIMIT) }, (_, index) =>
+        pending.slice(index * SQS_BATCH_LIMIT, (index + 1) * SQS_BATCH_LIMIT),
+      );
+      const failures = (await Promise.all(chunks.map((chunk) => deleteChunk(deps, queueUrl, chunk)))).flat();
+      stale += failures.filter(({ error }) => error.Code === 'ReceiptHandleIsInvalid').length;
+      pending = failures.filter(({ error }) => error.Code !== 'ReceiptHandleIsInvalid').map(({ entry }) => entry);
+      if (pending.length > 0 && round === ROUNDS) {
+        const codes = [...new Set(failures.map(({ error }) => error.Code))].join(', ');
+        throw ApplicationFailure.retryable(
+          `${pending.length} messages could not be deleted (${codes})`,
+          'DeleteFailed',
+        );
+      }
+      if (pending.length > 0) await new Promise((resolve) => setTimeout(resolve, 200 * round));
+    }
+    return { deleted: entries.length - stale, stale };
+  };
+}
+
+async function deleteChunk(
+  deps: ActivityDeps,
+  queueUrl: string,
+  chunk: DeleteEntry[],
+): Promise<{ entry: DeleteEntry; error: BatchResultErrorEntry }[]> {
+  const { Failed = [] } = await deps.sqs.send(
+    new DeleteMessageBatchCommand({
+      QueueUrl: queueUrl,
+      Entries: chunk.map((entry, index) => ({ Id: String(index), ReceiptHandle: entry.receiptHandle })),
+    }),
+  );
+  return Failed.map((error) => ({ entry: chunk[Number(error.Id)]!, error }));
+}

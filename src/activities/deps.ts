@@ -1,0 +1,14 @@
+import type { SQSClient } from '@aws-sdk/client-sqs';
+import type { Pool } from 'pg';
+import type { PipelineKeys } from '../core/keys';
+import type { Masker } from '../core/mask';
+
+/** The clients every activity is built from; the worker, the direct loop and the tests each make one. */
+export interface ActivityDeps {
+  sqs: SQSClient;
+  /** Resolved once and remembered; resolution failures are retried with the activity. */
+  queueUrl: () => Promise<string>;
+  pool: Pool;
+  keys: PipelineKeys;
+  masker: Masker;
+}

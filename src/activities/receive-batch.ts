@@ -1,0 +1,113 @@
+import { ChangeMessageVisibilityBatchCommand, ReceiveMessageCommand, type Message } from '@aws-sdk/client-sqs';
+import { Context } from '@temporalio/activity';
+import type { ReceivedMessage } from '../core/types';
+import { validateLoginMessage } from '../core/validate-message';
+import { getQueueDepth, type QueueDepth } from '../sqs';
+import type { ActivityDeps } from './deps';
+
+/** SQS hands out at most 10 messages per ReceiveMessage and takes at most 10 entries per batch call. */
+export const SQS_BATCH_LIMIT = 10;
+
+/**
+ * The most one message may weigh in a Temporal payload. Temporal refuses payloads over 2 MB; an SQS body of
+ * up to 1 MiB can grow when JSON escapes it, so a body past this bound is carried in a compact form instead.
+ */
+export const MAX_MESSAGE_PAYLOAD_BYTES = 1_500_000;
+
+export interface ReceiveBatchInput {
+  maxMessages: number;
+  /** Bound on the batch's serialized size, so activity payloads stay under Temporal's limit. */
+  maxBytes: number;
+  /** Long poll of the first ReceiveMessage call (0–20 s). */
+  waitTimeSeconds: number;
+  visibilityTimeoutSeconds: number;
+}
+
+export interface ReceiveBatchResult {
+  messages: ReceivedMessage[];
+  /** Messages received past the byte bound and handed straight back to the queue. */
+  released: number;
+  /** The queue's counts, read when nothing was received, to tell an empty queue from one with messages in flight. */
+  queueDepth?: QueueDepth;
+}
+
+export function createReceiveBatch(deps: ActivityDeps) {
+  return async function receiveBatch(input: ReceiveBatchInput): Promise<ReceiveBatchResult> {
+    const context = Context.current();
+    const queueUrl = await deps.queueUrl();
+    const messages: ReceivedMessage[] = [];
+    const overflow: Message[] = [];
+    let bytes = 0;
+    let waitTimeSeconds = input.waitTimeSeconds;
+    while (messages.length < input.maxMessages && overflow.length === 0) {
+      context.heartbeat();
+      const { Messages = [] } = await deps.sqs.send(
+        new ReceiveMessageCommand({
+          QueueUrl: queueUrl,
+          MaxNumberOfMessages: Math.min(SQS_BATCH_LIMIT, input.maxMessages - messages.length),
+          WaitTimeSeconds: waitTimeSeconds,
+          VisibilityTimeout: input.visibilityTimeoutSeconds,
+          MessageSystemAttributeNames: ['SentTimestamp', 'ApproximateReceiveCount'],
+        }),
+        { abortSignal: context.cancellationSignal },
+      );
+      if (Messages.length === 0) break;
+      // Only the first call waits: the rest fill the batch with what is already there.
+      waitTimeSeconds = 0;
+      for (const message of Messages) {
+        const received = toReceivedMessage(message);
+        const size = payloadBytes(received);
+        if (messages.length > 0 && (bytes + size > input.maxBytes || overflow.length > 0)) {
+          overflow.push(message);
+        } else {
+          messages.push(received);
+          bytes += size;
+        }
+      }
+    }
+    if (overflow.length > 0) await release(deps, queueUrl, overflow);
+    const queueDepth = messages.length === 0 ? await getQueueDepth(deps.sqs, queueUrl) : undefined;
+    return { messages, released: overflow.length, queueDepth };
+  };
+}
+
+function payloadBytes(message: ReceivedMessage): number {
+  return Buffer.byteLength(JSON.stringify(message), 'utf8');
+}
+
+function toReceivedMessage(message: Message): ReceivedMessage {
+  const body = message.Body ?? '';
+  const received: ReceivedMessage = {
+    messageId: message.MessageId!,
+    receiptHandle: message.ReceiptHandle!,
+    body,
+    bodyBytes: Buffer.byteLength(body, 'utf8'),
+    sentTimestamp: Number(message.Attributes?.SentTimestamp ?? Date.now()),
+    receiveCount: Number(message.Attributes?.ApproximateReceiveCount ?? 1),
+  };
+  return payloadBytes(received) <= MAX_MESSAGE_PAYLOAD_BYTES ? received : compact(received, body);
+}
+
+/** A valid event keeps only the fields the pipeline reads; anything else becomes its quarantine reason. */
+function compact(received: ReceivedMessage, body: string): ReceivedMessage {
+  const result = validateLoginMessage(body);
+  if (result.ok) return { ...received, body: JSON.stringify(result.event) };
+  const reason = `body of ${received.bodyBytes} bytes is too large to keep, and ${result.reason}`;
+  return { ...received, body: null, rejectedReason: reason };
+}
+
+/** Makes messages visible again at once, so the next batch takes them instead of waiting out the timeout. */
+async function release(deps: ActivityDeps, queueUrl: string, messages: Message[]): Promise<void> {
+  for (let start = 0; start < messages.length; start += SQS_BATCH_LIMIT) {
+    await deps.sqs.send(
+      new ChangeMessageVisibilityBatchCommand({
+        QueueUrl: queueUrl,
+        Entries: messages.slice(start, start + SQS_BATCH_LIMIT).map((message, index) => ({
+          Id: String(index),
+          ReceiptHandle: message.ReceiptHandle!,
+          VisibilityTimeout: 0,
+        })),
+      }),
+    );
+  }
+}

@@ -1,0 +1,69 @@
+import { parseArgs } from 'node:util';
+import { loadConfig, LOCAL_PORTS } from '../config';
+import { defaultWorkflowId, formatProgress, runDrain } from '../drain';
+import { createLogger } from '../log';
+import { createPipelineWorker, openActivityDeps } from '../pipeline';
+import { loadPipelineKeys } from '../secrets';
+import { readBodies, SAMPLE_DATA_FILE, sendBodies } from '../seed-messages';
+import { getQueueDepth } from '../sqs';
+import { startLocalStack } from '../stack/local-stack';
+import { connectClient } from '../temporal/connect-client';
+import { runMain, untilStopSignal } from './run-main';
+
+const log = createLogger('demo');
+
+/** `npm start`: the whole pipeline on the local stack, on the sample data, with the Web UI left up to explore. */
+runMain(async () => {
+  const { values } = parseArgs({ options: { exit: { type: 'boolean' } } });
+  const stopSignal = untilStopSignal();
+  const baseConfig = loadConfig();
+  const stack = await startLocalStack({
+    ports: LOCAL_PORTS,
+    dataDir: baseConfig.LOGIN_ETL_DATA_DIR,
+    config: baseConfig,
+  });
+  const config = { ...baseConfig, databaseUrl: stack.databaseUrl };
+  const keys = loadPipelineKeys(config);
+  const deps = await openActivityDeps(config, keys);
+  try {
+    const depth = await getQueueDepth(deps.sqs, stack.queueUrl);
+    if (depth.visible + depth.inFlight + depth.delayed === 0) {
+      const sent = await sendBodies(deps.sqs, stack.queueUrl, readBodies(SAMPLE_DATA_FILE));
+      log.info(`queue was empty: sent the ${sent} sample messages`);
+    }
+    const worker = await createPipelineWorker({ config, keys, deps });
+    const workerRun = worker.run();
+    const client = await connectClient(config, keys);
+    const summary = await runDrain(client, config, {
+      workflowId: defaultWorkflowId(config),
+      onProgress: (progress) => log.info(formatProgress(progress)),
+    });
+    process.stdout.write(
+      `\nDrained ${summary.received} messages in ${summary.seconds} s: ${summary.loaded} loaded, ` +
+        `${summary.quarantined} quarantined, ${summary.duplicates} duplicates, ${summary.deleted} deleted.\n` +
+        `Workflow ${summary.workflowId}, run ${summary.runId}: ` +
+        `${stack.temporalUiUrl}/namespaces/${config.TEMPORAL_NAMESPACE}/workflows/${summary.workflowId}/${summary.runId}\n\n`,
+    );
+    const { rows } = await deps.pool.query(
+      `SELECT user_id, device_type, left(masked_ip, 16) || '…' AS masked_ip,
+              left(masked_device_id, 16) || '…' AS masked_device_id, locale, app_version, app_version_text,
+              to_char(create_date, 'YYYY-MM-DD') AS create_date
+         FROM user_logins WHERE message_id IS NOT NULL ORDER BY loaded_at DESC, message_id LIMIT 5`,
+    );
+    console.table(rows);
+    const quarantined = await deps.pool.query(
+      'SELECT message_id, reason FROM quarantined_messages ORDER BY quarantined_at DESC LIMIT 3',
+    );
+    console.table(quarantined.rows);
+    if (!values.exit) {
+      process.stdout.write(`\nTemporal Web UI: ${stack.temporalUiUrl}  (Ctrl-C stops everything)\n`);
+      await stopSignal;
+    }
+    // Ctrl-C has already made the Temporal runtime stop the worker; --exit has not.
+    if (worker.getState() === 'RUNNING') worker.shutdown();
+    await workerRun;
+  } finally {
+    await deps.close();
+    await stack.stop();
+  }
+});

@@ -1,0 +1,61 @@
+import { parseArgs } from 'node:util';
+import { runMain } from './cli/run-main';
+import { loadConfig } from './config';
+import { defaultWorkflowId, formatProgress, runDrain } from './drain';
+import { loadPipelineKeys } from './secrets';
+import { connectClient } from './temporal/connect-client';
+
+const USAGE = `usage: npm run start-workflow -- [--until-empty | --continuous] [--batch-size N] [--max-batch-bytes N]
+  [--visibility-timeout S] [--grace-seconds S] [--workflow-id ID] [--json]`;
+
+runMain(async () => {
+  const { values } = parseArgs({
+    options: {
+      'until-empty': { type: 'boolean' },
+      continuous: { type: 'boolean' },
+      'batch-size': { type: 'string' },
+      'max-batch-bytes': { type: 'string' },
+      'visibility-timeout': { type: 'string' },
+      'grace-seconds': { type: 'string' },
+      'workflow-id': { type: 'string' },
+      json: { type: 'boolean' },
+      help: { type: 'boolean', short: 'h' },
+    },
+  });
+  if (values.help) {
+    process.stdout.write(USAGE + '\n');
+    return 0;
+  }
+  if (values['until-empty'] && values.continuous) throw new Error('choose one of --until-empty and --continuous');
+  const integer = (name: keyof typeof values) => {
+    const value = values[name];
+    if (value === undefined) return undefined;
+    if (typeof value !== 'string' || !/^\d+$/.test(value)) throw new Error(`--${name} must be a whole number`);
+    return Number(value);
+  };
+  const config = loadConfig();
+  const client = await connectClient(config, loadPipelineKeys(config));
+  const workflowId = values['workflow-id'] ?? defaultWorkflowId(config);
+  process.stderr.write(`drain ${workflowId} on task queue ${config.TEMPORAL_TASK_QUEUE}\n`);
+  const interactive = process.stderr.isTTY;
+  const summary = await runDrain(client, config, {
+    workflowId,
+    options: {
+      mode: values.continuous ? 'continuous' : 'until-empty',
+      batchSize: integer('batch-size'),
+      maxBatchBytes: integer('max-batch-bytes'),
+      visibilityTimeoutSeconds: integer('visibility-timeout'),
+      emptyGraceSeconds: integer('grace-seconds'),
+    },
+    onProgress: (progress) =>
+      process.stderr.write(interactive ? `\r\x1b[K${formatProgress(progress)}` : `${formatProgress(progress)}\n`),
+  });
+  if (interactive) process.stderr.write('\r\x1b[K');
+  process.stdout.write(
+    `drained: received ${summary.received}, loaded ${summary.loaded}, quarantined ${summary.quarantined}, ` +
+      `duplicates ${summary.duplicates}, deleted ${summary.deleted} in ${summary.seconds} s ` +
+      `(${summary.messagesPerSecond} msg/s)\n`,
+  );
+  if (values.json) process.stdout.write(JSON.stringify(summary) + '\n');
+  return 0;
+});

@@ -1,0 +1,78 @@
+import path from 'node:path';
+import { z } from 'zod';
+
+/** Fixed local ports of the local stack, so every command finds it with no setting. */
+export const LOCAL_PORTS = { temporal: 7233, temporalUi: 8233, sqs: 4566, postgres: 5433 } as const;
+
+export const PROJECT_ROOT = path.resolve(__dirname, '..');
+
+export const LOCAL_DATABASE = { user: 'postgres', password: 'postgres', database: 'login_etl' } as const;
+
+export const localDatabaseUrl = (port: number = LOCAL_PORTS.postgres): string =>
+  `postgres://${LOCAL_DATABASE.user}:${LOCAL_DATABASE.password}@127.0.0.1:${port}/${LOCAL_DATABASE.database}`;
+
+const optional = <T extends z.ZodType>(schema: T) =>
+  z.preprocess((value) => (value === '' ? undefined : value), schema.optional());
+
+const urlWithProtocol = (protocols: string[]) =>
+  z.url({ message: `must be a URL (${protocols.join(', ')})` }).refine(
+    (value) => {
+      return protocols.includes(new URL(value).protocol.replace(':', ''));
+    },
+    `must be a URL (${protocols.join(', ')})`,
+  );
+
+const envSchema = z.object({
+  TEMPORAL_ADDRESS: z
+    .string()
+    .regex(/^[^\s:]+:\d{1,5}$/, 'must be host:port')
+    .default(`localhost:${LOCAL_PORTS.temporal}`),
+  TEMPORAL_NAMESPACE: z.string().min(1).default('default'),
+  TEMPORAL_TASK_QUEUE: z.string().min(1).default('login-etl'),
+  TEMPORAL_CLI: optional(z.string()),
+  // Empty means "AWS's own endpoint": the variable is only left unset for the local default.
+  SQS_ENDPOINT: z
+    .preprocess((value) => value ?? `http://localhost:${LOCAL_PORTS.sqs}`, z.string())
+    .pipe(z.union([z.literal(''), urlWithProtocol(['http', 'https'])])),
+  SQS_QUEUE_URL: optional(urlWithProtocol(['http', 'https'])),
+  SQS_QUEUE_NAME: z
+    .string()
+    .regex(/^[A-Za-z0-9_-]{1,80}(\.fifo)?$/, 'must be an SQS queue name (letters, digits, - and _, at most 80)')
+    .default('login-queue'),
+  AWS_REGION: z
+    .string()
+    .regex(/^[a-z]{2}(-[a-z]+)+-\d$/, 'must be an AWS region such as us-east-1')
+    .default('us-east-1'),
+  DATABASE_URL: optional(urlWithProtocol(['postgres', 'postgresql'])),
+  PII_HMAC_KEY: optional(z.string().min(32, 'must be at least 32 characters (use e.g. `openssl rand -hex 32`)')),
+  LOGIN_ETL_DATA_DIR: z.string().min(1).default(path.join(PROJECT_ROOT, '.data')),
+  LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error']).default('info'),
+});
+
+export type Config = z.infer<typeof envSchema> & {
+  /** The SQS endpoint to use, undefined for AWS's own. */
+  sqsEndpoint: string | undefined;
+  /** DATABASE_URL, or the embedded Postgres of the local stack. */
+  databaseUrl: string;
+  usesLocalDatabase: boolean;
+};
+
+/** A setting that is missing or malformed: the program stops with one line naming it. */
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+}
+
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  const result = envSchema.safeParse(env);
+  if (!result.success) {
+    const issue = result.error.issues[0]!;
+    throw new ConfigError(`invalid setting ${issue.path.join('.')}: ${issue.message}`);
+  }
+  const parsed = result.data;
+  return {
+    ...parsed,
+    sqsEndpoint: parsed.SQS_ENDPOINT === '' ? undefined : parsed.SQS_ENDPOINT,
+    databaseUrl: parsed.DATABASE_URL ?? localDatabaseUrl(),
+    usesLocalDatabase: parsed.DATABASE_URL === undefined,
+  };
+}

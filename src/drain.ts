@@ -1,0 +1,86 @@
+import type { Client } from '@temporalio/client';
+import { temporal } from '@temporalio/proto';
+import type { Config } from './config';
+import { drainQueue, statsQuery } from './workflows';
+import { resolveDrainOptions, type DrainOptions, type DrainStats } from './workflows/drain-options';
+
+export interface DrainSummary extends DrainStats {
+  workflowId: string;
+  runId: string;
+  seconds: number;
+  messagesPerSecond: number;
+}
+
+export interface DrainProgress {
+  stats: DrainStats;
+  elapsedSeconds: number;
+  /** Set when nobody polls the task queue: the drain cannot move until a worker starts. */
+  noWorker: boolean;
+}
+
+export const defaultWorkflowId = (config: Pick<Config, 'SQS_QUEUE_NAME'>): string => `drain-${config.SQS_QUEUE_NAME}`;
+
+/**
+ * Starts a drain, or attaches to the running one with the same workflow id, and waits for its end while
+ * reporting progress from its `stats` query.
+ */
+export async function runDrain(
+  client: Client,
+  config: Pick<Config, 'TEMPORAL_TASK_QUEUE' | 'TEMPORAL_NAMESPACE'>,
+  request: {
+    workflowId: string;
+    options?: Partial<DrainOptions>;
+    onProgress?: (progress: DrainProgress) => void;
+    progressIntervalMs?: number;
+  },
+): Promise<DrainSummary> {
+  const options = resolveDrainOptions(request.options);
+  const started = Date.now();
+  const handle = await client.workflow.start(drainQueue, {
+    taskQueue: config.TEMPORAL_TASK_QUEUE,
+    workflowId: request.workflowId,
+    args: [{ options }],
+    workflowIdConflictPolicy: 'USE_EXISTING',
+  });
+  const reportProgress = async () => {
+    const [stats, noWorker] = await Promise.all([
+      handle.query(statsQuery).catch(() => undefined),
+      hasNoWorker(client, config).catch(() => false),
+    ]);
+    if (stats) request.onProgress?.({ stats, elapsedSeconds: (Date.now() - started) / 1000, noWorker });
+  };
+  const timer = request.onProgress
+    ? setInterval(() => void reportProgress(), request.progressIntervalMs ?? 2_000)
+    : undefined;
+  try {
+    const stats = await handle.result();
+    const { runId } = await client.workflow.getHandle(request.workflowId).describe();
+    const seconds = (Date.now() - started) / 1000;
+    return {
+      workflowId: request.workflowId,
+      runId,
+      ...stats,
+      seconds: Math.round(seconds * 10) / 10,
+      messagesPerSecond: Math.round(stats.received / Math.max(seconds, 0.001)),
+    };
+  } finally {
+    clearInterval(timer);
+  }
+}
+
+async function hasNoWorker(client: Client, config: Pick<Config, 'TEMPORAL_TASK_QUEUE' | 'TEMPORAL_NAMESPACE'>) {
+  const { pollers } = await client.workflowService.describeTaskQueue({
+    namespace: config.TEMPORAL_NAMESPACE,
+    taskQueue: { name: config.TEMPORAL_TASK_QUEUE },
+    taskQueueType: temporal.api.enums.v1.TaskQueueType.TASK_QUEUE_TYPE_WORKFLOW,
+  });
+  return pollers.length === 0;
+}
+
+export function formatProgress({ stats, elapsedSeconds, noWorker }: DrainProgress): string {
+  const rate = Math.round(stats.received / Math.max(elapsedSeconds, 0.001));
+  const line =
+    `received ${stats.received}, loaded ${stats.loaded}, quarantined ${stats.quarantined}, ` +
+    `duplicates ${stats.duplicates}, deleted ${stats.deleted} (${rate} msg/s, ${Math.round(elapsedSeconds)} s)`;
+  return noWorker ? `${line}: no worker polls the task queue, start one with \`npm run worker\`` : line;
+}

@@ -1,0 +1,88 @@
+import {
+  NativeConnection,
+  Runtime,
+  DefaultLogger,
+  Worker,
+  type LogLevel,
+  type WorkflowBundleOption,
+} from '@temporalio/worker';
+import type { Config } from './config';
+import { createMasker } from './core/mask';
+import type { PipelineKeys } from './core/keys';
+import { createPool } from './db/pool';
+import { migrate } from './db/migrate';
+import { createActivities, type ActivityDeps } from './activities';
+import { createSqsClient, resolveQueueUrl } from './sqs';
+import { createDataConverter } from './temporal/data-converter';
+import { createLogger, formatFields } from './log';
+
+/** Clients for the activities, and how to close them. */
+export async function openActivityDeps(
+  config: Config,
+  keys: PipelineKeys,
+  poolSize = 10,
+): Promise<ActivityDeps & { close(): Promise<void> }> {
+  const sqs = createSqsClient(config);
+  const pool = createPool(config, poolSize);
+  await migrate(pool);
+  let queueUrl: Promise<string> | undefined;
+  return {
+    sqs,
+    pool,
+    keys,
+    masker: createMasker(keys),
+    queueUrl: () => {
+      queueUrl ??= resolveQueueUrl(sqs, config).catch((error: unknown) => {
+        queueUrl = undefined;
+        throw error;
+      });
+      return queueUrl;
+    },
+    async close() {
+      sqs.destroy();
+      await pool.end();
+    },
+  };
+}
+
+let runtimeInstalled = false;
+
+/** Routes the Temporal runtime's own logs through ours, warnings and up, so they read like the rest. */
+export function installTemporalRuntime(): void {
+  if (runtimeInstalled) return;
+  runtimeInstalled = true;
+  const log = createLogger('temporal-sdk');
+  Runtime.install({
+    logger: new DefaultLogger('WARN', ({ level, message, meta }) => {
+      const line = `${message} ${formatFields(meta)}`.trim();
+      (level === ('ERROR' satisfies LogLevel) ? log.error : log.warn)(line);
+    }),
+  });
+}
+
+export interface PipelineWorkerOptions {
+  config: Config;
+  keys: PipelineKeys;
+  deps: ActivityDeps;
+  connection?: NativeConnection;
+  /** A prebuilt bundle (tests share one); by default the workflows are bundled at start. */
+  workflowBundle?: WorkflowBundleOption;
+  identity?: string;
+}
+
+export async function createPipelineWorker(options: PipelineWorkerOptions): Promise<Worker> {
+  installTemporalRuntime();
+  const connection =
+    options.connection ?? (await NativeConnection.connect({ address: options.config.TEMPORAL_ADDRESS }));
+  return Worker.create({
+    connection,
+    namespace: options.config.TEMPORAL_NAMESPACE,
+    taskQueue: options.config.TEMPORAL_TASK_QUEUE,
+    ...(options.identity ? { identity: options.identity } : {}),
+    dataConverter: createDataConverter(options.keys),
+    activities: createActivities(options.deps),
+    ...(options.workflowBundle
+      ? { workflowBundle: options.workflowBundle }
+      : { workflowsPath: require.resolve('./workflows') }),
+  });
+}

@@ -1,0 +1,90 @@
+import {
+  CreateQueueCommand,
+  GetQueueAttributesCommand,
+  GetQueueUrlCommand,
+  QueueDoesNotExist,
+  SQSClient,
+  SetQueueAttributesCommand,
+} from '@aws-sdk/client-sqs';
+import type { Config } from './config';
+
+export const DEAD_LETTER_SUFFIX = '-dlq';
+export const MAX_RECEIVE_COUNT = 5;
+
+/** Dummy credentials for local emulators; real AWS uses the SDK's default credential chain. */
+const LOCAL_CREDENTIALS = { accessKeyId: 'test', secretAccessKey: 'test' };
+
+export function createSqsClient(config: Pick<Config, 'sqsEndpoint' | 'AWS_REGION'>): SQSClient {
+  const local = config.sqsEndpoint !== undefined && !process.env.AWS_ACCESS_KEY_ID && !process.env.AWS_PROFILE;
+  return new SQSClient({
+    region: config.AWS_REGION,
+    endpoint: config.sqsEndpoint,
+    credentials: local ? LOCAL_CREDENTIALS : undefined,
+    maxAttempts: 3,
+  });
+}
+
+/** SQS_QUEUE_URL when set, otherwise the URL SQS gives for SQS_QUEUE_NAME. */
+export async function resolveQueueUrl(
+  sqs: SQSClient,
+  config: Pick<Config, 'SQS_QUEUE_URL' | 'SQS_QUEUE_NAME'>,
+): Promise<string> {
+  if (config.SQS_QUEUE_URL) return config.SQS_QUEUE_URL;
+  try {
+    const { QueueUrl } = await sqs.send(new GetQueueUrlCommand({ QueueName: config.SQS_QUEUE_NAME }));
+    if (!QueueUrl) throw new Error(`SQS returned no URL for queue ${config.SQS_QUEUE_NAME}`);
+    return QueueUrl;
+  } catch (error) {
+    if (error instanceof QueueDoesNotExist) throw new QueueMissingError(config.SQS_QUEUE_NAME);
+    throw error;
+  }
+}
+
+export class QueueMissingError extends Error {
+  override name = 'QueueMissingError';
+  constructor(queueName: string) {
+    super(`SQS queue ${queueName} does not exist (create it with \`npm run stack\` or set SQS_QUEUE_URL)`);
+  }
+}
+
+/** Creates the queue and its dead-letter queue (redrive after MAX_RECEIVE_COUNT receives); safe to repeat. */
+export async function ensureQueues(sqs: SQSClient, queueName: string): Promise<{ queueUrl: string; dlqUrl: string }> {
+  const dlq = await sqs.send(new CreateQueueCommand({ QueueName: queueName + DEAD_LETTER_SUFFIX }));
+  const { Attributes } = await sqs.send(
+    new GetQueueAttributesCommand({ QueueUrl: dlq.QueueUrl, AttributeNames: ['QueueArn'] }),
+  );
+  const redrivePolicy = JSON.stringify({
+    deadLetterTargetArn: Attributes?.QueueArn,
+    maxReceiveCount: String(MAX_RECEIVE_COUNT),
+  });
+  const queue = await sqs.send(new CreateQueueCommand({ QueueName: queueName }));
+  // Set apart from CreateQueue, which refuses to change the attributes of a queue that already exists.
+  await sqs.send(
+    new SetQueueAttributesCommand({ QueueUrl: queue.QueueUrl, Attributes: { RedrivePolicy: redrivePolicy } }),
+  );
+  return { queueUrl: queue.QueueUrl!, dlqUrl: dlq.QueueUrl! };
+}
+
+export interface QueueDepth {
+  visible: number;
+  inFlight: number;
+  delayed: number;
+}
+
+export async function getQueueDepth(sqs: SQSClient, queueUrl: string): Promise<QueueDepth> {
+  const { Attributes = {} } = await sqs.send(
+    new GetQueueAttributesCommand({
+      QueueUrl: queueUrl,
+      AttributeNames: [
+        'ApproximateNumberOfMessages',
+        'ApproximateNumberOfMessagesNotVisible',
+        'ApproximateNumberOfMessagesDelayed',
+      ],
+    }),
+  );
+  return {
+    visible: Number(Attributes.ApproximateNumberOfMessages ?? 0),
+    inFlight: Number(Attributes.ApproximateNumberOfMessagesNotVisible ?? 0),
+    delayed: Number(Attributes.ApproximateNumberOfMessagesDelayed ?? 0),
+  };
+}

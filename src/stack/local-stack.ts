@@ -1,0 +1,105 @@
+import { mkdirSync } from 'node:fs';
+import path from 'node:path';
+import type { Config } from '../config';
+import { createPool } from '../db/pool';
+import { migrate } from '../db/migrate';
+import { createLogger } from '../log';
+import { createSqsClient, ensureQueues } from '../sqs';
+import { startEmbeddedPostgres } from './embedded-postgres';
+import { assertPortFree } from './readiness';
+import { startSqsEmulator } from './sqs-emulator';
+import { findTemporalCli } from './temporal-cli';
+import { startTemporalServer } from './temporal-server';
+
+export interface StackPorts {
+  temporal: number;
+  temporalUi: number;
+  sqs: number;
+  postgres: number;
+}
+
+export interface LocalStackOptions {
+  ports: StackPorts;
+  dataDir: string;
+  config: Pick<Config, 'TEMPORAL_CLI' | 'SQS_QUEUE_NAME' | 'AWS_REGION' | 'DATABASE_URL'>;
+  temporalExtraArgs?: string[];
+}
+
+export interface LocalStack {
+  temporalAddress: string;
+  temporalUiUrl: string;
+  sqsEndpoint: string;
+  databaseUrl: string;
+  queueUrl: string;
+  dlqUrl: string;
+  stop(): Promise<void>;
+}
+
+type Stoppable = { stop(): Promise<void> };
+
+/**
+ * Temporal dev server, SQS emulator and Postgres (DATABASE_URL, or an embedded server), each on its port,
+ * checked for readiness, then the queues and the schema. Any failure stops what was started.
+ */
+export async function startLocalStack(options: LocalStackOptions): Promise<LocalStack> {
+  const { ports, dataDir, config } = options;
+  const embeddedPostgres = config.DATABASE_URL === undefined;
+  await assertPortFree(ports.temporal, 'Temporal gRPC');
+  await assertPortFree(ports.temporalUi, 'Temporal Web UI');
+  await assertPortFree(ports.sqs, 'SQS emulator');
+  if (embeddedPostgres) await assertPortFree(ports.postgres, 'embedded Postgres');
+  const cli = findTemporalCli(config.TEMPORAL_CLI);
+  mkdirSync(dataDir, { recursive: true });
+
+  const started: Stoppable[] = [];
+  const stopAll = async () => {
+    for (const component of started.reverse()) await component.stop().catch(() => undefined);
+  };
+  const track = <T extends Stoppable>(component: T): T => {
+    started.push(component);
+    return component;
+  };
+  const results = await Promise.allSettled([
+    embeddedPostgres
+      ? startEmbeddedPostgres({
+          port: ports.postgres,
+          dataDir: path.join(dataDir, 'postgres'),
+          log: createLogger('postgres'),
+        }).then(track)
+      : Promise.resolve({ url: config.DATABASE_URL! }),
+    startSqsEmulator({ port: ports.sqs, log: createLogger('sqs') }).then(track),
+    startTemporalServer({
+      cli,
+      port: ports.temporal,
+      uiPort: ports.temporalUi,
+      dbFile: path.join(dataDir, 'temporal.db'),
+      log: createLogger('temporal'),
+      extraArgs: options.temporalExtraArgs,
+    }).then(track),
+  ]);
+  const failure = results.find((result) => result.status === 'rejected');
+  if (failure) {
+    await stopAll();
+    throw failure.reason;
+  }
+  const [postgres, sqsEmulator, temporal] = results.map(
+    (result) => (result as PromiseFulfilledResult<unknown>).value,
+  ) as [{ url: string }, { endpoint: string }, { address: string; uiUrl: string }];
+  try {
+    const sqs = createSqsClient({ sqsEndpoint: sqsEmulator.endpoint, AWS_REGION: config.AWS_REGION });
+    const queues = await ensureQueues(sqs, config.SQS_QUEUE_NAME).finally(() => sqs.destroy());
+    const pool = createPool({ databaseUrl: postgres.url }, 1);
+    await migrate(pool).finally(() => pool.end());
+    return {
+      temporalAddress: temporal.address,
+      temporalUiUrl: temporal.uiUrl,
+      sqsEndpoint: sqsEmulator.endpoint,
+      databaseUrl: postgres.url,
+      ...queues,
+      stop: stopAll,
+    };
+  } catch (error) {
+    await stopAll();
+    throw error;
+  }
+}

@@ -1,0 +1,69 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createInterface } from 'node:readline';
+import type { Logger } from '../log';
+
+export interface ManagedProcess {
+  readonly child: ChildProcess;
+  /** Resolves with the exit code (or signal) once the process has ended. */
+  readonly exited: Promise<number | NodeJS.Signals>;
+  /** SIGTERM, then SIGKILL if it has not ended within the grace period. */
+  stop(graceMs?: number): Promise<void>;
+}
+
+const running = new Set<ChildProcess>();
+let exitHookInstalled = false;
+
+/** Children must not outlive the stack, even when it ends by an uncaught error. */
+function installExitHook(): void {
+  if (exitHookInstalled) return;
+  exitHookInstalled = true;
+  process.on('exit', () => {
+    for (const child of running) child.kill('SIGKILL');
+  });
+}
+
+/** Spawns a server process whose output lines go to the component's logger. */
+export function startManagedProcess(
+  command: string,
+  args: string[],
+  options: { log: Logger; env?: NodeJS.ProcessEnv; cwd?: string; filterLine?: (line: string) => boolean },
+): ManagedProcess {
+  installExitHook();
+  const child = spawn(command, args, {
+    env: options.env ?? process.env,
+    cwd: options.cwd,
+    stdio: ['ignore', 'pipe', 'pipe'],
+    // Its own process group: Ctrl-C reaches the stack alone, which then stops its servers in order.
+    detached: true,
+  });
+  running.add(child);
+  const keep = options.filterLine ?? (() => true);
+  for (const stream of [child.stdout, child.stderr]) {
+    createInterface({ input: stream }).on('line', (line) => {
+      if (line.trim() && keep(line)) options.log.info(line);
+    });
+  }
+  const exited = new Promise<number | NodeJS.Signals>((resolve, reject) => {
+    child.once('error', (error) => {
+      running.delete(child);
+      reject(error);
+    });
+    child.once('exit', (code, signal) => {
+      running.delete(child);
+      resolve(code ?? signal ?? 0);
+    });
+  });
+  // A failed spawn is reported by whoever awaits `exited`; it must not be an unhandled rejection meanwhile.
+  exited.catch(() => undefined);
+  return {
+    child,
+    exited,
+    async stop(graceMs = 10_000) {
+      if (child.exitCode !== null || child.signalCode !== null) return;
+      child.kill('SIGTERM');
+      const timer = setTimeout(() => child.kill('SIGKILL'), graceMs);
+      await exited.catch(() => undefined);
+      clearTimeout(timer);
+    },
+  };
+}

@@ -1,0 +1,60 @@
+import { createServer } from 'node:net';
+
+/** Polls `check` until it resolves true, or fails with `what` once the deadline has passed. */
+export async function waitUntil(
+  what: string,
+  check: () => Promise<boolean>,
+  {
+    timeoutMs = 60_000,
+    intervalMs = 200,
+    abort,
+  }: { timeoutMs?: number; intervalMs?: number; abort?: Promise<unknown> } = {},
+): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  let aborted: string | undefined;
+  void abort?.then(
+    (reason) => (aborted = `exit ${JSON.stringify(reason)}`),
+    (error: unknown) => (aborted = error instanceof Error ? error.message : 'failed'),
+  );
+  for (;;) {
+    if (aborted !== undefined) throw new Error(`${what}: the process ended before it was ready (${aborted})`);
+    if (await check().catch(() => false)) return;
+    if (Date.now() > deadline) throw new Error(`${what}: not ready after ${timeoutMs / 1000} s`);
+    await new Promise((resolve) => setTimeout(resolve, intervalMs));
+  }
+}
+
+export class PortInUseError extends Error {
+  override name = 'PortInUseError';
+}
+
+/** Fails with one clear line when a fixed port is already taken, before anything is started. */
+export async function assertPortFree(port: number, what: string): Promise<void> {
+  await new Promise<void>((resolve, reject) => {
+    const server = createServer();
+    server.once('error', (error: NodeJS.ErrnoException) =>
+      reject(
+        error.code === 'EADDRINUSE'
+          ? new PortInUseError(
+              `port ${port} (${what}) is already in use: is another stack running? Stop it or free the port`,
+            )
+          : error,
+      ),
+    );
+    server.listen({ port, host: '127.0.0.1', exclusive: true }, () => server.close(() => resolve()));
+  });
+}
+
+/** A port the OS reports free right now, for tests and for components that need no fixed port. */
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen({ port: 0, host: '127.0.0.1' }, () => {
+      const address = server.address();
+      server.close(() =>
+        typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port')),
+      );
+    });
+  });
+}

@@ -1,0 +1,25 @@
+import path from 'node:path';
+import type { Logger } from '../log';
+import { startManagedProcess } from './managed-process';
+import { waitUntil } from './readiness';
+
+export interface RunningSqsEmulator {
+  endpoint: string;
+  stop(): Promise<void>;
+}
+
+/** fauxqs on a fixed port, in its own process so that it can be stopped and restarted like a real server. */
+export async function startSqsEmulator(options: { port: number; log: Logger }): Promise<RunningSqsEmulator> {
+  const endpoint = `http://localhost:${options.port}`;
+  const emulator = startManagedProcess(process.execPath, [path.join(__dirname, 'sqs-emulator-main.mjs')], {
+    log: options.log,
+    env: { ...process.env, FAUXQS_PORT: String(options.port) },
+  });
+  try {
+    await waitUntil('SQS emulator', async () => (await fetch(`${endpoint}/health`)).ok, { abort: emulator.exited });
+  } catch (error) {
+    await emulator.stop();
+    throw error;
+  }
+  return { endpoint, stop: () => emulator.stop() };
+}

@@ -1,0 +1,75 @@
+import { Connection } from '@temporalio/client';
+import { TestWorkflowEnvironment } from '@temporalio/testing';
+import type { Logger } from '../log';
+import { startManagedProcess } from './managed-process';
+import { waitUntil } from './readiness';
+import type { TemporalCli } from './temporal-cli';
+
+export interface TemporalServerOptions {
+  cli: TemporalCli;
+  port: number;
+  uiPort: number;
+  /** SQLite file, so workflow runs survive a restart of the server. */
+  dbFile: string;
+  log: Logger;
+  /** Extra `server start-dev` flags, e.g. --ui-codec-endpoint. */
+  extraArgs?: string[];
+}
+
+export interface RunningTemporalServer {
+  address: string;
+  uiUrl: string;
+  stop(): Promise<void>;
+}
+
+export async function startTemporalServer(options: TemporalServerOptions): Promise<RunningTemporalServer> {
+  const address = `127.0.0.1:${options.port}`;
+  const uiUrl = `http://localhost:${options.uiPort}`;
+  const args = [
+    '--ip',
+    '127.0.0.1',
+    '--port',
+    String(options.port),
+    '--ui-port',
+    String(options.uiPort),
+    '--db-filename',
+    options.dbFile,
+  ];
+  // The machine may have no internet: the UI must not fetch its news feed.
+  const extraArgs = ['--ui-disable-news-fetch', ...(options.extraArgs ?? [])];
+  if (options.cli.source === 'SDK download') {
+    options.log.warn(
+      'no Temporal CLI found (TEMPORAL_CLI, PATH, project venv): the SDK downloads one, which needs internet',
+    );
+    const env = await TestWorkflowEnvironment.createLocal({
+      server: { port: options.port, ui: true, uiPort: options.uiPort, dbFilename: options.dbFile, extraArgs },
+    });
+    return { address, uiUrl, stop: () => env.teardown() };
+  }
+  const server = startManagedProcess(
+    options.cli.path,
+    ['server', 'start-dev', '--log-level', 'warn', ...args, ...extraArgs],
+    {
+      log: options.log,
+      // The banner and errors; its warnings are mostly its own workers reconnecting while it stops.
+      filterLine: (line) => !line.startsWith('time=') || line.includes('level=ERROR'),
+    },
+  );
+  try {
+    await waitUntil('Temporal dev server', () => isServing(address), { abort: server.exited, timeoutMs: 90_000 });
+  } catch (error) {
+    await server.stop();
+    throw error;
+  }
+  return { address, uiUrl, stop: () => server.stop() };
+}
+
+async function isServing(address: string): Promise<boolean> {
+  const connection = await Connection.connect({ address, connectTimeout: 1_000 });
+  try {
+    await connection.workflowService.getSystemInfo({});
+    return true;
+  } finally {
+    await connection.close();
+  }
+}

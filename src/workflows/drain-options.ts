@@ -1,0 +1,78 @@
+/** Settings of one drain, chosen by whoever starts it; pure, so client and workflow share them. */
+export type DrainMode = 'until-empty' | 'continuous';
+
+export interface DrainOptions {
+  mode: DrainMode;
+  /** Messages per batch, received with several ReceiveMessage calls of 10. */
+  batchSize: number;
+  /** Serialized bytes per batch, well under Temporal's 2 MB payload limit. */
+  maxBatchBytes: number;
+  /** How long received messages stay hidden from other consumers; outlasts a batch's worst case. */
+  visibilityTimeoutSeconds: number;
+  /** until-empty: how long a receive waits for messages before the queue counts as empty. */
+  emptyGraceSeconds: number;
+}
+
+export const DEFAULT_DRAIN_OPTIONS: DrainOptions = {
+  mode: 'until-empty',
+  batchSize: 100,
+  maxBatchBytes: 1024 * 1024,
+  visibilityTimeoutSeconds: 300,
+  emptyGraceSeconds: 3,
+};
+
+export const DRAIN_LIMITS = {
+  batchSize: { min: 1, max: 1000 },
+  maxBatchBytes: { min: 64 * 1024, max: 1536 * 1024 },
+  visibilityTimeoutSeconds: { min: 10, max: 43_200 },
+  emptyGraceSeconds: { min: 0, max: 20 },
+} as const;
+
+/** Fills in defaults and rejects values out of range with a message naming the option. */
+export function resolveDrainOptions(options: Partial<DrainOptions> = {}): DrainOptions {
+  const resolved = { ...DEFAULT_DRAIN_OPTIONS, ...options };
+  if (resolved.mode !== 'until-empty' && resolved.mode !== 'continuous') {
+    throw new RangeError(`mode must be until-empty or continuous`);
+  }
+  for (const [name, { min, max }] of Object.entries(DRAIN_LIMITS)) {
+    const value = resolved[name as keyof typeof DRAIN_LIMITS];
+    if (!Number.isInteger(value) || value < min || value > max) {
+      throw new RangeError(`${name} must be an integer from ${min} to ${max}`);
+    }
+  }
+  return resolved;
+}
+
+/** Running totals of a drain, carried across continue-as-new. */
+export interface DrainStats {
+  received: number;
+  loaded: number;
+  duplicates: number;
+  quarantined: number;
+  deleted: number;
+  /** Deletes refused because the message had been received again elsewhere (it is deleted there). */
+  staleDeletes: number;
+  /** Rows Postgres refused at insert time, quarantined instead. */
+  rejected: number;
+  batches: number;
+  /** Runs of this drain so far: 1 plus the number of continue-as-new. */
+  runs: number;
+}
+
+export const emptyStats = (): DrainStats => ({
+  received: 0,
+  loaded: 0,
+  duplicates: 0,
+  quarantined: 0,
+  deleted: 0,
+  staleDeletes: 0,
+  rejected: 0,
+  batches: 0,
+  runs: 1,
+});
+
+export interface DrainInput {
+  options?: Partial<DrainOptions>;
+  /** Totals of the runs before this one, when continued as new. */
+  stats?: DrainStats;
+}

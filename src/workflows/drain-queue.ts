@@ -1,0 +1,106 @@
+import {
+  ApplicationFailure,
+  continueAsNew,
+  defineQuery,
+  proxyActivities,
+  setHandler,
+  workflowInfo,
+} from '@temporalio/workflow';
+import type { PipelineActivities } from '../activities';
+import type { QueueDepth } from '../sqs';
+import { emptyStats, resolveDrainOptions, type DrainInput, type DrainOptions, type DrainStats } from './drain-options';
+
+export const statsQuery = defineQuery<DrainStats>('stats');
+
+/** Infrastructure errors (SQS, Postgres, a worker lost) are retried with backoff; about 15 minutes of outage. */
+const INFRASTRUCTURE_RETRY = {
+  initialInterval: '1 second',
+  backoffCoefficient: 2,
+  maximumInterval: '30 seconds',
+  maximumAttempts: 35,
+  // A missing queue is a setting to fix, not an outage to wait out.
+  nonRetryableErrorTypes: ['QueueMissingError'],
+};
+
+const { receiveBatch, loadBatch, deleteBatch } = proxyActivities<PipelineActivities>({
+  // The long poll (at most 20 s) plus filling the batch; heartbeats show a lost worker within 30 s.
+  startToCloseTimeout: '1 minute',
+  heartbeatTimeout: '30 seconds',
+  retry: INFRASTRUCTURE_RETRY,
+});
+
+// Pure computation: a retry only helps against a lost worker, and bad data is quarantined, never thrown.
+const { maskBatch } = proxyActivities<PipelineActivities>({
+  startToCloseTimeout: '30 seconds',
+  retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '10 seconds', maximumAttempts: 5 },
+});
+
+/** Bounds each run's history (about 25 events a batch) well below where the Web UI gets slow. */
+const MAX_BATCHES_PER_RUN = 100;
+
+/** The longest a long poll may wait (SQS's own limit). */
+const MAX_WAIT_SECONDS = 20;
+
+/**
+ * Drains the login queue: receive → mask → load → delete, one batch after the other. A message is deleted only
+ * after its row or quarantine record is committed, so a crash anywhere leaves it to be received again, and the
+ * load's ON CONFLICT turns the redelivery into a counted duplicate.
+ */
+export async function drainQueue(input: DrainInput = {}): Promise<DrainStats> {
+  const options = validOptions(input);
+  const stats: DrainStats = { ...emptyStats(), ...input.stats };
+  setHandler(statsQuery, () => stats);
+  let emptySince: number | undefined;
+
+  for (let batchesThisRun = 0; ;) {
+    if (batchesThisRun >= MAX_BATCHES_PER_RUN || workflowInfo().continueAsNewSuggested) {
+      await continueAsNew<typeof drainQueue>({ options, stats: { ...stats, runs: stats.runs + 1 } });
+    }
+    const received = await receiveBatch({
+      maxMessages: options.batchSize,
+      maxBytes: options.maxBatchBytes,
+      waitTimeSeconds: options.mode === 'continuous' ? MAX_WAIT_SECONDS : options.emptyGraceSeconds,
+      visibilityTimeoutSeconds: options.visibilityTimeoutSeconds,
+    });
+    if (received.messages.length === 0) {
+      emptySince ??= Date.now();
+      if (options.mode === 'until-empty' && isDrained(received.queueDepth, emptySince, options)) return stats;
+      // An idle continuous drain still moves toward continue-as-new.
+      batchesThisRun += options.mode === 'continuous' ? 1 : 0;
+      continue;
+    }
+    emptySince = undefined;
+    const transformed = await maskBatch(received.messages);
+    const load = await loadBatch(transformed);
+    const removal = await deleteBatch(
+      received.messages.map(({ messageId, receiptHandle }) => ({ messageId, receiptHandle })),
+    );
+    stats.received += received.messages.length;
+    stats.loaded += load.loaded;
+    stats.quarantined += load.quarantined;
+    stats.duplicates += load.duplicates;
+    stats.rejected += load.rejected;
+    stats.deleted += removal.deleted;
+    stats.staleDeletes += removal.stale;
+    stats.batches++;
+    batchesThisRun++;
+  }
+}
+
+/**
+ * Empty means nothing visible and nothing in flight. Messages in flight (a batch lost with its worker) come
+ * back when their visibility timeout ends, so the drain waits for them, but no longer than that.
+ */
+function isDrained(depth: QueueDepth | undefined, emptySince: number, options: DrainOptions): boolean {
+  if (depth && depth.visible + depth.inFlight + depth.delayed === 0) return true;
+  return Date.now() - emptySince > (options.visibilityTimeoutSeconds + options.emptyGraceSeconds) * 1000;
+}
+
+/** Bad options fail the workflow at once; thrown as a plain error they would retry its first task forever. */
+function validOptions(input: DrainInput): DrainOptions {
+  try {
+    return resolveDrainOptions(input.options);
+  } catch (error) {
+    throw ApplicationFailure.nonRetryable((error as Error).message, 'InvalidDrainOptions');
+  }
+}

@@ -1,0 +1,1 @@
+export { drainQueue, statsQuery } from './drain-queue';
