@@ -24,7 +24,7 @@ export class EncryptionCodec implements PayloadCodec {
   }
 
   encode(payloads: Payload[]): Promise<Payload[]> {
-    return Promise.resolve(
+    return settle(() =>
       payloads.map((payload) => ({
         metadata: {
           [METADATA_ENCODING_KEY]: utf8(ENCRYPTED_ENCODING),
@@ -36,7 +36,7 @@ export class EncryptionCodec implements PayloadCodec {
   }
 
   decode(payloads: Payload[]): Promise<Payload[]> {
-    return Promise.resolve(
+    return settle(() =>
       payloads.map((payload) => {
         const encoding = payload.metadata?.[METADATA_ENCODING_KEY];
         if (!encoding || Buffer.from(encoding).toString() !== ENCRYPTED_ENCODING) return payload;
@@ -48,5 +48,14 @@ export class EncryptionCodec implements PayloadCodec {
         return temporal.api.common.v1.Payload.decode(open(key, payload.data));
       }),
     );
+  }
+}
+
+/** The codec's work is synchronous; its failures must still arrive as rejections. */
+function settle<T>(work: () => T): Promise<T> {
+  try {
+    return Promise.resolve(work());
+  } catch (error) {
+    return Promise.reject(error instanceof Error ? error : new Error(String(error)));
   }
 }

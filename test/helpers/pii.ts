@@ -1,0 +1,41 @@
+import { temporal } from '@temporalio/proto';
+import type { Client } from '@temporalio/client';
+import type { Pool } from 'pg';
+import { validateLoginMessage } from '../../src/core/validate-message';
+
+/** Every raw ip and device_id in the bodies, whether or not the body is valid. */
+export function rawPiiValues(bodies: string[]): string[] {
+  const values = new Set<string>();
+  for (const body of bodies) {
+    const result = validateLoginMessage(body);
+    if (result.ok) {
+      values.add(result.event.ip);
+      values.add(result.event.device_id);
+    }
+  }
+  return [...values];
+}
+
+/** Every row of every table of the public schema, as text. */
+export async function dumpTables(pool: Pool): Promise<string> {
+  const { rows: tables } = await pool.query<{ name: string }>(
+    `SELECT quote_ident(table_name) AS name FROM information_schema.tables WHERE table_schema = 'public'`,
+  );
+  const dumps = await Promise.all(
+    tables.map(async ({ name }) => (await pool.query<{ row: string }>(`SELECT t::text AS row FROM ${name} t`)).rows),
+  );
+  return dumps
+    .flat()
+    .map(({ row }) => row)
+    .join('\n');
+}
+
+/** The workflow's whole history as stored by the server: payloads as they are on the wire (encoded). */
+export async function historyBytes(client: Client, workflowId: string): Promise<string> {
+  const history = await client.workflow.getHandle(workflowId).fetchHistory();
+  return Buffer.from(temporal.api.history.v1.History.encode(history).finish()).toString('latin1');
+}
+
+export function findLeaks(haystack: string, values: string[]): string[] {
+  return values.filter((value) => haystack.includes(value));
+}

@@ -1,0 +1,96 @@
+import { randomBytes } from 'node:crypto';
+import type { Client } from '@temporalio/client';
+import { Client as PgClient } from 'pg';
+import { loadConfig, type Config } from '../../src/config';
+import type { PipelineKeys } from '../../src/core/keys';
+import { runDrain, type DrainSummary } from '../../src/drain';
+import { createPipelineWorker, openActivityDeps } from '../../src/pipeline';
+import { loadPipelineKeys } from '../../src/secrets';
+import { sendBodies } from '../../src/seed-messages';
+import { ensureQueues, getQueueDepth, type QueueDepth } from '../../src/sqs';
+import { connectClient } from '../../src/temporal/connect-client';
+import type { DrainOptions } from '../../src/workflows/drain-options';
+import { TEST_ENV } from './test-env';
+
+type Deps = Awaited<ReturnType<typeof openActivityDeps>>;
+
+/**
+ * One test's own slice of the shared stack: its own queue (and DLQ), database and task queue, so tests
+ * never see each other's messages or rows.
+ */
+export interface TestPipeline {
+  config: Config;
+  /** The environment the pipeline's commands need to work on this slice. */
+  env: NodeJS.ProcessEnv;
+  keys: PipelineKeys;
+  deps: Deps;
+  client: Client;
+  queueUrl: string;
+  dlqUrl: string;
+  send(bodies: Iterable<string>): Promise<number>;
+  startWorker(): Promise<{ stop(): Promise<void> }>;
+  drain(options?: Partial<DrainOptions>, workflowId?: string): Promise<DrainSummary>;
+  counts(): Promise<{ rows: number; quarantined: number }>;
+  queueDepth(): Promise<QueueDepth>;
+  close(): Promise<void>;
+}
+
+export async function createTestPipeline(name: string): Promise<TestPipeline> {
+  const id = `${name}-${randomBytes(4).toString('hex')}`;
+  const database = `t_${id.replace(/\W/g, '_')}`;
+  const baseUrl = new URL(process.env.DATABASE_URL!);
+  const admin = new PgClient({ connectionString: baseUrl.toString() });
+  await admin.connect();
+  await admin.query(`CREATE DATABASE "${database}"`);
+  await admin.end();
+  const databaseUrl = Object.assign(new URL(baseUrl), { pathname: `/${database}` }).toString();
+  const env = { ...process.env, SQS_QUEUE_NAME: id, DATABASE_URL: databaseUrl, TEMPORAL_TASK_QUEUE: id };
+  const config = loadConfig(env);
+  const keys = loadPipelineKeys(config);
+  const deps = await openActivityDeps(config, keys);
+  const { queueUrl, dlqUrl } = await ensureQueues(deps.sqs, id);
+  const client = await connectClient(config, keys);
+  const workers: { stop(): Promise<void> }[] = [];
+
+  return {
+    config,
+    env,
+    keys,
+    deps,
+    client,
+    queueUrl,
+    dlqUrl,
+    send: (bodies) => sendBodies(deps.sqs, queueUrl, bodies),
+    async startWorker() {
+      const worker = await createPipelineWorker({
+        config,
+        keys,
+        deps,
+        workflowBundle: { codePath: process.env[TEST_ENV.bundle]! },
+      });
+      const running = worker.run();
+      const handle = {
+        async stop() {
+          if (worker.getState() === 'RUNNING') worker.shutdown();
+          await running;
+        },
+      };
+      workers.push(handle);
+      return handle;
+    },
+    drain: (options, workflowId = `drain-${id}-${randomBytes(3).toString('hex')}`) =>
+      runDrain(client, config, { workflowId, options: { emptyGraceSeconds: 1, ...options } }),
+    async counts() {
+      const { rows } = await deps.pool.query<{ rows: number; quarantined: number }>(
+        `SELECT (SELECT count(*) FROM user_logins)::int AS rows, (SELECT count(*) FROM quarantined_messages)::int AS quarantined`,
+      );
+      return rows[0]!;
+    },
+    queueDepth: () => getQueueDepth(deps.sqs, queueUrl),
+    async close() {
+      for (const worker of workers) await worker.stop();
+      await client.connection.close();
+      await deps.close();
+    },
+  };
+}

@@ -1,0 +1,100 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { MockActivityEnvironment } from '@temporalio/testing';
+import { createActivities } from '../../src/activities';
+import { encodeAppVersion } from '../../src/core/app-version';
+import { validateLoginMessage } from '../../src/core/validate-message';
+import { readBodies, SAMPLE_DATA_FILE } from '../../src/seed-messages';
+import { createTestPipeline, type TestPipeline } from '../helpers/pipeline';
+import { dumpTables, findLeaks, historyBytes, rawPiiValues } from '../helpers/pii';
+
+const sample = readBodies(SAMPLE_DATA_FILE);
+
+describe('drain of the sample data', () => {
+  let pipeline: TestPipeline;
+  before(async () => {
+    pipeline = await createTestPipeline('sample');
+    await pipeline.startWorker();
+  });
+  after(() => pipeline.close());
+
+  it('loads 99 rows and quarantines 1, empties the queue, and keeps raw PII out of tables and history', async () => {
+    await pipeline.send(sample);
+    const summary = await pipeline.drain();
+    assert.deepEqual(
+      [summary.received, summary.loaded, summary.quarantined, summary.duplicates, summary.deleted],
+      [100, 99, 1, 0, 100],
+    );
+    assert.deepEqual(await pipeline.counts(), { rows: 99, quarantined: 1 });
+    assert.deepEqual(await pipeline.queueDepth(), { visible: 0, inFlight: 0, delayed: 0 });
+
+    const { rows } = await pipeline.deps.pool.query<Record<string, unknown>>(
+      `SELECT user_id, masked_ip, masked_device_id, locale, app_version, app_version_text,
+              to_char(create_date, 'YYYY-MM-DD') AS create_date,
+              to_char(sent_at AT TIME ZONE 'UTC', 'YYYY-MM-DD') AS sent_date, now() - sent_at < interval '10 minutes' AS recent
+         FROM user_logins`,
+    );
+    const byUser = new Map(rows.map((row) => [row.user_id, row]));
+    for (const body of sample) {
+      const result = validateLoginMessage(body);
+      if (!result.ok) continue;
+      const row = byUser.get(result.event.user_id)!;
+      assert.equal(row.masked_ip, pipeline.deps.masker.maskIp(result.event.ip));
+      assert.equal(row.masked_device_id, pipeline.deps.masker.maskDeviceId(result.event.device_id));
+      assert.equal(row.locale, result.event.locale);
+      assert.equal(row.app_version, (encodeAppVersion(result.event.app_version) as { value: number }).value);
+      assert.equal(row.app_version_text, result.event.app_version);
+      assert.equal(row.create_date, row.sent_date, 'create_date is the UTC date of SentTimestamp');
+      assert.equal(row.recent, true);
+    }
+
+    const { rows: quarantined } = await pipeline.deps.pool.query<{ reason: string; body_sealed: Buffer }>(
+      'SELECT reason, body_sealed FROM quarantined_messages',
+    );
+    assert.match(quarantined[0]!.reason, /user_id is missing/);
+    assert.ok(quarantined[0]!.body_sealed.length > 0, 'the quarantined body is kept, sealed');
+
+    const raw = rawPiiValues(sample);
+    assert.equal(raw.length, 198);
+    assert.deepEqual(findLeaks(await dumpTables(pipeline.deps.pool), raw), []);
+    assert.deepEqual(findLeaks(await historyBytes(pipeline.client, summary.workflowId), raw), []);
+  });
+});
+
+describe('redelivery', () => {
+  let pipeline: TestPipeline;
+  before(async () => {
+    pipeline = await createTestPipeline('redelivery');
+    await pipeline.startWorker();
+  });
+  after(() => pipeline.close());
+
+  it('loads nothing twice when messages already loaded come back (a consumer lost before its delete)', async () => {
+    await pipeline.send(sample);
+    // A first consumer receives, masks and loads everything, then dies before deleting.
+    const activities = createActivities(pipeline.deps);
+    const environment = new MockActivityEnvironment();
+    const run = <A, R>(activity: (input: A) => Promise<R>, input: A) => environment.run(activity, input) as Promise<R>;
+    const received = await run(activities.receiveBatch, {
+      maxMessages: 100,
+      maxBytes: 1024 * 1024,
+      waitTimeSeconds: 1,
+      visibilityTimeoutSeconds: 2,
+    });
+    assert.equal(received.messages.length, 100);
+    const first = await run(activities.loadBatch, await run(activities.maskBatch, received.messages));
+    assert.deepEqual([first.loaded, first.quarantined], [99, 1]);
+
+    // Their visibility timeout ends, SQS delivers them again, and the drain finds every one already there.
+    const summary = await pipeline.drain();
+    assert.deepEqual(
+      [summary.received, summary.loaded, summary.quarantined, summary.duplicates, summary.deleted],
+      [100, 0, 0, 100, 100],
+    );
+    assert.deepEqual(await pipeline.counts(), { rows: 99, quarantined: 1 });
+    assert.deepEqual(await pipeline.queueDepth(), { visible: 0, inFlight: 0, delayed: 0 });
+
+    const again = await pipeline.drain();
+    assert.equal(again.received, 0);
+  });
+});

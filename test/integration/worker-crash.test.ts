@@ -1,0 +1,60 @@
+import assert from 'node:assert/strict';
+import { spawn, type ChildProcess } from 'node:child_process';
+import path from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { PROJECT_ROOT } from '../../src/config';
+import { syntheticBodies } from '../../src/core/synthetic-events';
+import { validateLoginMessage } from '../../src/core/validate-message';
+import { createTestPipeline, type TestPipeline } from '../helpers/pipeline';
+
+/** The real `npm run worker` entry point, as its own process, so that SIGKILL is a real crash. */
+function startWorkerProcess(env: NodeJS.ProcessEnv): ChildProcess {
+  return spawn(process.execPath, ['--import', 'tsx', path.join(PROJECT_ROOT, 'src', 'worker.ts')], {
+    env,
+    cwd: PROJECT_ROOT,
+    stdio: ['ignore', 'ignore', 'inherit'],
+  });
+}
+
+async function waitFor(check: () => Promise<boolean>, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error('timed out');
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
+
+describe('a worker killed in the middle of a drain', () => {
+  let pipeline: TestPipeline;
+  const workers: ChildProcess[] = [];
+  before(async () => (pipeline = await createTestPipeline('crash')));
+  after(async () => {
+    for (const worker of workers) worker.kill('SIGKILL');
+    await pipeline.close();
+  });
+
+  it('loses nothing and doubles nothing once another worker takes over', async () => {
+    const bodies = [...syntheticBodies(3000, { seed: 42, malformedShare: 0.02 })];
+    const valid = bodies.filter((body) => validateLoginMessage(body).ok).length;
+    await pipeline.send(bodies);
+
+    const first = startWorkerProcess(pipeline.env);
+    workers.push(first);
+    const drain = pipeline.drain({ batchSize: 50, visibilityTimeoutSeconds: 10 });
+    await waitFor(async () => (await pipeline.counts()).rows >= 500, 120_000);
+    first.kill('SIGKILL');
+
+    workers.push(startWorkerProcess(pipeline.env));
+    const summary = await drain;
+
+    const counts = await pipeline.counts();
+    assert.deepEqual(counts, { rows: valid, quarantined: bodies.length - valid }, 'each message one row or one record');
+    const { rows } = await pipeline.deps.pool.query<{ distinct: number }>(
+      'SELECT count(DISTINCT message_id)::int AS distinct FROM user_logins',
+    );
+    assert.equal(rows[0]!.distinct, valid);
+    assert.deepEqual(await pipeline.queueDepth(), { visible: 0, inFlight: 0, delayed: 0 });
+    assert.equal(summary.loaded + summary.quarantined, bodies.length);
+    assert.ok(summary.received >= bodies.length);
+  });
+});

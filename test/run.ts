@@ -1,0 +1,87 @@
+/**
+ * `npm test`: starts one local stack on free ports in a temporary directory (Temporal dev server, SQS emulator,
+ * embedded Postgres, or TEST_DATABASE_URL), bundles the workflow code once, runs every test file against them
+ * with Node's test runner, and stops it all.
+ */
+import { spawn } from 'node:child_process';
+import { chmodSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { bundleWorkflowCode } from '@temporalio/worker';
+import { createLogger } from '../src/log';
+import { freePort } from '../src/stack/readiness';
+import { startLocalStack } from '../src/stack/local-stack';
+import { FAILURE_CONVERTER_PATH } from '../src/temporal/data-converter';
+import { TEST_ENV } from './helpers/test-env';
+
+const log = createLogger('test');
+
+async function main(): Promise<number> {
+  const filter = process.argv.slice(2);
+  const files = ['unit', 'integration'].flatMap((dir) =>
+    readdirSync(path.join(__dirname, dir))
+      .filter((file) => file.endsWith('.test.ts'))
+      .map((file) => path.join('test', dir, file)),
+  );
+  const selected = filter.length ? files.filter((file) => filter.some((part) => file.includes(part))) : files;
+  const dataDir = mkdtempSync(path.join(tmpdir(), 'login-etl-test-'));
+  // Run as root, the embedded Postgres runs as the postgres user, who must be able to reach its data directory.
+  chmodSync(dataDir, 0o755);
+  const ports = {
+    temporal: await freePort(),
+    temporalUi: await freePort(),
+    sqs: await freePort(),
+    postgres: await freePort(),
+  };
+  log.info('starting the test stack', { dataDir });
+  const stack = await startLocalStack({
+    ports,
+    dataDir,
+    config: {
+      TEMPORAL_CLI: process.env.TEMPORAL_CLI,
+      SQS_QUEUE_NAME: 'login-queue',
+      AWS_REGION: 'us-east-1',
+      DATABASE_URL: process.env.TEST_DATABASE_URL,
+    },
+  });
+  try {
+    const bundlePath = path.join(dataDir, 'workflow-bundle.js');
+    const { code } = await bundleWorkflowCode({
+      workflowsPath: require.resolve('../src/workflows'),
+      failureConverterPath: FAILURE_CONVERTER_PATH,
+      logger: {
+        trace() {},
+        debug() {},
+        info() {},
+        warn: (m: string) => log.warn(m),
+        error: (m: string) => log.error(m),
+        log() {},
+      },
+    });
+    writeFileSync(bundlePath, code);
+    const env: NodeJS.ProcessEnv = {
+      ...process.env,
+      TEMPORAL_ADDRESS: stack.temporalAddress,
+      SQS_ENDPOINT: stack.sqsEndpoint,
+      DATABASE_URL: stack.databaseUrl,
+      LOGIN_ETL_DATA_DIR: dataDir,
+      PII_HMAC_KEY: 'test-root-secret-test-root-secret-0123456789',
+      [TEST_ENV.bundle]: bundlePath,
+      [TEST_ENV.temporalUi]: stack.temporalUiUrl,
+    };
+    const tsx = path.join(__dirname, '..', 'node_modules', '.bin', 'tsx');
+    const child = spawn(tsx, ['--test', '--test-concurrency=1', ...selected], { stdio: 'inherit', env });
+    return await new Promise<number>((resolve) => child.once('exit', (code) => resolve(code ?? 1)));
+  } finally {
+    await stack.stop();
+    rmSync(dataDir, { recursive: true, force: true });
+  }
+}
+
+main().then(
+  (code) => process.exit(code),
+  (error: unknown) => {
+    log.error(error instanceof Error ? (error.stack ?? error.message) : String(error));
+    process.exit(1);
+  },
+);

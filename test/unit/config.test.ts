@@ -1,0 +1,49 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { ConfigError, loadConfig, localDatabaseUrl } from '../../src/config';
+import { resolveDrainOptions } from '../../src/workflows/drain-options';
+
+describe('loadConfig', () => {
+  it('defaults to the local stack', () => {
+    const config = loadConfig({});
+    assert.equal(config.TEMPORAL_ADDRESS, 'localhost:7233');
+    assert.equal(config.TEMPORAL_NAMESPACE, 'default');
+    assert.equal(config.TEMPORAL_TASK_QUEUE, 'login-etl');
+    assert.equal(config.sqsEndpoint, 'http://localhost:4566');
+    assert.equal(config.SQS_QUEUE_NAME, 'login-queue');
+    assert.equal(config.AWS_REGION, 'us-east-1');
+    assert.equal(config.databaseUrl, localDatabaseUrl());
+    assert.equal(config.usesLocalDatabase, true);
+  });
+
+  it('talks to AWS itself when SQS_ENDPOINT is set empty', () => {
+    assert.equal(loadConfig({ SQS_ENDPOINT: '' }).sqsEndpoint, undefined);
+  });
+
+  it('names the variable and the problem in one line', () => {
+    const cases: [Record<string, string>, RegExp][] = [
+      [{ TEMPORAL_ADDRESS: 'no-port' }, /^invalid setting TEMPORAL_ADDRESS: must be host:port$/],
+      [{ SQS_ENDPOINT: 'ftp://x' }, /^invalid setting SQS_ENDPOINT: /],
+      [{ DATABASE_URL: 'mysql://x/y' }, /^invalid setting DATABASE_URL: must be a URL \(postgres, postgresql\)$/],
+      [{ PII_HMAC_KEY: 'short' }, /^invalid setting PII_HMAC_KEY: must be at least 32 characters/],
+      [{ AWS_REGION: 'mars' }, /^invalid setting AWS_REGION: /],
+      [{ SQS_QUEUE_NAME: 'bad name' }, /^invalid setting SQS_QUEUE_NAME: /],
+    ];
+    for (const [env, pattern] of cases) {
+      assert.throws(
+        () => loadConfig(env),
+        (error: unknown) =>
+          error instanceof ConfigError && pattern.test(error.message) && !error.message.includes('\n'),
+      );
+    }
+  });
+});
+
+describe('resolveDrainOptions', () => {
+  it('fills defaults and rejects out-of-range values by name', () => {
+    assert.equal(resolveDrainOptions().batchSize, 100);
+    assert.equal(resolveDrainOptions({ batchSize: 10 }).batchSize, 10);
+    assert.throws(() => resolveDrainOptions({ batchSize: 0 }), /batchSize must be an integer from 1 to 1000/);
+    assert.throws(() => resolveDrainOptions({ maxBatchBytes: 10 ** 8 }), /maxBatchBytes/);
+  });
+});

@@ -1,0 +1,73 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { open } from '../../src/core/aead';
+import { deriveKeys } from '../../src/core/keys';
+import { createMasker } from '../../src/core/mask';
+import { transformBatch } from '../../src/core/transform-batch';
+import type { ReceivedMessage } from '../../src/core/types';
+
+const keys = deriveKeys(Buffer.alloc(32, 7));
+const deps = { masker: createMasker(keys), quarantineKey: keys.quarantineBody };
+
+const message = (
+  id: string,
+  body: string | null,
+  sentTimestamp = Date.UTC(2024, 0, 31, 23, 59, 59),
+): ReceivedMessage => ({
+  messageId: id,
+  receiptHandle: `rh-${id}`,
+  body,
+  bodyBytes: body === null ? 0 : Buffer.byteLength(body),
+  sentTimestamp,
+  receiveCount: 1,
+});
+
+const event = {
+  user_id: 'u-1',
+  app_version: '0.96',
+  device_type: 'ios',
+  ip: '127.96.0.101',
+  locale: null,
+  device_id: '123-45-6789',
+};
+
+describe('transformBatch', () => {
+  it('builds a row with masked ip and device_id, the encoded version and the UTC date it was sent', () => {
+    const { rows, quarantined } = transformBatch([message('m1', JSON.stringify(event))], deps);
+    assert.equal(quarantined.length, 0);
+    assert.deepEqual(rows[0], {
+      message_id: 'm1',
+      user_id: 'u-1',
+      device_type: 'ios',
+      masked_ip: deps.masker.maskIp('127.96.0.101'),
+      masked_device_id: deps.masker.maskDeviceId('123-45-6789'),
+      locale: null,
+      app_version: 96_000,
+      app_version_text: '0.96',
+      create_date: '2024-01-31',
+      sent_at: '2024-01-31T23:59:59.000Z',
+    });
+  });
+
+  it('turns each bad message into a quarantine record, keeping its body only sealed', () => {
+    const bad = '{"ip": "10.1.2.3", "device_id": "111-22-3333"}';
+    const { rows, quarantined } = transformBatch([message('m1', JSON.stringify(event)), message('m2', bad)], deps);
+    assert.equal(rows.length, 1);
+    assert.equal(quarantined.length, 1);
+    const record = quarantined[0]!;
+    assert.equal(record.message_id, 'm2');
+    assert.match(record.reason, /user_id is missing/);
+    assert.ok(!JSON.stringify(record).includes('10.1.2.3'));
+    assert.ok(!JSON.stringify(record).includes('111-22-3333'));
+    const sealed = Buffer.from(record.body_sealed!, 'base64');
+    assert.equal(open(keys.quarantineBody, sealed, Buffer.from('m2')).toString(), bad);
+    assert.throws(() => open(keys.quarantineBody, sealed, Buffer.from('another-message')));
+  });
+
+  it('quarantines a body that was too large to carry, with the reason given at receive', () => {
+    const big = { ...message('m3', null), rejectedReason: 'body of 2000000 bytes is too large to keep' };
+    const { quarantined } = transformBatch([big], deps);
+    assert.equal(quarantined[0]!.reason, 'body of 2000000 bytes is too large to keep');
+    assert.equal(quarantined[0]!.body_sealed, null);
+  });
+});
