@@ -10,10 +10,12 @@ export function runMain(main: () => Promise<number | void>): void {
   );
 }
 
-/** Resolves on the first Ctrl-C or SIGTERM. */
+/**
+ * Resolves on the first Ctrl-C or SIGTERM. Later ones are absorbed while the stop is under way: a terminal's
+ * Ctrl-C reaches both tsx and this process, which tsx then relays, so one key press arrives twice.
+ */
 export function untilStopSignal(): Promise<NodeJS.Signals> {
   return new Promise((resolve) => {
-    process.once('SIGINT', () => resolve('SIGINT'));
-    process.once('SIGTERM', () => resolve('SIGTERM'));
+    for (const signal of ['SIGINT', 'SIGTERM'] as const) process.on(signal, () => resolve(signal));
   });
 }

@@ -30,7 +30,8 @@ export const DRAIN_LIMITS = {
 
 /** Fills in defaults and rejects values out of range with a message naming the option. */
 export function resolveDrainOptions(options: Partial<DrainOptions> = {}): DrainOptions {
-  const resolved = { ...DEFAULT_DRAIN_OPTIONS, ...options };
+  const given = Object.fromEntries(Object.entries(options).filter(([, value]) => value !== undefined));
+  const resolved = { ...DEFAULT_DRAIN_OPTIONS, ...given };
   if (resolved.mode !== 'until-empty' && resolved.mode !== 'continuous') {
     throw new RangeError(`mode must be until-empty or continuous`);
   }

@@ -74,7 +74,8 @@ describe('redelivery', () => {
     // A first consumer receives, masks and loads everything, then dies before deleting.
     const activities = createActivities(pipeline.deps);
     const environment = new MockActivityEnvironment();
-    const run = <A, R>(activity: (input: A) => Promise<R>, input: A) => environment.run(activity, input) as Promise<R>;
+    const run = <A, R>(activity: (input: A) => Promise<R>, input: A) =>
+      environment.run<[A], R, typeof activity>(activity, input);
     const received = await run(activities.receiveBatch, {
       maxMessages: 100,
       maxBytes: 1024 * 1024,

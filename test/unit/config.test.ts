@@ -43,6 +43,8 @@ describe('resolveDrainOptions', () => {
   it('fills defaults and rejects out-of-range values by name', () => {
     assert.equal(resolveDrainOptions().batchSize, 100);
     assert.equal(resolveDrainOptions({ batchSize: 10 }).batchSize, 10);
+    // Options a command line leaves out arrive as undefined and must not erase the defaults.
+    assert.equal(resolveDrainOptions({ batchSize: undefined, mode: undefined }).batchSize, 100);
     assert.throws(() => resolveDrainOptions({ batchSize: 0 }), /batchSize must be an integer from 1 to 1000/);
     assert.throws(() => resolveDrainOptions({ maxBatchBytes: 10 ** 8 }), /maxBatchBytes/);
   });

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { describe, it } from 'node:test';
-import { deriveKeys } from '../../src/core/keys';
+import { deriveKeys, type VersionedKey } from '../../src/core/keys';
 import { createMasker } from '../../src/core/mask';
 
 const keysA = deriveKeys(Buffer.alloc(32, 1));
@@ -29,7 +29,7 @@ describe('masking', () => {
   });
 
   it('derives distinct keys for each purpose and refuses a short root secret', () => {
-    const ids = Object.values(keysA).map((key) => key.key.toString('hex'));
+    const ids = Object.values(keysA).map((key: VersionedKey) => key.key.toString('hex'));
     assert.equal(new Set(ids).size, ids.length);
     assert.throws(() => deriveKeys(Buffer.alloc(16)), /at least 32 bytes/);
   });

@@ -1,0 +1,42 @@
+import assert from 'node:assert/strict';
+import { accessSync, constants, existsSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { describe, it } from 'node:test';
+import { parse } from 'yaml';
+import { LOCAL_PORTS, PROJECT_ROOT } from '../../src/config';
+
+interface Service {
+  image: string;
+  ports: string[];
+  volumes?: string[];
+  healthcheck?: { test: string[] };
+}
+
+// No Docker engine runs here: the compose file is checked by reading it.
+const compose = parse(readFileSync(path.join(PROJECT_ROOT, 'docker-compose.yml'), 'utf8')) as {
+  services: Record<string, Service>;
+};
+
+describe('docker-compose.yml', () => {
+  it('runs LocalStack 4.14, Postgres and Temporal with pinned images and healthchecks', () => {
+    assert.deepEqual(Object.keys(compose.services).sort(), ['localstack', 'postgres', 'temporal']);
+    assert.equal(compose.services.localstack!.image, 'localstack/localstack:4.14');
+    for (const service of Object.values(compose.services)) {
+      assert.match(service.image, /:\d[\w.-]*$/, `${service.image} is pinned`);
+      assert.ok(service.healthcheck?.test.length, `${service.image} has a healthcheck`);
+    }
+  });
+
+  it('publishes the local stack ports, so the commands need no setting', () => {
+    const published = Object.values(compose.services).flatMap((s) => s.ports.map((p) => Number(p.split(':')[0])));
+    for (const port of Object.values(LOCAL_PORTS)) assert.ok(published.includes(port), `port ${port}`);
+  });
+
+  it('mounts files that exist: the executable init hook and the sample data', () => {
+    for (const volume of compose.services.localstack!.volumes ?? []) {
+      const source = path.join(PROJECT_ROOT, volume.split(':')[0]!);
+      assert.ok(existsSync(source), source);
+      if (source.endsWith('.sh')) accessSync(source, constants.X_OK);
+    }
+  });
+});
