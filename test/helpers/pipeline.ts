@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { after, before } from 'node:test';
 import type { Client } from '@temporalio/client';
 import { Client as PgClient } from 'pg';
 import { loadConfig, type Config } from '../../src/config';
@@ -35,15 +36,30 @@ export interface TestPipeline {
   close(): Promise<void>;
 }
 
-export async function createTestPipeline(name: string): Promise<TestPipeline> {
-  const id = `${name}-${randomBytes(4).toString('hex')}`;
-  const database = `t_${id.replace(/\W/g, '_')}`;
-  const baseUrl = new URL(process.env.DATABASE_URL!);
-  const admin = new PgClient({ connectionString: baseUrl.toString() });
+/** A new, empty database on the test stack's Postgres; returns its URL. */
+export async function createTestDatabase(name: string): Promise<string> {
+  const database = `t_${name.replace(/\W/g, '_')}_${randomBytes(4).toString('hex')}`;
+  const admin = new PgClient({ connectionString: process.env.DATABASE_URL });
   await admin.connect();
   await admin.query(`CREATE DATABASE "${database}"`);
   await admin.end();
-  const databaseUrl = Object.assign(new URL(baseUrl), { pathname: `/${database}` }).toString();
+  return Object.assign(new URL(process.env.DATABASE_URL!), { pathname: `/${database}` }).toString();
+}
+
+/** A pipeline for the tests of one `describe`, made before them (with a worker unless told not to) and closed after. */
+export function usePipeline(name: string, { worker = true }: { worker?: boolean } = {}): () => TestPipeline {
+  let pipeline: TestPipeline | undefined;
+  before(async () => {
+    pipeline = await createTestPipeline(name);
+    if (worker) await pipeline.startWorker();
+  });
+  after(() => pipeline?.close());
+  return () => pipeline!;
+}
+
+export async function createTestPipeline(name: string): Promise<TestPipeline> {
+  const id = `${name}-${randomBytes(4).toString('hex')}`;
+  const databaseUrl = await createTestDatabase(name);
   const env = { ...process.env, SQS_QUEUE_NAME: id, DATABASE_URL: databaseUrl, TEMPORAL_TASK_QUEUE: id };
   const config = loadConfig(env);
   const keys = loadPipelineKeys(config);

@@ -1,11 +1,11 @@
 import assert from 'node:assert/strict';
 import { execFile, spawn } from 'node:child_process';
 import path from 'node:path';
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import { promisify } from 'node:util';
 import { PROJECT_ROOT } from '../../src/config';
 import { readBodies, SAMPLE_DATA_FILE } from '../../src/seed-messages';
-import { createTestPipeline, type TestPipeline } from '../helpers/pipeline';
+import { usePipeline } from '../helpers/pipeline';
 
 const run = async (script: string, args: string[], env: NodeJS.ProcessEnv) => {
   try {
@@ -23,14 +23,10 @@ const run = async (script: string, args: string[], env: NodeJS.ProcessEnv) => {
 const lastLine = (text: string) => text.trim().split('\n').at(-1) ?? '';
 
 describe('commands', () => {
-  let pipeline: TestPipeline;
-  before(async () => {
-    pipeline = await createTestPipeline('commands');
-    await pipeline.startWorker();
-  });
-  after(() => pipeline.close());
+  const pipelineOf = usePipeline('commands');
 
   it('start-workflow --json drains and ends with the JSON summary', async () => {
+    const pipeline = pipelineOf();
     await pipeline.send(readBodies(SAMPLE_DATA_FILE));
     const result = await run('src/client.ts', ['--json', '--grace-seconds', '1'], pipeline.env);
     assert.equal(result.code, 0, result.stderr);
@@ -44,6 +40,7 @@ describe('commands', () => {
   });
 
   it('seed --count sends synthetic events', async () => {
+    const pipeline = pipelineOf();
     const result = await run('src/cli/seed.ts', ['--count', '25'], pipeline.env);
     assert.equal(result.code, 0, result.stderr);
     assert.match(result.stdout, /^sent 25 messages/);
@@ -51,6 +48,7 @@ describe('commands', () => {
   });
 
   it('a bad setting stops a command at start with one line naming it', async () => {
+    const pipeline = pipelineOf();
     for (const script of ['src/worker.ts', 'src/client.ts', 'src/cli/seed.ts']) {
       const result = await run(script, [], { ...pipeline.env, TEMPORAL_ADDRESS: 'no-port-here' });
       assert.notEqual(result.code, 0);
@@ -59,6 +57,7 @@ describe('commands', () => {
   });
 
   it('a drain of a queue that does not exist fails at once with a one-line reason', async () => {
+    const pipeline = pipelineOf();
     const env = { ...pipeline.env, SQS_QUEUE_NAME: 'no-such-queue', TEMPORAL_TASK_QUEUE: `missing-${Date.now()}` };
     const worker = spawn(process.execPath, ['--import', 'tsx', path.join(PROJECT_ROOT, 'src/worker.ts')], {
       env,

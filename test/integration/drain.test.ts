@@ -1,24 +1,20 @@
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import { MockActivityEnvironment } from '@temporalio/testing';
 import { createActivities } from '../../src/activities';
 import { encodeAppVersion } from '../../src/core/app-version';
 import { validateLoginMessage } from '../../src/core/validate-message';
 import { readBodies, SAMPLE_DATA_FILE } from '../../src/seed-messages';
-import { createTestPipeline, type TestPipeline } from '../helpers/pipeline';
+import { usePipeline } from '../helpers/pipeline';
 import { dumpTables, findLeaks, historyBytes, rawPiiValues } from '../helpers/pii';
 
 const sample = readBodies(SAMPLE_DATA_FILE);
 
 describe('drain of the sample data', () => {
-  let pipeline: TestPipeline;
-  before(async () => {
-    pipeline = await createTestPipeline('sample');
-    await pipeline.startWorker();
-  });
-  after(() => pipeline.close());
+  const pipelineOf = usePipeline('sample');
 
   it('loads 99 rows and quarantines 1, empties the queue, and keeps raw PII out of tables and history', async () => {
+    const pipeline = pipelineOf();
     await pipeline.send(sample);
     const summary = await pipeline.drain();
     assert.deepEqual(
@@ -62,14 +58,10 @@ describe('drain of the sample data', () => {
 });
 
 describe('redelivery', () => {
-  let pipeline: TestPipeline;
-  before(async () => {
-    pipeline = await createTestPipeline('redelivery');
-    await pipeline.startWorker();
-  });
-  after(() => pipeline.close());
+  const pipelineOf = usePipeline('redelivery');
 
   it('loads nothing twice when messages already loaded come back (a consumer lost before its delete)', async () => {
+    const pipeline = pipelineOf();
     await pipeline.send(sample);
     // A first consumer receives, masks and loads everything, then dies before deleting.
     const activities = createActivities(pipeline.deps);

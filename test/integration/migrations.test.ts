@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
-import { randomBytes } from 'node:crypto';
 import { describe, it } from 'node:test';
-import { Client, Pool } from 'pg';
+import { Pool } from 'pg';
 import { migrate } from '../../src/db/migrate';
+import { createTestDatabase } from '../helpers/pipeline';
 
 /** The exercise's own Postgres image creates this table, with rows, before the pipeline ever runs. */
 const REFERENCE_DDL = `
@@ -13,14 +13,7 @@ CREATE TABLE user_logins (
 INSERT INTO user_logins VALUES ('old-1', 'ios', 'x', 'y', 'RU', 230, '2020-01-01'), ('old-2', 'android', 'x', 'y', NULL, 3, '2020-01-02');`;
 
 async function freshDatabase(): Promise<Pool> {
-  const name = `t_migrations_${randomBytes(4).toString('hex')}`;
-  const admin = new Client({ connectionString: process.env.DATABASE_URL });
-  await admin.connect();
-  await admin.query(`CREATE DATABASE "${name}"`);
-  await admin.end();
-  return new Pool({
-    connectionString: Object.assign(new URL(process.env.DATABASE_URL!), { pathname: `/${name}` }).toString(),
-  });
+  return new Pool({ connectionString: await createTestDatabase('migrations') });
 }
 
 const columns = async (pool: Pool, table: string) =>
