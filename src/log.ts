@@ -13,11 +13,8 @@ export interface Logger {
 /** Fields that may hold a raw value from a message; they never reach a log line. */
 const REDACTED_FIELDS = new Set(['ip', 'device_id', 'deviceId', 'body', 'event', 'messages', 'rows']);
 
-let threshold = LEVELS[(process.env.LOG_LEVEL as Level | undefined) ?? 'info'] ?? LEVELS.info;
-
-export function setLogLevel(level: Level): void {
-  threshold = LEVELS[level];
-}
+// Read here rather than from the config, so that a line can be logged before (or about) a bad setting.
+const threshold = LEVELS[(process.env.LOG_LEVEL as Level | undefined) ?? 'info'] ?? LEVELS.info;
 
 function formatValue(value: unknown): string {
   if (value instanceof Error) return JSON.stringify(value.message);

@@ -1,11 +1,4 @@
-import {
-  NativeConnection,
-  Runtime,
-  DefaultLogger,
-  Worker,
-  type LogLevel,
-  type WorkflowBundleOption,
-} from '@temporalio/worker';
+import { NativeConnection, Runtime, DefaultLogger, Worker, type WorkflowBundleOption } from '@temporalio/worker';
 import type { Config } from './config';
 import { createMasker } from './core/mask';
 import type { PipelineKeys } from './core/keys';
@@ -55,7 +48,7 @@ export function installTemporalRuntime(): void {
   Runtime.install({
     logger: new DefaultLogger('WARN', ({ level, message, meta }) => {
       const line = `${message} ${formatFields(meta)}`.trim();
-      (level === ('ERROR' satisfies LogLevel) ? log.error : log.warn)(line);
+      (level === 'ERROR' ? log.error : log.warn)(line);
     }),
   });
 }
