@@ -1,7 +1,7 @@
 import { parseArgs } from 'node:util';
 import { runMain } from './cli/run-main';
 import { loadConfig } from './config';
-import { defaultWorkflowId, formatProgress, runDrain } from './drain';
+import { defaultWorkflowId, formatProgress, formatSummary, runDrain } from './drain';
 import { loadPipelineKeys } from './secrets';
 import { connectClient } from './temporal/connect-client';
 
@@ -51,11 +51,7 @@ runMain(async () => {
       process.stderr.write(interactive ? `\r\x1b[K${formatProgress(progress)}` : `${formatProgress(progress)}\n`),
   });
   if (interactive) process.stderr.write('\r\x1b[K');
-  process.stdout.write(
-    `drained: received ${summary.received}, loaded ${summary.loaded}, quarantined ${summary.quarantined}, ` +
-      `duplicates ${summary.duplicates}, deleted ${summary.deleted} in ${summary.seconds} s ` +
-      `(${summary.messagesPerSecond} msg/s)\n`,
-  );
+  process.stdout.write(formatSummary(summary) + '\n');
   if (values.json) process.stdout.write(JSON.stringify(summary) + '\n');
   return 0;
 });

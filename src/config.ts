@@ -8,8 +8,8 @@ export const PROJECT_ROOT = path.resolve(__dirname, '..');
 
 export const LOCAL_DATABASE = { user: 'postgres', password: 'postgres', database: 'login_etl' } as const;
 
-export const localDatabaseUrl = (port: number = LOCAL_PORTS.postgres): string =>
-  `postgres://${LOCAL_DATABASE.user}:${LOCAL_DATABASE.password}@127.0.0.1:${port}/${LOCAL_DATABASE.database}`;
+export const localDatabaseUrl = (port: number = LOCAL_PORTS.postgres, database: string = LOCAL_DATABASE.database) =>
+  `postgres://${LOCAL_DATABASE.user}:${LOCAL_DATABASE.password}@127.0.0.1:${port}/${database}`;
 
 const optional = <T extends z.ZodType>(schema: T) =>
   z.preprocess((value) => (value === '' ? undefined : value), schema.optional());

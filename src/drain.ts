@@ -77,6 +77,15 @@ async function hasNoWorker(client: Client, config: Pick<Config, 'TEMPORAL_TASK_Q
   return pollers.length === 0;
 }
 
+/** The one-line result of a drain, as start-workflow and the demo print it. */
+export function formatSummary(summary: DrainSummary): string {
+  return (
+    `Drained ${summary.received} messages in ${summary.seconds} s: ${summary.loaded} loaded, ` +
+    `${summary.quarantined} quarantined, ${summary.duplicates} duplicates, ${summary.deleted} deleted ` +
+    `(${summary.messagesPerSecond} msg/s).`
+  );
+}
+
 export function formatProgress({ stats, elapsedSeconds, noWorker }: DrainProgress): string {
   const rate = Math.round(stats.received / Math.max(elapsedSeconds, 0.001));
   const line =

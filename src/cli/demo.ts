@@ -1,6 +1,6 @@
 import { parseArgs } from 'node:util';
 import { loadConfig, LOCAL_PORTS } from '../config';
-import { defaultWorkflowId, formatProgress, runDrain } from '../drain';
+import { defaultWorkflowId, formatProgress, formatSummary, runDrain } from '../drain';
 import { createLogger } from '../log';
 import { createPipelineWorker, openActivityDeps } from '../pipeline';
 import { loadPipelineKeys } from '../secrets';
@@ -39,8 +39,7 @@ runMain(async () => {
       onProgress: (progress) => log.info(formatProgress(progress)),
     });
     process.stdout.write(
-      `\nDrained ${summary.received} messages in ${summary.seconds} s: ${summary.loaded} loaded, ` +
-        `${summary.quarantined} quarantined, ${summary.duplicates} duplicates, ${summary.deleted} deleted.\n` +
+      `\n${formatSummary(summary)}\n` +
         `Workflow ${summary.workflowId}, run ${summary.runId}: ` +
         `${stack.temporalUiUrl}/namespaces/${config.TEMPORAL_NAMESPACE}/workflows/${summary.workflowId}/${summary.runId}\n\n`,
     );

@@ -26,7 +26,7 @@ export async function startEmbeddedPostgres(options: {
       EMBEDDED_PG_PASSWORD: LOCAL_DATABASE.password,
     },
   });
-  const adminUrl = localDatabaseUrl(options.port).replace(/\/[^/]+$/, '/postgres');
+  const adminUrl = localDatabaseUrl(options.port, 'postgres');
   try {
     // The first start runs initdb, which takes a few seconds more.
     await waitUntil('embedded Postgres', () => createDatabase(adminUrl, LOCAL_DATABASE.database), {

@@ -23,8 +23,9 @@ export class EncryptionCodec implements PayloadCodec {
     this.keysById = new Map([currentKey, ...previousKeys].map((key) => [key.id, key]));
   }
 
+  // The work is synchronous; running it inside then() turns a throw into the rejection callers expect.
   encode(payloads: Payload[]): Promise<Payload[]> {
-    return settle(() =>
+    return Promise.resolve().then(() =>
       payloads.map((payload) => ({
         metadata: {
           [METADATA_ENCODING_KEY]: utf8(ENCRYPTED_ENCODING),
@@ -36,7 +37,7 @@ export class EncryptionCodec implements PayloadCodec {
   }
 
   decode(payloads: Payload[]): Promise<Payload[]> {
-    return settle(() =>
+    return Promise.resolve().then(() =>
       payloads.map((payload) => {
         const encoding = payload.metadata?.[METADATA_ENCODING_KEY];
         if (!encoding || Buffer.from(encoding).toString() !== ENCRYPTED_ENCODING) return payload;
@@ -48,14 +49,5 @@ export class EncryptionCodec implements PayloadCodec {
         return temporal.api.common.v1.Payload.decode(open(key, payload.data));
       }),
     );
-  }
-}
-
-/** The codec's work is synchronous; its failures must still arrive as rejections. */
-function settle<T>(work: () => T): Promise<T> {
-  try {
-    return Promise.resolve(work());
-  } catch (error) {
-    return Promise.reject(error instanceof Error ? error : new Error(String(error)));
   }
 }
