@@ -67,7 +67,6 @@ async function main(): Promise<number> {
       LOGIN_ETL_DATA_DIR: dataDir,
       PII_HMAC_KEY: 'test-root-secret-test-root-secret-0123456789',
       [TEST_ENV.bundle]: bundlePath,
-      [TEST_ENV.temporalUi]: stack.temporalUiUrl,
     };
     const tsx = path.join(__dirname, '..', 'node_modules', '.bin', 'tsx');
     const child = spawn(tsx, ['--test', '--test-concurrency=1', ...selected], { stdio: 'inherit', env });

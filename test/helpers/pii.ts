@@ -3,7 +3,7 @@ import type { Client } from '@temporalio/client';
 import type { Pool } from 'pg';
 import { validateLoginMessage } from '../../src/core/validate-message';
 
-/** Every raw ip and device_id in the bodies, whether or not the body is valid. */
+/** Every raw ip and device_id of the valid bodies (a malformed body has none the pipeline would read). */
 export function rawPiiValues(bodies: string[]): string[] {
   const values = new Set<string>();
   for (const body of bodies) {

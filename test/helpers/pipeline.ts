@@ -27,10 +27,9 @@ export interface TestPipeline {
   deps: Deps;
   client: Client;
   queueUrl: string;
-  dlqUrl: string;
   send(bodies: Iterable<string>): Promise<number>;
   startWorker(): Promise<{ stop(): Promise<void> }>;
-  drain(options?: Partial<DrainOptions>, workflowId?: string): Promise<DrainSummary>;
+  drain(options?: Partial<DrainOptions>): Promise<DrainSummary>;
   counts(): Promise<{ rows: number; quarantined: number }>;
   queueDepth(): Promise<QueueDepth>;
   close(): Promise<void>;
@@ -46,12 +45,12 @@ export async function createTestDatabase(name: string): Promise<string> {
   return Object.assign(new URL(process.env.DATABASE_URL!), { pathname: `/${database}` }).toString();
 }
 
-/** A pipeline for the tests of one `describe`, made before them (with a worker unless told not to) and closed after. */
-export function usePipeline(name: string, { worker = true }: { worker?: boolean } = {}): () => TestPipeline {
+/** A pipeline with a running worker for the tests of one `describe`, made before them and closed after. */
+export function usePipeline(name: string): () => TestPipeline {
   let pipeline: TestPipeline | undefined;
   before(async () => {
     pipeline = await createTestPipeline(name);
-    if (worker) await pipeline.startWorker();
+    await pipeline.startWorker();
   });
   after(() => pipeline?.close());
   return () => pipeline!;
@@ -64,7 +63,7 @@ export async function createTestPipeline(name: string): Promise<TestPipeline> {
   const config = loadConfig(env);
   const keys = loadPipelineKeys(config);
   const deps = await openActivityDeps(config, keys);
-  const { queueUrl, dlqUrl } = await ensureQueues(deps.sqs, id);
+  const { queueUrl } = await ensureQueues(deps.sqs, id);
   const client = await connectClient(config, keys);
   const workers: { stop(): Promise<void> }[] = [];
 
@@ -75,7 +74,6 @@ export async function createTestPipeline(name: string): Promise<TestPipeline> {
     deps,
     client,
     queueUrl,
-    dlqUrl,
     send: (bodies) => sendBodies(deps.sqs, queueUrl, bodies),
     async startWorker() {
       const worker = await createPipelineWorker({
@@ -94,8 +92,11 @@ export async function createTestPipeline(name: string): Promise<TestPipeline> {
       workers.push(handle);
       return handle;
     },
-    drain: (options, workflowId = `drain-${id}-${randomBytes(3).toString('hex')}`) =>
-      runDrain(client, config, { workflowId, options: { emptyGraceSeconds: 1, ...options } }),
+    drain: (options) =>
+      runDrain(client, config, {
+        workflowId: `drain-${id}-${randomBytes(3).toString('hex')}`,
+        options: { emptyGraceSeconds: 1, ...options },
+      }),
     async counts() {
       const { rows } = await deps.pool.query<{ rows: number; quarantined: number }>(
         `SELECT (SELECT count(*) FROM user_logins)::int AS rows, (SELECT count(*) FROM quarantined_messages)::int AS quarantined`,

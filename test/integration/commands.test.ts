@@ -1,25 +1,9 @@
 import assert from 'node:assert/strict';
-import { execFile, spawn } from 'node:child_process';
-import path from 'node:path';
 import { describe, it } from 'node:test';
-import { promisify } from 'node:util';
-import { PROJECT_ROOT } from '../../src/config';
 import { readBodies, SAMPLE_DATA_FILE } from '../../src/seed-messages';
+import { runCommand, startCommand } from '../helpers/commands';
 import { usePipeline } from '../helpers/pipeline';
 
-const run = async (script: string, args: string[], env: NodeJS.ProcessEnv) => {
-  try {
-    const { stdout, stderr } = await promisify(execFile)(
-      process.execPath,
-      ['--import', 'tsx', path.join(PROJECT_ROOT, script), ...args],
-      { env, cwd: PROJECT_ROOT, timeout: 120_000 },
-    );
-    return { code: 0, stdout, stderr };
-  } catch (error) {
-    const failed = error as { code: number; stdout: string; stderr: string };
-    return { code: failed.code, stdout: failed.stdout, stderr: failed.stderr };
-  }
-};
 const lastLine = (text: string) => text.trim().split('\n').at(-1) ?? '';
 
 describe('commands', () => {
@@ -28,7 +12,7 @@ describe('commands', () => {
   it('start-workflow --json drains and ends with the JSON summary', async () => {
     const pipeline = pipelineOf();
     await pipeline.send(readBodies(SAMPLE_DATA_FILE));
-    const result = await run('src/client.ts', ['--json', '--grace-seconds', '1'], pipeline.env);
+    const result = await runCommand('src/client.ts', ['--json', '--grace-seconds', '1'], pipeline.env);
     assert.equal(result.code, 0, result.stderr);
     const summary = JSON.parse(lastLine(result.stdout)) as Record<string, unknown>;
     assert.equal(summary.workflowId, `drain-${pipeline.config.SQS_QUEUE_NAME}`);
@@ -41,7 +25,7 @@ describe('commands', () => {
 
   it('seed --count sends synthetic events', async () => {
     const pipeline = pipelineOf();
-    const result = await run('src/cli/seed.ts', ['--count', '25'], pipeline.env);
+    const result = await runCommand('src/cli/seed.ts', ['--count', '25'], pipeline.env);
     assert.equal(result.code, 0, result.stderr);
     assert.match(result.stdout, /^sent 25 messages/);
     assert.equal((await pipeline.queueDepth()).visible, 25);
@@ -50,7 +34,7 @@ describe('commands', () => {
   it('a bad setting stops a command at start with one line naming it', async () => {
     const pipeline = pipelineOf();
     for (const script of ['src/worker.ts', 'src/client.ts', 'src/cli/seed.ts']) {
-      const result = await run(script, [], { ...pipeline.env, TEMPORAL_ADDRESS: 'no-port-here' });
+      const result = await runCommand(script, [], { ...pipeline.env, TEMPORAL_ADDRESS: 'no-port-here' });
       assert.notEqual(result.code, 0);
       assert.equal(lastLine(result.stderr), 'login-etl: invalid setting TEMPORAL_ADDRESS: must be host:port');
     }
@@ -59,13 +43,9 @@ describe('commands', () => {
   it('a drain of a queue that does not exist fails at once with a one-line reason', async () => {
     const pipeline = pipelineOf();
     const env = { ...pipeline.env, SQS_QUEUE_NAME: 'no-such-queue', TEMPORAL_TASK_QUEUE: `missing-${Date.now()}` };
-    const worker = spawn(process.execPath, ['--import', 'tsx', path.join(PROJECT_ROOT, 'src/worker.ts')], {
-      env,
-      cwd: PROJECT_ROOT,
-      stdio: 'ignore',
-    });
+    const worker = startCommand('src/worker.ts', env);
     try {
-      const result = await run('src/client.ts', [], env);
+      const result = await runCommand('src/client.ts', [], env);
       assert.equal(result.code, 1);
       assert.match(lastLine(result.stderr), /^login-etl: .*SQS queue no-such-queue does not exist/);
     } finally {

@@ -1,20 +1,10 @@
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
-import path from 'node:path';
+import type { ChildProcess } from 'node:child_process';
 import { after, before, describe, it } from 'node:test';
-import { PROJECT_ROOT } from '../../src/config';
 import { syntheticBodies } from '../../src/core/synthetic-events';
 import { validateLoginMessage } from '../../src/core/validate-message';
+import { startCommand } from '../helpers/commands';
 import { createTestPipeline, type TestPipeline } from '../helpers/pipeline';
-
-/** The real `npm run worker` entry point, as its own process, so that SIGKILL is a real crash. */
-function startWorkerProcess(env: NodeJS.ProcessEnv): ChildProcess {
-  return spawn(process.execPath, ['--import', 'tsx', path.join(PROJECT_ROOT, 'src', 'worker.ts')], {
-    env,
-    cwd: PROJECT_ROOT,
-    stdio: ['ignore', 'ignore', 'inherit'],
-  });
-}
 
 async function waitFor(check: () => Promise<boolean>, timeoutMs: number): Promise<void> {
   const deadline = Date.now() + timeoutMs;
@@ -38,13 +28,13 @@ describe('a worker killed in the middle of a drain', () => {
     const valid = bodies.filter((body) => validateLoginMessage(body).ok).length;
     await pipeline.send(bodies);
 
-    const first = startWorkerProcess(pipeline.env);
+    const first = startCommand('src/worker.ts', pipeline.env, ['ignore', 'ignore', 'inherit']);
     workers.push(first);
     const drain = pipeline.drain({ batchSize: 50, visibilityTimeoutSeconds: 10 });
     await waitFor(async () => (await pipeline.counts()).rows >= 500, 120_000);
     first.kill('SIGKILL');
 
-    workers.push(startWorkerProcess(pipeline.env));
+    workers.push(startCommand('src/worker.ts', pipeline.env, ['ignore', 'ignore', 'inherit']));
     const summary = await drain;
 
     const counts = await pipeline.counts();
