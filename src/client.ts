@@ -2,7 +2,7 @@ import { parseArgs } from 'node:util';
 import { runMain } from './cli/run-main';
 import { loadConfig } from './config';
 import { defaultWorkflowId, formatProgress, formatSummary, runDrain } from './drain';
-import { loadPipelineKeys } from './secrets';
+import { loadKeyring } from './secrets';
 import { connectClient } from './temporal/connect-client';
 
 const USAGE = `usage: npm run start-workflow -- [--until-empty | --continuous] [--batch-size N] [--max-batch-bytes N]
@@ -34,7 +34,7 @@ runMain(async () => {
     return Number(value);
   };
   const config = loadConfig();
-  const client = await connectClient(config, loadPipelineKeys(config));
+  const client = await connectClient(config, await loadKeyring(config));
   const workflowId = values['workflow-id'] ?? defaultWorkflowId(config);
   process.stderr.write(`drain ${workflowId} on task queue ${config.TEMPORAL_TASK_QUEUE}\n`);
   const interactive = process.stderr.isTTY;

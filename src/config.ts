@@ -2,7 +2,7 @@ import path from 'node:path';
 import { z } from 'zod';
 
 /** Fixed local ports of the local stack, so every command finds it with no setting. */
-export const LOCAL_PORTS = { temporal: 7233, temporalUi: 8233, sqs: 4566, postgres: 5433 } as const;
+export const LOCAL_PORTS = { temporal: 7233, temporalUi: 8233, codecServer: 8234, sqs: 4566, postgres: 5433 } as const;
 
 export const PROJECT_ROOT = path.resolve(__dirname, '..');
 
@@ -45,8 +45,23 @@ const envSchema = z.object({
     .default('us-east-1'),
   DATABASE_URL: optional(urlWithProtocol(['postgres', 'postgresql'])),
   PII_HMAC_KEY: optional(z.string().min(32, 'must be at least 32 characters (use e.g. `openssl rand -hex 32`)')),
+  PII_KEY_FILE: optional(z.string()),
   LOGIN_ETL_DATA_DIR: z.string().min(1).default(path.join(PROJECT_ROOT, '.data')),
   LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error']).default('info'),
+  LOG_FORMAT: z.enum(['text', 'json']).default('text'),
+  CODEC_SERVER_PORT: z.coerce.number().int().min(1).max(65535).default(LOCAL_PORTS.codecServer),
+  CODEC_SERVER_HOST: z.string().min(1).default('127.0.0.1'),
+  CODEC_CORS_ORIGINS: z
+    .string()
+    .default(`http://localhost:${LOCAL_PORTS.temporalUi},http://127.0.0.1:${LOCAL_PORTS.temporalUi}`)
+    .transform((value) =>
+      value
+        .split(',')
+        .map((origin) => origin.trim())
+        .filter(Boolean),
+    ),
+  CODEC_AUTH_TOKEN: optional(z.string().min(16, 'must be at least 16 characters')),
+  PII_OPERATOR: optional(z.string()),
 });
 
 export type Config = z.infer<typeof envSchema> & {

@@ -1,29 +1,36 @@
 import { NativeConnection, Runtime, DefaultLogger, Worker, type WorkflowBundleOption } from '@temporalio/worker';
 import type { Config } from './config';
-import { createMasker } from './core/mask';
-import type { PipelineKeys } from './core/keys';
+import type { Keyring } from './core/keys';
+import { claimKeyState, createKeyVersionCache } from './pii/key-state';
 import { createPool } from './db/pool';
 import { migrate } from './db/migrate';
 import { createActivities, type ActivityDeps } from './activities';
 import { createSqsClient, resolveQueueUrl } from './sqs';
 import { createDataConverter } from './temporal/data-converter';
-import { createLogger, formatFields } from './log';
+import { createLogger } from './log';
 
 /** Clients for the activities, and how to close them. */
 export async function openActivityDeps(
   config: Config,
-  keys: PipelineKeys,
+  keyring: Keyring,
   poolSize = 10,
 ): Promise<ActivityDeps & { close(): Promise<void> }> {
   const sqs = createSqsClient(config);
   const pool = createPool(config, poolSize);
-  await migrate(pool);
+  try {
+    await migrate(pool);
+    await claimKeyState(pool, keyring);
+  } catch (error) {
+    sqs.destroy();
+    await pool.end();
+    throw error;
+  }
   let queueUrl: Promise<string> | undefined;
   return {
     sqs,
     pool,
-    keys,
-    masker: createMasker(keys),
+    keyring,
+    keyVersion: createKeyVersionCache(pool),
     queueUrl: () => {
       queueUrl ??= resolveQueueUrl(sqs, config).catch((error: unknown) => {
         queueUrl = undefined;
@@ -47,15 +54,14 @@ export function installTemporalRuntime(): void {
   const log = createLogger('temporal-sdk');
   Runtime.install({
     logger: new DefaultLogger('WARN', ({ level, message, meta }) => {
-      const line = `${message} ${formatFields(meta)}`.trim();
-      (level === 'ERROR' ? log.error : log.warn)(line);
+      if (level === 'ERROR') log.error(message, meta);
+      else log.warn(message, meta);
     }),
   });
 }
 
 export interface PipelineWorkerOptions {
   config: Config;
-  keys: PipelineKeys;
   deps: ActivityDeps;
   connection?: NativeConnection;
   /** A prebuilt bundle (tests share one); by default the workflows are bundled at start. */
@@ -72,7 +78,7 @@ export async function createPipelineWorker(options: PipelineWorkerOptions): Prom
     namespace: options.config.TEMPORAL_NAMESPACE,
     taskQueue: options.config.TEMPORAL_TASK_QUEUE,
     ...(options.identity ? { identity: options.identity } : {}),
-    dataConverter: createDataConverter(options.keys),
+    dataConverter: createDataConverter(options.deps.keyring),
     activities: createActivities(options.deps),
     ...(options.workflowBundle
       ? { workflowBundle: options.workflowBundle }

@@ -2,19 +2,30 @@ import { randomBytes } from 'node:crypto';
 import { linkSync, mkdirSync, readFileSync, unlinkSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type { Config } from './config';
-import { deriveKeys, type PipelineKeys } from './core/keys';
+import { createKeyring, type Keyring } from './core/keys';
 import { createLogger } from './log';
 
 const log = createLogger('keys');
 
 export const DEV_KEY_FILE = 'dev-pii-key';
 
-/** PII_HMAC_KEY, or a development key generated once under the data directory (with a warning each start). */
-export function loadPipelineKeys(config: Pick<Config, 'PII_HMAC_KEY' | 'LOGIN_ETL_DATA_DIR'>): PipelineKeys {
-  if (config.PII_HMAC_KEY) return deriveKeys(Buffer.from(config.PII_HMAC_KEY, 'utf8'));
+export type KeyringSettings = Pick<Config, 'PII_HMAC_KEY' | 'PII_KEY_FILE' | 'LOGIN_ETL_DATA_DIR'>;
+
+/**
+ * The keyring from its root secret: PII_HMAC_KEY, else the file PII_KEY_FILE names, else a development key
+ * generated once under the data directory (with a warning each start). Async, so that a root unwrapped by a KMS
+ * can take its place without changing any caller.
+ */
+export function loadKeyring(config: KeyringSettings): Promise<Keyring> {
+  return Promise.resolve().then(() => createKeyring(Buffer.from(readRootSecret(config), 'utf8')));
+}
+
+function readRootSecret(config: KeyringSettings): string {
+  if (config.PII_HMAC_KEY) return config.PII_HMAC_KEY;
+  if (config.PII_KEY_FILE) return readFileSync(config.PII_KEY_FILE, 'utf8').trim();
   const file = path.join(config.LOGIN_ETL_DATA_DIR, DEV_KEY_FILE);
   log.warn('PII_HMAC_KEY is not set: using the development key; set it in production', { file });
-  return deriveKeys(Buffer.from(readOrCreateDevKey(file), 'utf8'));
+  return readOrCreateDevKey(file);
 }
 
 function readOrCreateDevKey(file: string): string {

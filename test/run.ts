@@ -4,17 +4,19 @@
  * with Node's test runner, and stops it all.
  */
 import { spawn } from 'node:child_process';
-import { chmodSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { appendFileSync, chmodSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { bundleWorkflowCode } from '@temporalio/worker';
-import { createLogger } from '../src/log';
+import { addLogSink, createLogger } from '../src/log';
 import { freePort } from '../src/stack/readiness';
 import { startLocalStack } from '../src/stack/local-stack';
 import { FAILURE_CONVERTER_PATH } from '../src/temporal/data-converter';
 import { TEST_ENV } from './helpers/test-env';
 
 const log = createLogger('test');
+
+const TEST_ROOT_SECRET = 'test-root-secret-test-root-secret-0123456789';
 
 async function main(): Promise<number> {
   const filter = process.argv.slice(2);
@@ -27,9 +29,13 @@ async function main(): Promise<number> {
   const dataDir = mkdtempSync(path.join(tmpdir(), 'login-etl-test-'));
   // Run as root, the embedded Postgres runs as the postgres user, who must be able to reach its data directory.
   chmodSync(dataDir, 0o755);
+  // Every line the stack logs is kept, so a test can search all of it for raw PII.
+  const stackLog = path.join(dataDir, 'stack.log');
+  addLogSink((line) => appendFileSync(stackLog, line));
   const ports = {
     temporal: await freePort(),
     temporalUi: await freePort(),
+    codecServer: await freePort(),
     sqs: await freePort(),
     postgres: await freePort(),
   };
@@ -42,6 +48,10 @@ async function main(): Promise<number> {
       SQS_QUEUE_NAME: 'login-queue',
       AWS_REGION: 'us-east-1',
       DATABASE_URL: process.env.TEST_DATABASE_URL,
+      PII_HMAC_KEY: TEST_ROOT_SECRET,
+      PII_KEY_FILE: undefined,
+      LOGIN_ETL_DATA_DIR: dataDir,
+      CODEC_AUTH_TOKEN: undefined,
     },
   });
   try {
@@ -65,8 +75,11 @@ async function main(): Promise<number> {
       SQS_ENDPOINT: stack.sqsEndpoint,
       DATABASE_URL: stack.databaseUrl,
       LOGIN_ETL_DATA_DIR: dataDir,
-      PII_HMAC_KEY: 'test-root-secret-test-root-secret-0123456789',
+      PII_HMAC_KEY: TEST_ROOT_SECRET,
+      [TEST_ENV.codecServer]: stack.codecServerUrl,
+      [TEST_ENV.temporalUi]: stack.temporalUiUrl,
       [TEST_ENV.bundle]: bundlePath,
+      [TEST_ENV.stackLog]: stackLog,
     };
     const tsx = path.join(__dirname, '..', 'node_modules', '.bin', 'tsx');
     const child = spawn(tsx, ['--test', '--test-concurrency=1', ...selected], { stdio: 'inherit', env });

@@ -1,7 +1,7 @@
 import type { SQSClient } from '@aws-sdk/client-sqs';
 import type { Pool } from 'pg';
-import type { PipelineKeys } from '../core/keys';
-import type { Masker } from '../core/mask';
+import type { Keyring } from '../core/keys';
+import type { KeyVersionCache } from '../pii/key-state';
 
 /** The clients every activity is built from; the worker, the direct loop and the tests each make one. */
 export interface ActivityDeps {
@@ -9,6 +9,6 @@ export interface ActivityDeps {
   /** Resolved once and remembered; resolution failures are retried with the activity. */
   queueUrl: () => Promise<string>;
   pool: Pool;
-  keys: PipelineKeys;
-  masker: Masker;
+  keyring: Keyring;
+  keyVersion: KeyVersionCache;
 }

@@ -1,9 +1,20 @@
 import { transformBatch } from '../core/transform-batch';
 import type { ReceivedMessage, TransformedBatch } from '../core/types';
+import { createLogger } from '../log';
 import type { ActivityDeps } from './deps';
+
+const log = createLogger('activity');
 
 export function createMaskBatch(deps: ActivityDeps) {
   return async function maskBatch(messages: ReceivedMessage[]): Promise<TransformedBatch> {
-    return Promise.resolve(transformBatch(messages, { masker: deps.masker, quarantineKey: deps.keys.quarantineBody }));
+    const keys = deps.keyring.keySet(await deps.keyVersion.current());
+    const batch = transformBatch(messages, keys);
+    log.debug('masked', {
+      valid: batch.rows.length,
+      invalid: batch.quarantined.length,
+      tokens: batch.vault.length,
+      keyVersion: keys.version,
+    });
+    return batch;
   };
 }

@@ -3,7 +3,7 @@ import { loadConfig, LOCAL_PORTS } from '../config';
 import { defaultWorkflowId, formatProgress, formatSummary, runDrain } from '../drain';
 import { createLogger } from '../log';
 import { createPipelineWorker, openActivityDeps } from '../pipeline';
-import { loadPipelineKeys } from '../secrets';
+import { loadKeyring } from '../secrets';
 import { readBodies, SAMPLE_DATA_FILE, sendBodies } from '../seed-messages';
 import { getQueueDepth } from '../sqs';
 import { startLocalStack } from '../stack/local-stack';
@@ -23,17 +23,17 @@ runMain(async () => {
     config: baseConfig,
   });
   const config = { ...baseConfig, databaseUrl: stack.databaseUrl };
-  const keys = loadPipelineKeys(config);
-  const deps = await openActivityDeps(config, keys);
+  const keyring = await loadKeyring(config);
+  const deps = await openActivityDeps(config, keyring);
   try {
     const depth = await getQueueDepth(deps.sqs, stack.queueUrl);
     if (depth.visible + depth.inFlight + depth.delayed === 0) {
       const sent = await sendBodies(deps.sqs, stack.queueUrl, readBodies(SAMPLE_DATA_FILE));
       log.info(`queue was empty: sent the ${sent} sample messages`);
     }
-    const worker = await createPipelineWorker({ config, keys, deps });
+    const worker = await createPipelineWorker({ config, deps });
     const workerRun = worker.run();
-    const client = await connectClient(config, keys);
+    const client = await connectClient(config, keyring);
     const summary = await runDrain(client, config, {
       workflowId: defaultWorkflowId(config),
       onProgress: (progress) => log.info(formatProgress(progress)),

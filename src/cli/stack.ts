@@ -8,11 +8,12 @@ const log = createLogger('stack');
 runMain(async () => {
   const config = loadConfig();
   const stopSignal = untilStopSignal();
-  log.info('starting: Temporal dev server, SQS emulator, Postgres');
+  log.info('starting: Temporal dev server, codec server, SQS emulator, Postgres');
   const stack = await startLocalStack({ ports: LOCAL_PORTS, dataDir: config.LOGIN_ETL_DATA_DIR, config });
   log.info('ready', {
     temporal: stack.temporalAddress,
     webUi: stack.temporalUiUrl,
+    codecServer: stack.codecServerUrl,
     sqs: stack.sqsEndpoint,
     queue: stack.queueUrl,
     dlq: stack.dlqUrl,

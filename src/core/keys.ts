@@ -2,36 +2,76 @@ import { createHash, hkdfSync } from 'node:crypto';
 
 /** A 256-bit key and the id that travels with whatever it produced, so a reader knows which key to use. */
 export interface VersionedKey {
+  /** `purpose/v<version>/<fingerprint>`. */
   id: string;
+  version: number;
   key: Buffer;
 }
 
-/** Every key the pipeline uses, each derived from one root secret so that no key serves two purposes. */
-export interface PipelineKeys {
+export type KeyPurpose = 'ip-token' | 'device-id-token' | 'vault' | 'quarantine-body' | 'temporal-codec';
+
+/** The keys of one PII key version: what new data is masked and sealed with while that version is active. */
+export interface KeySet {
+  version: number;
   ipToken: VersionedKey;
   deviceIdToken: VersionedKey;
+  vault: VersionedKey;
   quarantineBody: VersionedKey;
-  temporalCodec: VersionedKey;
 }
 
-const KEY_VERSION = 'v1';
+/**
+ * Every key the pipeline uses, derived (HKDF-SHA256) from one root secret so that no key serves two purposes and
+ * a new version is a new label, not a new secret to distribute. Where the root comes from (a setting, a file, a
+ * KMS-wrapped data key) is the caller's business: the keyring only sees its bytes.
+ */
+export interface Keyring {
+  /** Names the root without revealing it: the database records it, so a worker with another root is refused. */
+  rootFingerprint: string;
+  keySet(version: number): KeySet;
+  /** The Temporal payload codec's key; payloads carry its id, so old histories stay readable. */
+  codec: VersionedKey;
+  /** The key a stored key id names, if this root derived it (the fingerprint tells a different root apart). */
+  byId(id: string): VersionedKey | undefined;
+}
 
 export const MIN_ROOT_SECRET_BYTES = 32;
+export const CODEC_KEY_VERSION = 1;
+const KEY_ID = /^(ip-token|device-id-token|vault|quarantine-body|temporal-codec)\/v(\d{1,6})\/[0-9a-f]{12}$/;
 
-export function deriveKeys(rootSecret: Buffer): PipelineKeys {
+const fingerprint = (key: Buffer) => createHash('sha256').update(key).digest('hex').slice(0, 12);
+
+export function createKeyring(rootSecret: Buffer): Keyring {
   if (rootSecret.length < MIN_ROOT_SECRET_BYTES) {
     throw new Error(`the root secret must be at least ${MIN_ROOT_SECRET_BYTES} bytes`);
   }
-  const derive = (purpose: string): VersionedKey => {
-    const key = Buffer.from(hkdfSync('sha256', rootSecret, 'login-etl', `${purpose}/${KEY_VERSION}`, 32));
-    // The id names the version and a fingerprint, so a wrong key is caught instead of producing garbage.
-    const fingerprint = createHash('sha256').update(key).digest('hex').slice(0, 12);
-    return { id: `${purpose}/${KEY_VERSION}/${fingerprint}`, key };
+  const cache = new Map<string, VersionedKey>();
+  const derive = (purpose: KeyPurpose, version: number): VersionedKey => {
+    if (!Number.isInteger(version) || version < 1) throw new Error(`key version must be a positive integer`);
+    const label = `${purpose}/v${version}`;
+    let derived = cache.get(label);
+    if (!derived) {
+      const key = Buffer.from(hkdfSync('sha256', rootSecret, 'login-etl', label, 32));
+      derived = { id: `${label}/${fingerprint(key)}`, version, key };
+      cache.set(label, derived);
+    }
+    return derived;
   };
+  const rootCheck = Buffer.from(hkdfSync('sha256', rootSecret, 'login-etl', 'root-fingerprint', 32));
   return {
-    ipToken: derive('ip-token'),
-    deviceIdToken: derive('device-id-token'),
-    quarantineBody: derive('quarantine-body'),
-    temporalCodec: derive('temporal-codec'),
+    rootFingerprint: fingerprint(rootCheck),
+    keySet: (version) => ({
+      version,
+      ipToken: derive('ip-token', version),
+      deviceIdToken: derive('device-id-token', version),
+      vault: derive('vault', version),
+      quarantineBody: derive('quarantine-body', version),
+    }),
+    codec: derive('temporal-codec', CODEC_KEY_VERSION),
+    byId(id) {
+      const match = KEY_ID.exec(id);
+      if (!match) return undefined;
+      const key = derive(match[1] as KeyPurpose, Number(match[2]));
+      return key.id === id ? key : undefined;
+    },
   };
 }

@@ -17,7 +17,7 @@ const codePointLength = (value: string): number => Array.from(value).length;
 const text = (max: number) =>
   z
     .string()
-    .min(1, 'must not be empty')
+    .refine((value) => value.trim() !== '', 'must not be empty')
     .refine((value) => codePointLength(value) <= max, `must be at most ${max} characters`)
     .refine((value) => !value.includes('\u0000'), 'must not contain a NUL character');
 

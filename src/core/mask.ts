@@ -1,19 +1,19 @@
 import { createHmac } from 'node:crypto';
-import type { PipelineKeys, VersionedKey } from './keys';
-
-export interface Masker {
-  maskIp(ip: string): string;
-  maskDeviceId(deviceId: string): string;
-}
+import type { PiiField } from './canonical-pii';
+import type { KeySet } from './keys';
 
 /**
- * Keyed tokens: HMAC-SHA256, hex. Equal inputs give equal tokens, so duplicates stay joinable, while trying
- * every IPv4 address against a token is useless without the key (a plain hash falls to that in under a second).
+ * A keyed token of a canonical value: HMAC-SHA256, hex, prefixed with the key version that made it. Equal values
+ * give equal tokens, so duplicates stay joinable, while trying every IPv4 address against a token is useless
+ * without the key (a plain hash falls to that in under a second).
  */
-export function createMasker(keys: Pick<PipelineKeys, 'ipToken' | 'deviceIdToken'>): Masker {
-  const token = (key: VersionedKey, value: string) => createHmac('sha256', key.key).update(value, 'utf8').digest('hex');
-  return {
-    maskIp: (ip) => token(keys.ipToken, ip),
-    maskDeviceId: (deviceId) => token(keys.deviceIdToken, deviceId),
-  };
+export function tokenize(keys: KeySet, field: PiiField, canonical: string): string {
+  const key = field === 'ip' ? keys.ipToken : keys.deviceIdToken;
+  return `v${keys.version}:${createHmac('sha256', key.key).update(canonical, 'utf8').digest('hex')}`;
+}
+
+/** The key version a token was made with, or undefined for a value that is not one of our tokens. */
+export function tokenVersion(token: string): number | undefined {
+  const match = /^v(\d{1,6}):[0-9a-f]{64}$/.exec(token);
+  return match ? Number(match[1]) : undefined;
 }

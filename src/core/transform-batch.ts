@@ -1,65 +1,58 @@
-import { seal } from './aead';
-import type { VersionedKey } from './keys';
+import { canonicalDeviceId, canonicalIp, type PiiField } from './canonical-pii';
+import type { KeySet } from './keys';
 import type { LoginEvent } from './login-event';
-import type { Masker } from './mask';
-import type { LoginRow, QuarantineRecord, ReceivedMessage, TransformedBatch } from './types';
+import { tokenize } from './mask';
+import { quarantine } from './quarantine-record';
+import type { LoginRow, ReceivedMessage, TransformedBatch } from './types';
 import { validateLoginMessage } from './validate-message';
+import { sealVaultEntry, type VaultEntry } from './vault';
 
-export interface TransformDeps {
-  masker: Masker;
-  quarantineKey: VersionedKey;
-}
-
-/** Validates and masks each message: a valid one becomes a row, any other a quarantine record. */
-export function transformBatch(messages: ReceivedMessage[], deps: TransformDeps): TransformedBatch {
-  const batch: TransformedBatch = { rows: [], quarantined: [] };
+/**
+ * Validates and masks each message with one key version: a valid one becomes a row (and a vault entry per new
+ * token), any other a quarantine record.
+ */
+export function transformBatch(messages: ReceivedMessage[], keys: KeySet): TransformedBatch {
+  const batch: TransformedBatch = { keyVersion: keys.version, rows: [], quarantined: [], vault: [] };
+  const vault = new Map<string, VaultEntry>();
+  const tokenOf = (field: PiiField, canonical: string): string => {
+    const token = tokenize(keys, field, canonical);
+    const slot = `${field}:${token}`;
+    if (!vault.has(slot)) vault.set(slot, sealVaultEntry(keys, field, token, canonical));
+    return token;
+  };
   for (const message of messages) {
     if (message.body === null) {
-      batch.quarantined.push(quarantine(message, message.rejectedReason ?? 'body was not received', null, deps));
+      batch.quarantined.push(quarantine(message, message.rejectedReason ?? 'body was not received', null, keys));
       continue;
     }
     const result = validateLoginMessage(message.body);
-    if (result.ok) batch.rows.push(buildRow(message, result.event, result.appVersion, deps.masker));
-    else batch.quarantined.push(quarantine(message, result.reason, message.body, deps));
+    if (result.ok) batch.rows.push(buildRow(message, result.event, result.appVersion, tokenOf));
+    else batch.quarantined.push(quarantine(message, result.reason, message.body, keys));
   }
+  batch.vault = [...vault.values()];
   return batch;
 }
 
-export function buildRow(message: ReceivedMessage, event: LoginEvent, appVersion: number, masker: Masker): LoginRow {
+export function buildRow(
+  message: ReceivedMessage,
+  event: LoginEvent,
+  appVersion: number,
+  tokenOf: (field: PiiField, canonical: string) => string,
+): LoginRow {
   const sentAt = new Date(message.sentTimestamp).toISOString();
+  const ip = canonicalIp(event.ip);
   return {
     message_id: message.messageId,
     user_id: event.user_id,
     device_type: event.device_type,
-    masked_ip: masker.maskIp(event.ip),
-    masked_device_id: masker.maskDeviceId(event.device_id),
+    masked_ip: tokenOf('ip', ip.value),
+    masked_device_id: tokenOf('device_id', canonicalDeviceId(event.device_id)),
+    ip_valid: ip.isIp,
     locale: event.locale,
     app_version: appVersion,
     app_version_text: event.app_version,
     // The event carries no time of its own; the date it was sent to the queue is the login date.
     create_date: sentAt.slice(0, 10),
     sent_at: sentAt,
-  };
-}
-
-/** A record for a message (or a row the database refused) that keeps its content sealed for operators. */
-export function quarantine(
-  message: Pick<ReceivedMessage, 'messageId' | 'sentTimestamp' | 'bodyBytes'> & { receiveCount: number | null },
-  reason: string,
-  content: string | null,
-  deps: Pick<TransformDeps, 'quarantineKey'>,
-): QuarantineRecord {
-  return {
-    message_id: message.messageId,
-    reason,
-    sent_at: new Date(message.sentTimestamp).toISOString(),
-    receive_count: message.receiveCount,
-    body_bytes: message.bodyBytes,
-    // The message id is bound as associated data, so a sealed body cannot be passed off as another message's.
-    body_sealed:
-      content === null
-        ? null
-        : seal(deps.quarantineKey, Buffer.from(content, 'utf8'), Buffer.from(message.messageId)).toString('base64'),
-    body_key_id: content === null ? null : deps.quarantineKey.id,
   };
 }

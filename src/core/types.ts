@@ -1,3 +1,5 @@
+import type { VaultEntry } from './vault';
+
 /** An SQS message as the pipeline carries it between stages. */
 export interface ReceivedMessage {
   messageId: string;
@@ -19,6 +21,8 @@ export interface LoginRow {
   device_type: string;
   masked_ip: string;
   masked_device_id: string;
+  /** False when ip is not an IP address (it is tokenized as a string all the same). */
+  ip_valid: boolean;
   locale: string | null;
   app_version: number;
   app_version_text: string;
@@ -39,6 +43,10 @@ export interface QuarantineRecord {
 }
 
 export interface TransformedBatch {
+  /** The PII key version the tokens and sealed values were made with. */
+  keyVersion: number;
   rows: LoginRow[];
   quarantined: QuarantineRecord[];
+  /** One entry per distinct token of the rows, for operators to recover the value. */
+  vault: VaultEntry[];
 }

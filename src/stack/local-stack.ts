@@ -4,6 +4,9 @@ import type { Config } from '../config';
 import { createPool } from '../db/pool';
 import { migrate } from '../db/migrate';
 import { createLogger } from '../log';
+import { loadKeyring, type KeyringSettings } from '../secrets';
+import { startCodecServer } from '../temporal/codec-server';
+import { createPayloadCodec } from '../temporal/data-converter';
 import { createSqsClient, ensureQueues } from '../sqs';
 import { startEmbeddedPostgres } from './embedded-postgres';
 import { assertPortFree } from './readiness';
@@ -14,6 +17,7 @@ import { startTemporalServer } from './temporal-server';
 export interface StackPorts {
   temporal: number;
   temporalUi: number;
+  codecServer: number;
   sqs: number;
   postgres: number;
 }
@@ -21,13 +25,15 @@ export interface StackPorts {
 export interface LocalStackOptions {
   ports: StackPorts;
   dataDir: string;
-  config: Pick<Config, 'TEMPORAL_CLI' | 'SQS_QUEUE_NAME' | 'AWS_REGION' | 'DATABASE_URL'>;
+  config: Pick<Config, 'TEMPORAL_CLI' | 'SQS_QUEUE_NAME' | 'AWS_REGION' | 'DATABASE_URL' | 'CODEC_AUTH_TOKEN'> &
+    KeyringSettings;
   temporalExtraArgs?: string[];
 }
 
 export interface LocalStack {
   temporalAddress: string;
   temporalUiUrl: string;
+  codecServerUrl: string;
   sqsEndpoint: string;
   databaseUrl: string;
   queueUrl: string;
@@ -38,14 +44,16 @@ export interface LocalStack {
 type Stoppable = { stop(): Promise<void> };
 
 /**
- * Temporal dev server, SQS emulator and Postgres (DATABASE_URL, or an embedded server), each on its port,
- * checked for readiness, then the queues and the schema. Any failure stops what was started.
+ * Temporal dev server (its Web UI wired to the codec server), SQS emulator and Postgres (DATABASE_URL, or an
+ * embedded server), each on its port, checked for readiness, then the queues and the schema. Any failure stops
+ * what was started.
  */
 export async function startLocalStack(options: LocalStackOptions): Promise<LocalStack> {
   const { ports, dataDir, config } = options;
   const embeddedPostgres = config.DATABASE_URL === undefined;
   await assertPortFree(ports.temporal, 'Temporal gRPC');
   await assertPortFree(ports.temporalUi, 'Temporal Web UI');
+  await assertPortFree(ports.codecServer, 'codec server');
   await assertPortFree(ports.sqs, 'SQS emulator');
   if (embeddedPostgres) await assertPortFree(ports.postgres, 'embedded Postgres');
   const cli = findTemporalCli(config.TEMPORAL_CLI);
@@ -59,6 +67,18 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     started.push(component);
     return component;
   };
+  // Started first, and alone: nothing else runs yet if it fails.
+  const codecServer = track(
+    await startCodecServer({
+      codec: createPayloadCodec(await loadKeyring({ ...config, LOGIN_ETL_DATA_DIR: dataDir })),
+      // The Web UI's origin is whichever host name the browser was given.
+      allowedOrigins: [`http://localhost:${ports.temporalUi}`, `http://127.0.0.1:${ports.temporalUi}`],
+      authToken: config.CODEC_AUTH_TOKEN,
+      host: '127.0.0.1',
+      port: ports.codecServer,
+      log: createLogger('codec'),
+    }),
+  );
   const results = await Promise.allSettled([
     embeddedPostgres
       ? startEmbeddedPostgres({
@@ -74,7 +94,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       uiPort: ports.temporalUi,
       dbFile: path.join(dataDir, 'temporal.db'),
       log: createLogger('temporal'),
-      extraArgs: options.temporalExtraArgs,
+      extraArgs: ['--ui-codec-endpoint', codecServer.url, ...(options.temporalExtraArgs ?? [])],
     }).then(track),
   ]);
   const failure = results.find((result) => result.status === 'rejected');
@@ -93,6 +113,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     return {
       temporalAddress: temporal.address,
       temporalUiUrl: temporal.uiUrl,
+      codecServerUrl: codecServer.url,
       sqsEndpoint: sqsEmulator.endpoint,
       databaseUrl: postgres.url,
       ...queues,

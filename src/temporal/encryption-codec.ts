@@ -14,14 +14,12 @@ const utf8 = (value: string) => Buffer.from(value, 'utf8');
  * content in clear; the key id rides in the payload's metadata so old histories stay readable after rotation.
  */
 export class EncryptionCodec implements PayloadCodec {
-  private readonly keysById: Map<string, VersionedKey>;
-
   constructor(
     private readonly currentKey: VersionedKey,
-    previousKeys: VersionedKey[] = [],
-  ) {
-    this.keysById = new Map([currentKey, ...previousKeys].map((key) => [key.id, key]));
-  }
+    /** Finds the key a payload names; by default only the current one. */
+    private readonly keyById: (id: string) => VersionedKey | undefined = (id) =>
+      id === currentKey.id ? currentKey : undefined,
+  ) {}
 
   // The work is synchronous; running it inside then() turns a throw into the rejection callers expect.
   encode(payloads: Payload[]): Promise<Payload[]> {
@@ -43,7 +41,7 @@ export class EncryptionCodec implements PayloadCodec {
         if (!encoding || Buffer.from(encoding).toString() !== ENCRYPTED_ENCODING) return payload;
         const keyIdBytes = payload.metadata?.[KEY_ID_METADATA];
         const keyId = keyIdBytes ? Buffer.from(keyIdBytes).toString() : '';
-        const key = this.keysById.get(keyId);
+        const key = this.keyById(keyId);
         if (!key) throw new Error(`payload is encrypted with key "${keyId}", which this process does not hold`);
         if (!payload.data) throw new Error('encrypted payload has no data');
         return temporal.api.common.v1.Payload.decode(open(key, payload.data));

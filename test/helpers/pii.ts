@@ -16,10 +16,12 @@ export function rawPiiValues(bodies: string[]): string[] {
   return [...values];
 }
 
-/** Every row of every table of the public schema, as text. */
-export async function dumpTables(pool: Pool): Promise<string> {
+/** Every row of every table of the public schema (but those excepted), as text. */
+export async function dumpTables(pool: Pool, { except = [] as string[] } = {}): Promise<string> {
   const { rows: tables } = await pool.query<{ name: string }>(
-    `SELECT quote_ident(table_name) AS name FROM information_schema.tables WHERE table_schema = 'public'`,
+    `SELECT quote_ident(table_name) AS name FROM information_schema.tables
+      WHERE table_schema = 'public' AND NOT table_name = ANY($1)`,
+    [except],
   );
   const dumps = await Promise.all(
     tables.map(async ({ name }) => (await pool.query<{ row: string }>(`SELECT t::text AS row FROM ${name} t`)).rows),

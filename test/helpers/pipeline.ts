@@ -3,10 +3,10 @@ import { after, before } from 'node:test';
 import type { Client } from '@temporalio/client';
 import { Client as PgClient } from 'pg';
 import { loadConfig, type Config } from '../../src/config';
-import type { PipelineKeys } from '../../src/core/keys';
+import type { Keyring } from '../../src/core/keys';
 import { runDrain, type DrainSummary } from '../../src/drain';
 import { createPipelineWorker, openActivityDeps } from '../../src/pipeline';
-import { loadPipelineKeys } from '../../src/secrets';
+import { loadKeyring } from '../../src/secrets';
 import { sendBodies } from '../../src/seed-messages';
 import { ensureQueues, getQueueDepth, type QueueDepth } from '../../src/sqs';
 import { connectClient } from '../../src/temporal/connect-client';
@@ -23,7 +23,7 @@ export interface TestPipeline {
   config: Config;
   /** The environment the pipeline's commands need to work on this slice. */
   env: NodeJS.ProcessEnv;
-  keys: PipelineKeys;
+  keyring: Keyring;
   deps: Deps;
   client: Client;
   queueUrl: string;
@@ -61,16 +61,16 @@ export async function createTestPipeline(name: string): Promise<TestPipeline> {
   const databaseUrl = await createTestDatabase(name);
   const env = { ...process.env, SQS_QUEUE_NAME: id, DATABASE_URL: databaseUrl, TEMPORAL_TASK_QUEUE: id };
   const config = loadConfig(env);
-  const keys = loadPipelineKeys(config);
-  const deps = await openActivityDeps(config, keys);
+  const keyring = await loadKeyring(config);
+  const deps = await openActivityDeps(config, keyring);
   const { queueUrl } = await ensureQueues(deps.sqs, id);
-  const client = await connectClient(config, keys);
+  const client = await connectClient(config, keyring);
   const workers: { stop(): Promise<void> }[] = [];
 
   return {
     config,
     env,
-    keys,
+    keyring,
     deps,
     client,
     queueUrl,
@@ -78,7 +78,6 @@ export async function createTestPipeline(name: string): Promise<TestPipeline> {
     async startWorker() {
       const worker = await createPipelineWorker({
         config,
-        keys,
         deps,
         workflowBundle: { codePath: process.env[TEST_ENV.bundle]! },
       });

@@ -7,6 +7,7 @@ import { LOCAL_PORTS, PROJECT_ROOT } from '../../src/config';
 
 interface Service {
   image: string;
+  command?: string[];
   ports: string[];
   volumes?: string[];
   healthcheck?: { test: string[] };
@@ -29,7 +30,11 @@ describe('docker-compose.yml', () => {
 
   it('publishes the local stack ports, so the commands need no setting', () => {
     const published = Object.values(compose.services).flatMap((s) => s.ports.map((p) => Number(p.split(':')[0])));
-    for (const port of Object.values(LOCAL_PORTS)) assert.ok(published.includes(port), `port ${port}`);
+    const { codecServer, ...served } = LOCAL_PORTS;
+    for (const port of Object.values(served)) assert.ok(published.includes(port), `port ${port}`);
+    // The codec server runs on the host (it holds the key), where the browser reaches it.
+    const command = compose.services.temporal!.command ?? [];
+    assert.equal(command[command.indexOf('--ui-codec-endpoint') + 1], `http://localhost:${codecServer}`);
   });
 
   it('mounts files that exist: the executable init hook and the sample data', () => {

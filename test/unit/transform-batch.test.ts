@@ -1,13 +1,12 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { open } from '../../src/core/aead';
-import { deriveKeys } from '../../src/core/keys';
-import { createMasker } from '../../src/core/mask';
+import { createKeyring } from '../../src/core/keys';
+import { tokenize } from '../../src/core/mask';
 import { transformBatch } from '../../src/core/transform-batch';
 import type { ReceivedMessage } from '../../src/core/types';
 
-const keys = deriveKeys(Buffer.alloc(32, 7));
-const deps = { masker: createMasker(keys), quarantineKey: keys.quarantineBody };
+const keys = createKeyring(Buffer.alloc(32, 7)).keySet(1);
 
 const message = (
   id: string,
@@ -33,14 +32,23 @@ const event = {
 
 describe('transformBatch', () => {
   it('builds a row with masked ip and device_id, the encoded version and the UTC date it was sent', () => {
-    const { rows, quarantined } = transformBatch([message('m1', JSON.stringify(event))], deps);
+    const { rows, quarantined, vault, keyVersion } = transformBatch([message('m1', JSON.stringify(event))], keys);
     assert.equal(quarantined.length, 0);
+    assert.equal(keyVersion, 1);
+    assert.deepEqual(
+      vault.map((entry) => [entry.field, entry.token]),
+      [
+        ['ip', tokenize(keys, 'ip', '127.96.0.101')],
+        ['device_id', tokenize(keys, 'device_id', '123-45-6789')],
+      ],
+    );
     assert.deepEqual(rows[0], {
       message_id: 'm1',
       user_id: 'u-1',
       device_type: 'ios',
-      masked_ip: deps.masker.maskIp('127.96.0.101'),
-      masked_device_id: deps.masker.maskDeviceId('123-45-6789'),
+      masked_ip: tokenize(keys, 'ip', '127.96.0.101'),
+      masked_device_id: tokenize(keys, 'device_id', '123-45-6789'),
+      ip_valid: true,
       locale: null,
       app_version: 96_000,
       app_version_text: '0.96',
@@ -51,7 +59,7 @@ describe('transformBatch', () => {
 
   it('turns each bad message into a quarantine record, keeping its body only sealed', () => {
     const bad = '{"ip": "10.1.2.3", "device_id": "111-22-3333"}';
-    const { rows, quarantined } = transformBatch([message('m1', JSON.stringify(event)), message('m2', bad)], deps);
+    const { rows, quarantined } = transformBatch([message('m1', JSON.stringify(event)), message('m2', bad)], keys);
     assert.equal(rows.length, 1);
     assert.equal(quarantined.length, 1);
     const record = quarantined[0]!;
@@ -64,9 +72,15 @@ describe('transformBatch', () => {
     assert.throws(() => open(keys.quarantineBody, sealed, Buffer.from('another-message')));
   });
 
+  it('keeps a value that is not an IP address, tokenized as a string and flagged', () => {
+    const { rows } = transformBatch([message('m4', JSON.stringify({ ...event, ip: ' unknown ' }))], keys);
+    assert.equal(rows[0]!.masked_ip, tokenize(keys, 'ip', 'unknown'));
+    assert.equal(rows[0]!.ip_valid, false);
+  });
+
   it('quarantines a body that was too large to carry, with the reason given at receive', () => {
     const big = { ...message('m3', null), rejectedReason: 'body of 2000000 bytes is too large to keep' };
-    const { quarantined } = transformBatch([big], deps);
+    const { quarantined } = transformBatch([big], keys);
     assert.equal(quarantined[0]!.reason, 'body of 2000000 bytes is too large to keep');
     assert.equal(quarantined[0]!.body_sealed, null);
   });

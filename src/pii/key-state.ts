@@ -1,0 +1,67 @@
+import type { Pool } from 'pg';
+import type { Keyring } from '../core/keys';
+
+export interface KeyState {
+  activeVersion: number;
+  rootFingerprint: string | null;
+}
+
+/** The process holds a root key other than the one the database's tokens and vault were made with. */
+export class RootKeyMismatchError extends Error {
+  override name = 'RootKeyMismatchError';
+  constructor(held: string, recorded: string) {
+    super(
+      `the PII root key (fingerprint ${held}) is not the one this database was written with (fingerprint ${recorded}): ` +
+        'check PII_HMAC_KEY / PII_KEY_FILE',
+    );
+  }
+}
+
+export async function readKeyState(pool: Pick<Pool, 'query'>): Promise<KeyState> {
+  const { rows } = await pool.query<{ active_version: number; root_fingerprint: string | null }>(
+    'SELECT active_version, root_fingerprint FROM pii_key_state',
+  );
+  return { activeVersion: rows[0]!.active_version, rootFingerprint: rows[0]!.root_fingerprint };
+}
+
+/** Records the root key's fingerprint on first use, refuses any other root later; the active key version. */
+export async function claimKeyState(pool: Pick<Pool, 'query'>, keyring: Keyring): Promise<number> {
+  await pool.query('UPDATE pii_key_state SET root_fingerprint = $1 WHERE root_fingerprint IS NULL', [
+    keyring.rootFingerprint,
+  ]);
+  const state = await readKeyState(pool);
+  assertSameRoot(state, keyring);
+  return state.activeVersion;
+}
+
+export function assertSameRoot(state: KeyState, keyring: Keyring): void {
+  if (state.rootFingerprint !== keyring.rootFingerprint) {
+    throw new RootKeyMismatchError(keyring.rootFingerprint, state.rootFingerprint ?? 'none');
+  }
+}
+
+export interface KeyVersionCache {
+  /** The active key version, read from the database at most every few seconds. */
+  current(): Promise<number>;
+  /** A version learnt elsewhere (a load that found its batch stale). */
+  observe(version: number): void;
+}
+
+/**
+ * Masking asks for the version often; a stale answer costs only a re-key at load time, where the version is
+ * checked under a lock, so a short cache is safe.
+ */
+export function createKeyVersionCache(pool: Pick<Pool, 'query'>, maxAgeMs = 5_000): KeyVersionCache {
+  let known: { version: number; at: number } | undefined;
+  return {
+    async current() {
+      if (!known || Date.now() - known.at > maxAgeMs) {
+        known = { version: (await readKeyState(pool)).activeVersion, at: Date.now() };
+      }
+      return known.version;
+    },
+    observe(version) {
+      known = { version, at: Date.now() };
+    },
+  };
+}

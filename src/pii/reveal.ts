@@ -1,0 +1,49 @@
+import type { Pool } from 'pg';
+import type { Keyring } from '../core/keys';
+import { openVaultEntry } from '../core/vault';
+import { appendAudit, inTransaction } from './audit';
+import { claimKeyState } from './key-state';
+import { lookUpVault, resolveTokens, type TokenRef, type TokenSelector } from './lookup';
+
+export type RevealResult = TokenRef &
+  ({ status: 'revealed'; value: string } | { status: 'forgotten'; forgottenAt: Date } | { status: 'unknown' });
+
+/**
+ * The value behind each token the selector names. The audit row (who, when, what, why, and what was found) is
+ * committed in the same transaction that reads the sealed value, before anything is decrypted.
+ */
+export async function reveal(
+  pool: Pool,
+  keyring: Keyring,
+  request: TokenSelector & { actor: string; reason: string },
+): Promise<RevealResult[]> {
+  // Another root could not open the vault; refusing it first keeps the audit trail free of failed decryptions.
+  await claimKeyState(pool, keyring);
+  const found = await inTransaction(pool, async (client) => {
+    const results = [];
+    for (const ref of await resolveTokens(client, request)) {
+      const { entry, erasure } = await lookUpVault(client, ref, 'SHARE');
+      const status = entry ? 'revealed' : erasure ? 'forgotten' : 'unknown';
+      await appendAudit(client, {
+        ...ref,
+        actor: request.actor,
+        action: 'reveal',
+        reason: request.reason,
+        outcome: status,
+      });
+      results.push({ ref, entry, erasure });
+    }
+    return results;
+  });
+  return found.map(({ ref, entry, erasure }): RevealResult => {
+    if (entry) {
+      const value = openVaultEntry(keyring, {
+        ...ref,
+        key_version: entry.key_version,
+        value_sealed: entry.value_sealed.toString('base64'),
+      });
+      return { ...ref, status: 'revealed', value };
+    }
+    return erasure ? { ...ref, status: 'forgotten', forgottenAt: erasure.forgotten_at } : { ...ref, status: 'unknown' };
+  });
+}

@@ -1,0 +1,31 @@
+import type { Pool } from 'pg';
+import { readKeyState } from './key-state';
+import { pendingCount } from './rotate';
+
+export interface PiiStatus {
+  activeVersion: number;
+  rootFingerprint: string | null;
+  vaultEntriesByVersion: Record<string, number>;
+  /** Vault entries and quarantined bodies an interrupted rotation has left under an older version. */
+  pendingRotation: number;
+  erasures: number;
+  auditRows: number;
+}
+
+export async function piiStatus(pool: Pool): Promise<PiiStatus> {
+  const state = await readKeyState(pool);
+  const { rows: versions } = await pool.query<{ key_version: number; entries: number }>(
+    'SELECT key_version, count(*)::int AS entries FROM pii_vault GROUP BY key_version ORDER BY key_version',
+  );
+  const { rows } = await pool.query<{ erasures: number; audit_rows: number }>(
+    'SELECT (SELECT count(*) FROM pii_erasures)::int AS erasures, (SELECT count(*) FROM pii_audit)::int AS audit_rows',
+  );
+  return {
+    activeVersion: state.activeVersion,
+    rootFingerprint: state.rootFingerprint,
+    vaultEntriesByVersion: Object.fromEntries(versions.map((v) => [`v${v.key_version}`, v.entries])),
+    pendingRotation: await pendingCount(pool, state.activeVersion),
+    erasures: rows[0]!.erasures,
+    auditRows: rows[0]!.audit_rows,
+  };
+}

@@ -1,0 +1,257 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { createActivities } from '../../src/activities';
+import { canonicalIp } from '../../src/core/canonical-pii';
+import { createKeyring } from '../../src/core/keys';
+import { tokenize } from '../../src/core/mask';
+import { validateLoginMessage } from '../../src/core/validate-message';
+import { forget } from '../../src/pii/forget';
+import { claimKeyState, RootKeyMismatchError } from '../../src/pii/key-state';
+import { reveal } from '../../src/pii/reveal';
+import { rotate } from '../../src/pii/rotate';
+import { piiStatus } from '../../src/pii/status';
+import { readBodies, SAMPLE_DATA_FILE } from '../../src/seed-messages';
+import { runActivity } from '../helpers/activities';
+import { runCommand } from '../helpers/commands';
+import { usePipeline } from '../helpers/pipeline';
+
+const sample = readBodies(SAMPLE_DATA_FILE);
+const events = sample.flatMap((body) => {
+  const result = validateLoginMessage(body);
+  return result.ok ? [result.event] : [];
+});
+const loginBody = (userId: string, ip: string, deviceId: string) =>
+  JSON.stringify({
+    user_id: userId,
+    app_version: '3.1.4',
+    device_type: 'android',
+    ip,
+    locale: 'en',
+    device_id: deviceId,
+  });
+
+describe('PII recovery, erasure and rotation', () => {
+  const pipelineOf = usePipeline('pii');
+  const operator = { actor: 'alice', reason: 'support ticket 42' };
+
+  const rowOf = async (userId: string) => {
+    const { rows } = await pipelineOf().deps.pool.query<{
+      message_id: string;
+      masked_ip: string;
+      masked_device_id: string;
+    }>('SELECT message_id, masked_ip, masked_device_id FROM user_logins WHERE user_id = $1', [userId]);
+    assert.equal(rows.length, 1);
+    return rows[0]!;
+  };
+  const auditRows = async () =>
+    (
+      await pipelineOf().deps.pool.query<Record<string, string>>(
+        'SELECT actor, action, field, token, message_id, reason, outcome FROM pii_audit ORDER BY id',
+      )
+    ).rows;
+
+  it('drains the sample data into rows, with one vault entry per token', async () => {
+    const pipeline = pipelineOf();
+    await pipeline.send(sample);
+    const summary = await pipeline.drain();
+    assert.deepEqual([summary.loaded, summary.quarantined], [99, 1]);
+    const status = await piiStatus(pipeline.deps.pool);
+    assert.deepEqual(status.vaultEntriesByVersion, { v1: 198 });
+  });
+
+  it('reveals the value behind a token, or a message id, and writes the audit row first', async () => {
+    const pipeline = pipelineOf();
+    const event = events[0]!;
+    const row = await rowOf(event.user_id);
+    const [byToken] = await reveal(pipeline.deps.pool, pipeline.keyring, { token: row.masked_ip, ...operator });
+    assert.deepEqual(byToken, { field: 'ip', token: row.masked_ip, status: 'revealed', value: event.ip });
+
+    const command = await runCommand(
+      'src/cli/pii.ts',
+      ['reveal', '--message-id', row.message_id, '--field', 'device_id', '--reason', 'fraud review', '--actor', 'bob'],
+      pipeline.env,
+    );
+    assert.equal(command.code, 0, command.stderr);
+    assert.equal(command.stdout, `${event.device_id}\n`);
+    assert.ok(!command.stderr.includes(event.device_id), 'the value is printed, never logged');
+
+    assert.deepEqual(await auditRows(), [
+      {
+        actor: 'alice',
+        action: 'reveal',
+        field: 'ip',
+        token: row.masked_ip,
+        message_id: null,
+        reason: 'support ticket 42',
+        outcome: 'revealed',
+      },
+      {
+        actor: 'bob',
+        action: 'reveal',
+        field: 'device_id',
+        token: row.masked_device_id,
+        message_id: row.message_id,
+        reason: 'fraud review',
+        outcome: 'revealed',
+      },
+    ]);
+    await assert.rejects(pipeline.deps.pool.query("UPDATE pii_audit SET reason = 'nothing'"), /append-only/);
+    await assert.rejects(pipeline.deps.pool.query('DELETE FROM pii_audit'), /append-only/);
+    await assert.rejects(pipeline.deps.pool.query('TRUNCATE pii_audit'), /append-only/);
+  });
+
+  it('refuses a reveal without a reason, or with another root key, before anything is audited', async () => {
+    const pipeline = pipelineOf();
+    const row = await rowOf(events[0]!.user_id);
+    const before = (await auditRows()).length;
+    const noReason = await runCommand('src/cli/pii.ts', ['reveal', '--token', row.masked_ip], pipeline.env);
+    assert.notEqual(noReason.code, 0);
+    assert.match(noReason.stderr, /--reason is required/);
+    const otherKey = await runCommand('src/cli/pii.ts', ['reveal', '--token', row.masked_ip, '--reason', 'curious'], {
+      ...pipeline.env,
+      PII_HMAC_KEY: 'another-root-secret-another-root-secret-000',
+    });
+    assert.notEqual(otherKey.code, 0);
+    assert.match(otherKey.stderr, /not the one this database was written with/);
+    await assert.rejects(claimKeyState(pipeline.deps.pool, createKeyring(Buffer.alloc(32, 5))), RootKeyMismatchError);
+    assert.equal((await auditRows()).length, before);
+  });
+
+  it('forgets a value: reveal then says it is gone, the audit row remains, and it is not vaulted again', async () => {
+    const pipeline = pipelineOf();
+    const event = events[1]!;
+    const row = await rowOf(event.user_id);
+    const [erased] = await forget(pipeline.deps.pool, {
+      token: row.masked_device_id,
+      actor: 'dpo',
+      reason: 'erasure request 7',
+    });
+    assert.equal(erased!.status, 'erased');
+    assert.equal(erased!.field, 'device_id');
+
+    const command = await runCommand(
+      'src/cli/pii.ts',
+      ['reveal', '--token', row.masked_device_id, '--reason', 'check the erasure'],
+      pipeline.env,
+    );
+    assert.equal(command.code, 1);
+    assert.equal(command.stdout, '');
+    assert.match(command.stderr, /forgotten on .* cannot be recovered/);
+    const audit = await auditRows();
+    assert.deepEqual(
+      audit.slice(-2).map((a) => [a.action, a.outcome, a.reason]),
+      [
+        ['forget', 'erased', 'erasure request 7'],
+        ['reveal', 'forgotten', 'check the erasure'],
+      ],
+    );
+
+    // The same device logs in again: its row gets the same token, and the value is not kept again.
+    await pipeline.send([loginBody('returning-user', '203.0.113.50', event.device_id)]);
+    await pipeline.drain();
+    assert.equal((await rowOf('returning-user')).masked_device_id, row.masked_device_id);
+    const [again] = await reveal(pipeline.deps.pool, pipeline.keyring, { token: row.masked_device_id, ...operator });
+    assert.equal(again!.status, 'forgotten');
+  });
+
+  it('re-keys a batch masked before a rotation when it loads after it', async () => {
+    const pipeline = pipelineOf();
+    const activities = createActivities(pipeline.deps);
+    const message = {
+      messageId: 'masked-before-rotation',
+      receiptHandle: 'rh',
+      body: loginBody('stale-batch-user', '::ffff:198.51.100.77', 'stale-device'),
+      bodyBytes: 100,
+      sentTimestamp: Date.now(),
+      receiveCount: 1,
+    };
+    const masked = await runActivity(activities.maskBatch, [message]);
+    const rotated = await rotate(pipeline.deps.pool, pipeline.keyring, { actor: 'ops', reason: 'quarterly rotation' });
+    assert.equal(rotated.toVersion, masked.keyVersion + 1);
+    const loaded = await runActivity(activities.loadBatch, masked);
+    assert.equal(loaded.loaded, 1);
+    const row = await rowOf('stale-batch-user');
+    const current = pipeline.keyring.keySet(rotated.toVersion);
+    assert.equal(row.masked_ip, tokenize(current, 'ip', canonicalIp('198.51.100.77').value));
+    const [revealed] = await reveal(pipeline.deps.pool, pipeline.keyring, { token: row.masked_ip, ...operator });
+    assert.equal(revealed?.status === 'revealed' && revealed.value, '198.51.100.77');
+  });
+
+  it('rotates: an old and a new event of one device share a token again, even after an interruption', async () => {
+    const pipeline = pipelineOf();
+    const event = events[2]!;
+    const oldToken = (await rowOf(event.user_id)).masked_device_id;
+
+    let chunks = 0;
+    await assert.rejects(
+      rotate(pipeline.deps.pool, pipeline.keyring, {
+        actor: 'ops',
+        reason: 'rotation drill',
+        chunkSize: 20,
+        onChunk: () => {
+          if (++chunks === 2) throw new Error('interrupted');
+        },
+      }),
+      /interrupted/,
+    );
+    const interrupted = await piiStatus(pipeline.deps.pool);
+    assert.ok(interrupted.pendingRotation > 0, 'part of the vault is still under the old version');
+
+    // New data arrives while the rotation is unfinished: it is masked with the new version.
+    await pipeline.send([loginBody('same-device-later', '192.0.2.200', event.device_id)]);
+    await pipeline.drain();
+
+    const resumed = await rotate(pipeline.deps.pool, pipeline.keyring, { actor: 'ops', reason: 'rotation drill' });
+    assert.equal(resumed.resumed, true);
+    assert.equal(resumed.toVersion, interrupted.activeVersion);
+    const current = pipeline.keyring.keySet(resumed.toVersion);
+    const oldRow = await rowOf(event.user_id);
+    const newRow = await rowOf('same-device-later');
+    assert.notEqual(oldRow.masked_device_id, oldToken);
+    assert.equal(oldRow.masked_device_id, newRow.masked_device_id);
+    assert.equal(newRow.masked_device_id, tokenize(current, 'device_id', event.device_id));
+
+    const status = await piiStatus(pipeline.deps.pool);
+    assert.equal(status.pendingRotation, 0);
+    assert.deepEqual(Object.keys(status.vaultEntriesByVersion), [`v${current.version}`]);
+    const { rows } = await pipeline.deps.pool.query<{ body_key_id: string }>(
+      'SELECT body_key_id FROM quarantined_messages',
+    );
+    assert.deepEqual(
+      rows.map((r) => r.body_key_id),
+      [current.quarantineBody.id],
+    );
+    const [revealed] = await reveal(pipeline.deps.pool, pipeline.keyring, {
+      token: oldRow.masked_device_id,
+      ...operator,
+    });
+    assert.equal(revealed?.status === 'revealed' && revealed.value, event.device_id);
+
+    const cli = await runCommand('src/cli/pii.ts', ['rotate', '--json', '--actor', 'ops'], pipeline.env);
+    assert.equal(cli.code, 0, cli.stderr);
+    const report = JSON.parse(cli.stdout.trim().split('\n').at(-1)!) as {
+      toVersion: number;
+      vaultEntries: number;
+      resumed: boolean;
+    };
+    assert.deepEqual([report.toVersion, report.resumed], [current.version + 1, false]);
+    assert.equal(report.vaultEntries, Object.values(status.vaultEntriesByVersion)[0]);
+  });
+
+  it('lets the analyst role read user_logins but not the vault or the audit trail', async () => {
+    const client = await pipelineOf().deps.pool.connect();
+    try {
+      await client.query('BEGIN');
+      await client.query('SET LOCAL ROLE login_etl_analyst');
+      const { rows } = await client.query<{ n: number }>('SELECT count(*)::int AS n FROM user_logins');
+      assert.ok(rows[0]!.n > 0);
+      await client.query('SAVEPOINT s');
+      await assert.rejects(client.query('SELECT * FROM pii_vault'), /permission denied/);
+      await client.query('ROLLBACK TO SAVEPOINT s');
+      await assert.rejects(client.query('SELECT * FROM pii_audit'), /permission denied/);
+    } finally {
+      await client.query('ROLLBACK');
+      client.release();
+    }
+  });
+});
