@@ -46,6 +46,9 @@ const envSchema = z.object({
   DATABASE_URL: optional(urlWithProtocol(['postgres', 'postgresql'])),
   PII_HMAC_KEY: optional(z.string().min(32, 'must be at least 32 characters (use e.g. `openssl rand -hex 32`)')),
   PII_KEY_FILE: optional(z.string()),
+  PII_KMS_WRAPPED_KEY: optional(z.base64('must be base64 (the CiphertextBlob `npm run pii -- new-kms-root` prints)')),
+  // Unset: AWS's own KMS (used only when PII_KMS_WRAPPED_KEY is set); set: an emulator such as LocalStack's.
+  KMS_ENDPOINT: optional(urlWithProtocol(['http', 'https'])),
   LOGIN_ETL_DATA_DIR: z.string().min(1).default(path.join(PROJECT_ROOT, '.data')),
   LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error']).default('info'),
   LOG_FORMAT: z.enum(['text', 'json']).default('text'),
@@ -84,6 +87,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     throw new ConfigError(`invalid setting ${issue.path.join('.')}: ${issue.message}`);
   }
   const parsed = result.data;
+  const roots = (['PII_KMS_WRAPPED_KEY', 'PII_HMAC_KEY', 'PII_KEY_FILE'] as const).filter((name) => parsed[name]);
+  if (roots.length > 1) throw new ConfigError(`invalid setting ${roots[1]}: set only one of ${roots.join(', ')}`);
   return {
     ...parsed,
     sqsEndpoint: parsed.SQS_ENDPOINT === '' ? undefined : parsed.SQS_ENDPOINT,

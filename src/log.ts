@@ -47,12 +47,12 @@ export function scrub(text: string): string {
     isValid(candidate) && !ENDPOINT_ADDRESSES.has(candidate) ? '[ip]' : candidate;
   return text
     .replace(
-      IPV4_CANDIDATE,
-      replace((value) => ipaddr.IPv4.isValidFourPartDecimal(value)),
-    )
-    .replace(
       IPV6_CANDIDATE,
       replace((value) => ipaddr.IPv6.isValid(value)),
+    )
+    .replace(
+      IPV4_CANDIDATE,
+      replace((value) => ipaddr.IPv4.isValidFourPartDecimal(value)),
     );
 }
 

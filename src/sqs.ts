@@ -6,22 +6,14 @@ import {
   SQSClient,
   SetQueueAttributesCommand,
 } from '@aws-sdk/client-sqs';
+import { awsClientSettings } from './aws';
 import type { Config } from './config';
 
 export const DEAD_LETTER_SUFFIX = '-dlq';
 export const MAX_RECEIVE_COUNT = 5;
 
-/** Dummy credentials for local emulators; real AWS uses the SDK's default credential chain. */
-const LOCAL_CREDENTIALS = { accessKeyId: 'test', secretAccessKey: 'test' };
-
 export function createSqsClient(config: Pick<Config, 'sqsEndpoint' | 'AWS_REGION'>): SQSClient {
-  const local = config.sqsEndpoint !== undefined && !process.env.AWS_ACCESS_KEY_ID && !process.env.AWS_PROFILE;
-  return new SQSClient({
-    region: config.AWS_REGION,
-    endpoint: config.sqsEndpoint,
-    credentials: local ? LOCAL_CREDENTIALS : undefined,
-    maxAttempts: 3,
-  });
+  return new SQSClient(awsClientSettings(config.sqsEndpoint, config.AWS_REGION));
 }
 
 /** SQS_QUEUE_URL when set, otherwise the URL SQS gives for SQS_QUEUE_NAME. */

@@ -8,6 +8,7 @@ import { appendFileSync, chmodSync, mkdtempSync, readdirSync, rmSync, writeFileS
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { bundleWorkflowCode } from '@temporalio/worker';
+import { createKeyring } from '../src/core/keys';
 import { addLogSink, createLogger } from '../src/log';
 import { freePort } from '../src/stack/readiness';
 import { startLocalStack } from '../src/stack/local-stack';
@@ -48,11 +49,9 @@ async function main(): Promise<number> {
       SQS_QUEUE_NAME: 'login-queue',
       AWS_REGION: 'us-east-1',
       DATABASE_URL: process.env.TEST_DATABASE_URL,
-      PII_HMAC_KEY: TEST_ROOT_SECRET,
-      PII_KEY_FILE: undefined,
-      LOGIN_ETL_DATA_DIR: dataDir,
       CODEC_AUTH_TOKEN: undefined,
     },
+    keyring: createKeyring(Buffer.from(TEST_ROOT_SECRET, 'utf8')),
   });
   try {
     const bundlePath = path.join(dataDir, 'workflow-bundle.js');

@@ -17,13 +17,14 @@ runMain(async () => {
   const { values } = parseArgs({ options: { exit: { type: 'boolean' } } });
   const stopSignal = untilStopSignal();
   const baseConfig = loadConfig();
+  const keyring = await loadKeyring(baseConfig);
   const stack = await startLocalStack({
     ports: LOCAL_PORTS,
     dataDir: baseConfig.LOGIN_ETL_DATA_DIR,
     config: baseConfig,
+    keyring,
   });
   const config = { ...baseConfig, databaseUrl: stack.databaseUrl };
-  const keyring = await loadKeyring(config);
   const deps = await openActivityDeps(config, keyring);
   try {
     const depth = await getQueueDepth(deps.sqs, stack.queueUrl);

@@ -1,5 +1,6 @@
 import { loadConfig, LOCAL_PORTS } from '../config';
 import { createLogger } from '../log';
+import { loadKeyring } from '../secrets';
 import { startLocalStack } from '../stack/local-stack';
 import { runMain, untilStopSignal } from './run-main';
 
@@ -9,7 +10,12 @@ runMain(async () => {
   const config = loadConfig();
   const stopSignal = untilStopSignal();
   log.info('starting: Temporal dev server, codec server, SQS emulator, Postgres');
-  const stack = await startLocalStack({ ports: LOCAL_PORTS, dataDir: config.LOGIN_ETL_DATA_DIR, config });
+  const stack = await startLocalStack({
+    ports: LOCAL_PORTS,
+    dataDir: config.LOGIN_ETL_DATA_DIR,
+    config,
+    keyring: await loadKeyring(config),
+  });
   log.info('ready', {
     temporal: stack.temporalAddress,
     webUi: stack.temporalUiUrl,

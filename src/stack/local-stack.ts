@@ -1,10 +1,10 @@
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import type { Config } from '../config';
+import type { Keyring } from '../core/keys';
 import { createPool } from '../db/pool';
 import { migrate } from '../db/migrate';
 import { createLogger } from '../log';
-import { loadKeyring, type KeyringSettings } from '../secrets';
 import { startCodecServer } from '../temporal/codec-server';
 import { createPayloadCodec } from '../temporal/data-converter';
 import { createSqsClient, ensureQueues } from '../sqs';
@@ -25,8 +25,9 @@ export interface StackPorts {
 export interface LocalStackOptions {
   ports: StackPorts;
   dataDir: string;
-  config: Pick<Config, 'TEMPORAL_CLI' | 'SQS_QUEUE_NAME' | 'AWS_REGION' | 'DATABASE_URL' | 'CODEC_AUTH_TOKEN'> &
-    KeyringSettings;
+  config: Pick<Config, 'TEMPORAL_CLI' | 'SQS_QUEUE_NAME' | 'AWS_REGION' | 'DATABASE_URL' | 'CODEC_AUTH_TOKEN'>;
+  /** For the codec server, which decodes payloads for the Web UI. */
+  keyring: Keyring;
   temporalExtraArgs?: string[];
 }
 
@@ -70,7 +71,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
   // Started first, and alone: nothing else runs yet if it fails.
   const codecServer = track(
     await startCodecServer({
-      codec: createPayloadCodec(await loadKeyring({ ...config, LOGIN_ETL_DATA_DIR: dataDir })),
+      codec: createPayloadCodec(options.keyring),
       // The Web UI's origin is whichever host name the browser was given.
       allowedOrigins: [`http://localhost:${ports.temporalUi}`, `http://127.0.0.1:${ports.temporalUi}`],
       authToken: config.CODEC_AUTH_TOKEN,

@@ -28,6 +28,12 @@ describe('loadConfig', () => {
       [{ PII_HMAC_KEY: 'short' }, /^invalid setting PII_HMAC_KEY: must be at least 32 characters/],
       [{ AWS_REGION: 'mars' }, /^invalid setting AWS_REGION: /],
       [{ SQS_QUEUE_NAME: 'bad name' }, /^invalid setting SQS_QUEUE_NAME: /],
+      [{ PII_KMS_WRAPPED_KEY: 'not base64!' }, /^invalid setting PII_KMS_WRAPPED_KEY: must be base64/],
+      [
+        { PII_HMAC_KEY: 'k'.repeat(32), PII_KEY_FILE: '/run/secrets/root' },
+        /^invalid setting PII_KEY_FILE: set only one of PII_HMAC_KEY, PII_KEY_FILE$/,
+      ],
+      [{ CODEC_AUTH_TOKEN: 'short' }, /^invalid setting CODEC_AUTH_TOKEN: must be at least 16 characters$/],
     ];
     for (const [env, pattern] of cases) {
       assert.throws(
