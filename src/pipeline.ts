@@ -60,6 +60,10 @@ export function installTemporalRuntime(): void {
   });
 }
 
+/** A stopping worker exits within WORKER_SHUTDOWN_FORCE of SIGTERM (see README, Reliability). */
+export const WORKER_SHUTDOWN_GRACE = '10 seconds';
+export const WORKER_SHUTDOWN_FORCE = '20 seconds';
+
 export interface PipelineWorkerOptions {
   config: Config;
   deps: ActivityDeps;
@@ -79,6 +83,9 @@ export async function createPipelineWorker(options: PipelineWorkerOptions): Prom
     taskQueue: options.config.TEMPORAL_TASK_QUEUE,
     ...(options.identity ? { identity: options.identity } : {}),
     dataConverter: createDataConverter(options.deps.keyring),
+    // On SIGTERM: short activities finish; a receive still long-polling is cancelled and hands its messages back.
+    shutdownGraceTime: WORKER_SHUTDOWN_GRACE,
+    shutdownForceTime: WORKER_SHUTDOWN_FORCE,
     activities: createActivities(options.deps),
     ...(options.workflowBundle
       ? { workflowBundle: options.workflowBundle }

@@ -31,44 +31,63 @@ export interface ReceiveBatchResult {
   queueDepth?: QueueDepth;
 }
 
+/** What a receive has taken from the queue so far. */
+interface Filling {
+  messages: ReceivedMessage[];
+  /** Received past the byte bound: handed straight back. */
+  overflow: Message[];
+  bytes: number;
+}
+
 export function createReceiveBatch(deps: ActivityDeps) {
   return async function receiveBatch(input: ReceiveBatchInput): Promise<ReceiveBatchResult> {
-    const context = Context.current();
     const queueUrl = await deps.queueUrl();
-    const messages: ReceivedMessage[] = [];
-    const overflow: Message[] = [];
-    let bytes = 0;
-    let waitTimeSeconds = input.waitTimeSeconds;
-    while (messages.length < input.maxMessages && overflow.length === 0) {
-      context.heartbeat();
-      const { Messages = [] } = await deps.sqs.send(
-        new ReceiveMessageCommand({
-          QueueUrl: queueUrl,
-          MaxNumberOfMessages: Math.min(SQS_BATCH_LIMIT, input.maxMessages - messages.length),
-          WaitTimeSeconds: waitTimeSeconds,
-          VisibilityTimeout: input.visibilityTimeoutSeconds,
-          MessageSystemAttributeNames: ['SentTimestamp', 'ApproximateReceiveCount'],
-        }),
-        { abortSignal: context.cancellationSignal },
-      );
-      if (Messages.length === 0) break;
-      // Only the first call waits: the rest fill the batch with what is already there.
-      waitTimeSeconds = 0;
-      for (const message of Messages) {
-        const received = toReceivedMessage(message);
-        const size = payloadBytes(received);
-        if (messages.length > 0 && (bytes + size > input.maxBytes || overflow.length > 0)) {
-          overflow.push(message);
-        } else {
-          messages.push(received);
-          bytes += size;
-        }
+    const batch: Filling = { messages: [], overflow: [], bytes: 0 };
+    try {
+      await fill(deps, queueUrl, input, batch);
+    } catch (error) {
+      // Cancelled (the worker is stopping) or failed halfway: hand back what was received, so the messages are
+      // visible again at once instead of after the visibility timeout.
+      const taken = [...batch.messages.map((m) => ({ ReceiptHandle: m.receiptHandle })), ...batch.overflow];
+      await release(deps, queueUrl, taken).catch(() => undefined);
+      throw error;
+    }
+    if (batch.overflow.length > 0) await release(deps, queueUrl, batch.overflow);
+    const queueDepth = batch.messages.length === 0 ? await getQueueDepth(deps.sqs, queueUrl) : undefined;
+    return { messages: batch.messages, released: batch.overflow.length, queueDepth };
+  };
+}
+
+/** ReceiveMessage calls of 10 until the batch is full by count or bytes, or the queue has nothing more. */
+async function fill(deps: ActivityDeps, queueUrl: string, input: ReceiveBatchInput, batch: Filling): Promise<void> {
+  const context = Context.current();
+  let waitTimeSeconds = input.waitTimeSeconds;
+  while (batch.messages.length < input.maxMessages && batch.overflow.length === 0) {
+    context.heartbeat();
+    const { Messages = [] } = await deps.sqs.send(
+      new ReceiveMessageCommand({
+        QueueUrl: queueUrl,
+        MaxNumberOfMessages: Math.min(SQS_BATCH_LIMIT, input.maxMessages - batch.messages.length),
+        WaitTimeSeconds: waitTimeSeconds,
+        VisibilityTimeout: input.visibilityTimeoutSeconds,
+        MessageSystemAttributeNames: ['SentTimestamp', 'ApproximateReceiveCount'],
+      }),
+      { abortSignal: context.cancellationSignal },
+    );
+    if (Messages.length === 0) return;
+    // Only the first call waits: the rest fill the batch with what is already there.
+    waitTimeSeconds = 0;
+    for (const message of Messages) {
+      const received = toReceivedMessage(message);
+      const size = payloadBytes(received);
+      if (batch.messages.length > 0 && (batch.bytes + size > input.maxBytes || batch.overflow.length > 0)) {
+        batch.overflow.push(message);
+      } else {
+        batch.messages.push(received);
+        batch.bytes += size;
       }
     }
-    if (overflow.length > 0) await release(deps, queueUrl, overflow);
-    const queueDepth = messages.length === 0 ? await getQueueDepth(deps.sqs, queueUrl) : undefined;
-    return { messages, released: overflow.length, queueDepth };
-  };
+  }
 }
 
 function payloadBytes(message: ReceivedMessage): number {
@@ -97,7 +116,11 @@ function compact(received: ReceivedMessage, body: string): ReceivedMessage {
 }
 
 /** Makes messages visible again at once, so the next batch takes them instead of waiting out the timeout. */
-async function release(deps: ActivityDeps, queueUrl: string, messages: Message[]): Promise<void> {
+async function release(
+  deps: ActivityDeps,
+  queueUrl: string,
+  messages: Pick<Message, 'ReceiptHandle'>[],
+): Promise<void> {
   for (let start = 0; start < messages.length; start += SQS_BATCH_LIMIT) {
     await deps.sqs.send(
       new ChangeMessageVisibilityBatchCommand({

@@ -88,7 +88,11 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
           log: createLogger('postgres'),
         }).then(track)
       : Promise.resolve({ url: config.DATABASE_URL! }),
-    startSqsEmulator({ port: ports.sqs, log: createLogger('sqs') }).then(track),
+    startSqsEmulator({
+      port: ports.sqs,
+      log: createLogger('sqs'),
+      stateFile: path.join(dataDir, 'sqs-state.json'),
+    }).then(track),
     startTemporalServer({
       cli,
       port: ports.temporal,

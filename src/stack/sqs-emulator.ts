@@ -8,12 +8,23 @@ export interface RunningSqsEmulator {
   stop(): Promise<void>;
 }
 
-/** fauxqs on a fixed port, in its own process so that it can be stopped and restarted like a real server. */
-export async function startSqsEmulator(options: { port: number; log: Logger }): Promise<RunningSqsEmulator> {
+/**
+ * fauxqs on a fixed port, in its own process so that it can be stopped and restarted like a real server; with
+ * `stateFile`, its queues and messages survive the restart.
+ */
+export async function startSqsEmulator(options: {
+  port: number;
+  log: Logger;
+  stateFile?: string;
+}): Promise<RunningSqsEmulator> {
   const endpoint = `http://localhost:${options.port}`;
   const emulator = startManagedProcess(process.execPath, [path.join(__dirname, 'sqs-emulator-main.mjs')], {
     log: options.log,
-    env: { ...process.env, FAUXQS_PORT: String(options.port) },
+    env: {
+      ...process.env,
+      FAUXQS_PORT: String(options.port),
+      ...(options.stateFile ? { FAUXQS_STATE_FILE: options.stateFile } : {}),
+    },
   });
   try {
     await waitUntil('SQS emulator', async () => (await fetch(`${endpoint}/health`)).ok, { abort: emulator.exited });

@@ -1,0 +1,217 @@
+import type { Pool } from 'pg';
+import type { DrainOptions, DrainStats } from '../../src/workflows/drain-options';
+import type { FaultStack, WorkerProcesses } from './fault-stack';
+import { sleep } from './fault-stack';
+
+export type DrainTotals = Pick<DrainStats, 'received' | 'duplicates' | 'staleDeletes' | 'rejected'> & {
+  seconds: number;
+};
+
+export interface ScenarioContext {
+  stack: FaultStack;
+  workers: WorkerProcesses;
+  /** The scenario's database, reached directly (not through the proxy the pipeline uses). */
+  pool: Pool;
+  random: () => number;
+  messages: number;
+  outageMs: number;
+  visibilityTimeoutSeconds: number;
+  /** Resolves once this many messages have become rows or quarantine records. */
+  waitForProgress(count: number): Promise<void>;
+  /** Milliseconds until the next row or record is committed: the time the pipeline took to recover. */
+  recovery(): Promise<number>;
+  note(text: string): void;
+}
+
+export interface Scenario {
+  name: string;
+  /** How the fault is injected (for docs/RELIABILITY.md). */
+  fault: string;
+  /** What the system does about it. */
+  behaviour: string;
+  drainOptions?: Partial<DrainOptions>;
+  /** Drain workflows sharing the queue (default 1). */
+  drains?: number;
+  /** Bodies sent besides the synthetic ones. */
+  extraBodies?: (random: () => number) => string[];
+  /** Valid events the scenario's database rule refuses: they must end quarantined. */
+  refuses?: (userId: string) => boolean;
+  setup?: (pool: Pool) => Promise<void>;
+  /** Injects the fault while the drain runs; resolves with the worst time to recover. */
+  inject: (ctx: ScenarioContext) => Promise<number>;
+  /** Checks that the fault really happened as intended (it fails the scenario otherwise). */
+  check?: (summary: DrainTotals) => string | undefined;
+}
+
+/** Somewhere in the middle third of the drain, at a point the seed decides. */
+const midDrain = (ctx: ScenarioContext) => Math.floor(ctx.messages * (0.33 + 0.33 * ctx.random()));
+
+/** The longest a worker may take to stop on SIGTERM: the force time of its shutdown (src/pipeline.ts) plus start-up slack. */
+export const SIGTERM_BOUND_MS = 25_000;
+
+const outage = async (ctx: ScenarioContext, cut: () => void, restore: () => void) => {
+  await ctx.waitForProgress(midDrain(ctx));
+  cut();
+  await sleep(ctx.outageMs);
+  restore();
+  return ctx.recovery();
+};
+
+export const SCENARIOS: Scenario[] = [
+  {
+    name: 'worker SIGKILL ×5',
+    fault:
+      'the only worker process is killed with SIGKILL at five random points of the drain; a new one starts 1 s later',
+    behaviour:
+      'the activity the dead worker held times out (heartbeat 30 s, or start-to-close) and runs again on the new worker with the same input from history; messages it had received but not recorded come back after their visibility timeout; the load is idempotent (ON CONFLICT), so a batch loaded twice counts duplicates',
+    async inject(ctx) {
+      let worst = 0;
+      const points = Array.from({ length: 5 }, (_, i) =>
+        Math.floor(ctx.messages * ((i + 0.2 + 0.6 * ctx.random()) / 6)),
+      );
+      for (const point of points) {
+        await ctx.waitForProgress(point);
+        await ctx.workers.signalOne('SIGKILL');
+        await sleep(1_000);
+        ctx.workers.start();
+        worst = Math.max(worst, await ctx.recovery());
+      }
+      return worst;
+    },
+  },
+  {
+    name: 'worker SIGTERM',
+    fault: 'the only worker process gets SIGTERM in the middle of the drain; a new one starts when it has exited',
+    behaviour: `the worker stops polling, lets running activities finish for up to 10 s, then cancels them; a receive cancelled while filling its batch hands the messages it holds back (visibility 0), so nothing waits for a timeout; the process exits within ${SIGTERM_BOUND_MS / 1000} s`,
+    async inject(ctx) {
+      await ctx.waitForProgress(midDrain(ctx));
+      const exitMs = await ctx.workers.signalOne('SIGTERM');
+      ctx.note(`worker exited ${(exitMs / 1000).toFixed(1)} s after SIGTERM`);
+      if (exitMs > SIGTERM_BOUND_MS)
+        throw new Error(`the worker took ${exitMs} ms to stop, over ${SIGTERM_BOUND_MS} ms`);
+      ctx.workers.start();
+      const recovered = await ctx.recovery();
+      if (recovered > ctx.visibilityTimeoutSeconds * 1000) {
+        throw new Error(`recovery took ${recovered} ms: a batch was left to time out`);
+      }
+      return recovered;
+    },
+  },
+  {
+    name: 'Postgres unreachable',
+    fault: 'the TCP proxy in front of Postgres resets every connection and refuses new ones for the outage',
+    behaviour:
+      'loads fail with connection errors and are retried with backoff (1 s doubling to 30 s, about 15 min in all); the pool reconnects; the messages stay in flight, and any whose visibility timeout ends are received again and counted as duplicates',
+    inject: (ctx) =>
+      outage(
+        ctx,
+        () => ctx.stack.pgProxy.cut(),
+        () => ctx.stack.pgProxy.restore(),
+      ),
+  },
+  {
+    name: 'Postgres restarted',
+    fault:
+      'the embedded Postgres server is stopped (fast shutdown, cutting the load in progress) and started again on its data',
+    behaviour:
+      'the interrupted load rolled back as one transaction; its retry loads the batch whole once Postgres is back',
+    async inject(ctx) {
+      await ctx.waitForProgress(midDrain(ctx));
+      await ctx.stack.postgres.restart();
+      return ctx.recovery();
+    },
+  },
+  {
+    name: 'SQS unreachable',
+    fault: 'the TCP proxy in front of the SQS emulator resets every connection and refuses new ones for the outage',
+    behaviour:
+      'receives and deletes fail and are retried with backoff; a receive that fails halfway hands back what it took; a delete that never got through leaves its messages to come back, and their second load is a duplicate',
+    inject: (ctx) =>
+      outage(
+        ctx,
+        () => ctx.stack.sqsProxy.cut(),
+        () => ctx.stack.sqsProxy.restore(),
+      ),
+  },
+  {
+    name: 'SQS emulator restarted',
+    fault:
+      'the SQS emulator process is stopped and started again (its queues, in-flight messages and receipt handles saved and restored, as SQS keeps them)',
+    behaviour:
+      'calls in progress fail and are retried; receipt handles stay valid, so deletes after the restart succeed',
+    async inject(ctx) {
+      await ctx.waitForProgress(midDrain(ctx));
+      await ctx.stack.sqsEmulator.restart(2_000);
+      return ctx.recovery();
+    },
+  },
+  {
+    name: 'Temporal restarted',
+    fault: 'the Temporal dev server is stopped and started again on its SQLite file',
+    behaviour:
+      'the worker and the client reconnect; the workflow resumes from its history; an activity whose completion was lost runs again (idempotent)',
+    async inject(ctx) {
+      await ctx.waitForProgress(midDrain(ctx));
+      await ctx.stack.temporalServer.restart();
+      return ctx.recovery();
+    },
+  },
+  {
+    name: 'visibility timeout expires in flight',
+    fault:
+      'two drains share the queue, with a 10 s visibility timeout; a trigger makes the insert of one marked event sleep 15 s, so its batch stays in flight past its timeout',
+    behaviour:
+      'the other drain receives the expired messages again; its insert of the same message ids waits for the first transaction, then finds them loaded (duplicates), and it deletes them with its own receipt handles; the first batch commits, and its deletes with the expired handles are accepted without effect (SQS, and fauxqs, answer success for a stale handle)',
+    drainOptions: { visibilityTimeoutSeconds: 10 },
+    drains: 2,
+    setup: async (pool) => {
+      await pool.query(`
+        CREATE FUNCTION fault_slow_insert() RETURNS trigger LANGUAGE plpgsql AS $$
+        BEGIN
+          IF NEW.user_id LIKE 'slow-%' THEN PERFORM pg_sleep(15); END IF;
+          RETURN NEW;
+        END $$;
+        CREATE TRIGGER fault_slow_insert BEFORE INSERT ON user_logins
+          FOR EACH ROW EXECUTE FUNCTION fault_slow_insert();`);
+    },
+    extraBodies: (random) => [
+      JSON.stringify({
+        user_id: 'slow-0',
+        app_version: '1.0.0',
+        device_type: 'ios',
+        ip: `10.0.${Math.floor(random() * 256)}.2`,
+        locale: 'DE',
+        device_id: '998-99-1000',
+      }),
+    ],
+    inject: (ctx) => ctx.recovery(),
+    check: (summary) =>
+      summary.duplicates > 0
+        ? undefined
+        : 'no message was received a second time while in flight: the fault did not happen',
+  },
+  {
+    name: 'a row breaks a database rule',
+    fault:
+      'a CHECK constraint refuses user_id values starting with "poison-"; 10 valid events with such a user_id are mixed into the queue',
+    behaviour:
+      'the batch statement fails with SQLSTATE 23514; the batch is loaded row by row in savepoints, the refused rows are quarantined with their SQLSTATE, the rest load',
+    setup: async (pool) => {
+      await pool.query(`ALTER TABLE user_logins ADD CONSTRAINT fault_no_poison CHECK (user_id NOT LIKE 'poison-%')`);
+    },
+    extraBodies: (random) =>
+      Array.from({ length: 10 }, (_, i) =>
+        JSON.stringify({
+          user_id: `poison-${i}`,
+          app_version: '1.0.0',
+          device_type: 'android',
+          ip: `10.${i}.${Math.floor(random() * 256)}.1`,
+          locale: null,
+          device_id: `999-99-${1000 + i}`,
+        }),
+      ),
+    refuses: (userId) => userId.startsWith('poison-'),
+    inject: () => Promise.resolve(0),
+    check: (summary) => (summary.rejected === 10 ? undefined : `expected 10 refused rows, got ${summary.rejected}`),
+  },
+];

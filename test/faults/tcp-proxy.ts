@@ -1,0 +1,58 @@
+import { createConnection, createServer, type Server, type Socket } from 'node:net';
+
+/**
+ * A TCP proxy between the pipeline and a server, to take the server off the network and bring it back: while
+ * down, every open connection is reset and every new one is reset as soon as it is accepted.
+ */
+export class TcpProxy {
+  private readonly server: Server;
+  private readonly sockets = new Set<Socket>();
+  private down = false;
+
+  constructor(
+    readonly port: number,
+    private readonly target: { host: string; port: number },
+  ) {
+    this.server = createServer((client) => this.accept(client));
+  }
+
+  listen(): Promise<void> {
+    return new Promise((resolve, reject) => {
+      this.server.once('error', reject);
+      this.server.listen(this.port, '127.0.0.1', () => resolve());
+    });
+  }
+
+  /** Resets every connection and refuses new ones until `restore`. */
+  cut(): void {
+    this.down = true;
+    for (const socket of this.sockets) socket.resetAndDestroy();
+  }
+
+  restore(): void {
+    this.down = false;
+  }
+
+  close(): Promise<void> {
+    this.cut();
+    return new Promise((resolve) => this.server.close(() => resolve()));
+  }
+
+  private accept(client: Socket): void {
+    if (this.down) {
+      client.resetAndDestroy();
+      return;
+    }
+    const upstream = createConnection(this.target);
+    for (const socket of [client, upstream]) {
+      this.sockets.add(socket);
+      socket.on('close', () => this.sockets.delete(socket));
+      // A reset on one side ends the other; the error itself is the fault being injected.
+      socket.on('error', () => undefined);
+    }
+    client.on('close', () => upstream.destroy());
+    upstream.on('close', () => client.destroy());
+    client.pipe(upstream);
+    upstream.pipe(client);
+  }
+}
