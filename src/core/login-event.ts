@@ -13,13 +13,17 @@ export const FIELD_LIMITS = {
 /** Code points, as Postgres counts characters; a string's length counts UTF-16 units. */
 const codePointLength = (value: string): number => Array.from(value).length;
 
+const UNPAIRED_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
+
 /** Postgres varchar(n) counts characters (code points) and cannot store NUL; check both before the database does. */
 const text = (max: number) =>
   z
     .string()
     .refine((value) => value.trim() !== '', 'must not be empty')
     .refine((value) => codePointLength(value) <= max, `must be at most ${max} characters`)
-    .refine((value) => !value.includes('\u0000'), 'must not contain a NUL character');
+    .refine((value) => !value.includes('\u0000'), 'must not contain a NUL character')
+    // JSON escapes can carry half a surrogate pair; encoded as UTF-8 it would silently become U+FFFD.
+    .refine((value) => !UNPAIRED_SURROGATE.test(value), 'must be valid Unicode (it has an unpaired surrogate)');
 
 /** One login event as it arrives in an SQS message body; unknown keys are ignored. */
 export const loginEventSchema = z.object({

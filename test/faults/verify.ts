@@ -157,12 +157,25 @@ async function dumpTablesButVault(pool: Pool): Promise<string> {
   return parts.join('\n');
 }
 
-/** Every run's history of a workflow id (continue-as-new chains them), as the server stores it: encoded. */
+/**
+ * Every run's history of a workflow id (continue-as-new chains them), as the server stores it: encoded. Read a
+ * page of 100 events at a time: a run of large batches is several MB, over gRPC's default message limit.
+ */
 export async function allHistoryBytes(client: Client, workflowId: string): Promise<string> {
   const parts: string[] = [];
   for await (const execution of client.workflow.list({ query: `WorkflowId = '${workflowId}'` })) {
-    const history = await client.workflow.getHandle(workflowId, execution.runId).fetchHistory();
-    parts.push(Buffer.from(temporal.api.history.v1.History.encode(history).finish()).toString('latin1'));
+    let nextPageToken: Uint8Array | undefined;
+    do {
+      const page = await client.workflowService.getWorkflowExecutionHistory({
+        namespace: client.options.namespace,
+        execution: { workflowId, runId: execution.runId },
+        maximumPageSize: 100,
+        nextPageToken,
+      });
+      const events = temporal.api.history.v1.History.encode({ events: page.history?.events ?? [] }).finish();
+      parts.push(Buffer.from(events).toString('latin1'));
+      nextPageToken = page.nextPageToken?.length ? page.nextPageToken : undefined;
+    } while (nextPageToken);
   }
   return parts.join('\n');
 }

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { MockActivityEnvironment } from '@temporalio/testing';
 import { createActivities } from '../../src/activities';
 import { encodeAppVersion } from '../../src/core/app-version';
 import { tokenize } from '../../src/core/mask';
@@ -82,5 +83,36 @@ describe('redelivery', () => {
 
     const again = await pipeline.drain();
     assert.equal(again.received, 0);
+  });
+});
+
+describe('a receive cancelled halfway (its worker stopping)', () => {
+  const pipelineOf = usePipeline('cancelled-receive');
+
+  it('hands back the messages it had taken, so they are visible at once instead of after the timeout', async () => {
+    const pipeline = pipelineOf();
+    await pipeline.send(sample);
+    const environment = new MockActivityEnvironment();
+    // The worker stops just after the first ReceiveMessage answered: the cancellation reaches the second one.
+    let receives = 0;
+    pipeline.deps.sqs.middlewareStack.add(
+      (next, context) => async (args) => {
+        const result = await next(args);
+        if (context.commandName === 'ReceiveMessageCommand' && ++receives === 1) environment.cancel('WORKER_SHUTDOWN');
+        return result;
+      },
+      { step: 'finalizeRequest', name: 'cancelAfterFirstCall' },
+    );
+    const { receiveBatch } = createActivities(pipeline.deps);
+    await assert.rejects(
+      environment.run(receiveBatch, {
+        maxMessages: 100,
+        maxBytes: 1024 * 1024,
+        waitTimeSeconds: 1,
+        visibilityTimeoutSeconds: 300,
+      }),
+    );
+    assert.equal(receives, 1, 'one batch of 10 was taken before the cancellation');
+    assert.deepEqual(await pipeline.queueDepth(), { visible: 100, inFlight: 0, delayed: 0 });
   });
 });
