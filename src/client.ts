@@ -5,7 +5,7 @@ import { defaultWorkflowId, formatProgress, formatSummary, runDrain } from './dr
 import { loadKeyring } from './secrets';
 import { connectClient } from './temporal/connect-client';
 
-const USAGE = `usage: npm run start-workflow -- [--until-empty | --continuous] [--batch-size N] [--max-batch-bytes N]
+const USAGE = `usage: npm run start-workflow -- [--until-empty | --continuous] [--batch-size N] [--concurrency N] [--max-batch-bytes N]
   [--visibility-timeout S] [--grace-seconds S] [--workflow-id ID] [--json]`;
 
 runMain(async () => {
@@ -14,6 +14,7 @@ runMain(async () => {
       'until-empty': { type: 'boolean' },
       continuous: { type: 'boolean' },
       'batch-size': { type: 'string' },
+      concurrency: { type: 'string' },
       'max-batch-bytes': { type: 'string' },
       'visibility-timeout': { type: 'string' },
       'grace-seconds': { type: 'string' },
@@ -43,6 +44,7 @@ runMain(async () => {
     options: {
       mode: values.continuous ? 'continuous' : 'until-empty',
       batchSize: integer('batch-size'),
+      concurrency: integer('concurrency'),
       maxBatchBytes: integer('max-batch-bytes'),
       visibilityTimeoutSeconds: integer('visibility-timeout'),
       emptyGraceSeconds: integer('grace-seconds'),

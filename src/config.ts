@@ -44,6 +44,8 @@ const envSchema = z.object({
     .regex(/^[a-z]{2}(-[a-z]+)+-\d$/, 'must be an AWS region such as us-east-1')
     .default('us-east-1'),
   DATABASE_URL: optional(urlWithProtocol(['postgres', 'postgresql'])),
+  // Each batch in flight holds one connection while it loads; more workflows or concurrency need more.
+  DATABASE_POOL_SIZE: z.coerce.number().int().min(1).max(200).default(10),
   PII_HMAC_KEY: optional(z.string().min(32, 'must be at least 32 characters (use e.g. `openssl rand -hex 32`)')),
   PII_KEY_FILE: optional(z.string()),
   PII_KMS_WRAPPED_KEY: optional(z.base64('must be base64 (the CiphertextBlob `npm run pii -- new-kms-root` prints)')),

@@ -13,7 +13,7 @@ import { createLogger } from './log';
 export async function openActivityDeps(
   config: Config,
   keyring: Keyring,
-  poolSize = 10,
+  poolSize = config.DATABASE_POOL_SIZE,
 ): Promise<ActivityDeps & { close(): Promise<void> }> {
   const sqs = createSqsClient(config);
   const pool = createPool(config, poolSize);

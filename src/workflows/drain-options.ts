@@ -5,6 +5,8 @@ export interface DrainOptions {
   mode: DrainMode;
   /** Messages per batch, received with several ReceiveMessage calls of 10. */
   batchSize: number;
+  /** Batches in flight at once, each its own receive → mask → load → delete. */
+  concurrency: number;
   /** Serialized bytes per batch, well under Temporal's 2 MB payload limit. */
   maxBatchBytes: number;
   /** How long received messages stay hidden from other consumers; outlasts a batch's worst case. */
@@ -16,6 +18,7 @@ export interface DrainOptions {
 export const DEFAULT_DRAIN_OPTIONS: DrainOptions = {
   mode: 'until-empty',
   batchSize: 100,
+  concurrency: 4,
   maxBatchBytes: 1024 * 1024,
   visibilityTimeoutSeconds: 300,
   emptyGraceSeconds: 3,
@@ -23,6 +26,7 @@ export const DEFAULT_DRAIN_OPTIONS: DrainOptions = {
 
 export const DRAIN_LIMITS = {
   batchSize: { min: 1, max: 1000 },
+  concurrency: { min: 1, max: 32 },
   maxBatchBytes: { min: 64 * 1024, max: 1536 * 1024 },
   visibilityTimeoutSeconds: { min: 10, max: 43_200 },
   emptyGraceSeconds: { min: 0, max: 20 },

@@ -5,6 +5,7 @@ import {
   proxyActivities,
   setHandler,
   workflowInfo,
+  type ActivityOptions,
 } from '@temporalio/workflow';
 import type { PipelineActivities } from '../activities';
 import type { QueueDepth } from '../sqs';
@@ -22,18 +23,32 @@ const INFRASTRUCTURE_RETRY = {
   nonRetryableErrorTypes: ['QueueMissingError'],
 };
 
-const { receiveBatch, loadBatch, deleteBatch } = proxyActivities<PipelineActivities>({
+const IO_ACTIVITY: ActivityOptions = {
   // The long poll (at most 20 s) plus filling the batch; heartbeats show a lost worker within 30 s.
   startToCloseTimeout: '1 minute',
   heartbeatTimeout: '30 seconds',
   retry: INFRASTRUCTURE_RETRY,
-});
+};
 
 // Pure computation: a retry only helps against a lost worker, and bad data is quarantined, never thrown.
-const { maskBatch } = proxyActivities<PipelineActivities>({
+const CPU_ACTIVITY: ActivityOptions = {
   startToCloseTimeout: '30 seconds',
   retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '10 seconds', maximumAttempts: 5 },
-});
+};
+
+/**
+ * The four activities of one batch, with ids that name it (`batch-7.load`), so the Web UI lists each batch as
+ * its four steps even when several batches run at once.
+ */
+function batchActivities(batch: number) {
+  const id = (step: string) => ({ activityId: `batch-${batch}.${step}` });
+  return {
+    receiveBatch: proxyActivities<PipelineActivities>({ ...IO_ACTIVITY, ...id('receive') }).receiveBatch,
+    maskBatch: proxyActivities<PipelineActivities>({ ...CPU_ACTIVITY, ...id('mask') }).maskBatch,
+    loadBatch: proxyActivities<PipelineActivities>({ ...IO_ACTIVITY, ...id('load') }).loadBatch,
+    deleteBatch: proxyActivities<PipelineActivities>({ ...IO_ACTIVITY, ...id('delete') }).deleteBatch,
+  };
+}
 
 /** Bounds each run's history (about 25 events a batch) well below where the Web UI gets slow. */
 const MAX_BATCHES_PER_RUN = 100;
@@ -42,49 +57,64 @@ const MAX_BATCHES_PER_RUN = 100;
 const MAX_WAIT_SECONDS = 20;
 
 /**
- * Drains the login queue: receive → mask → load → delete, one batch after the other. A message is deleted only
- * after its row or quarantine record is committed, so a crash anywhere leaves it to be received again, and the
- * load's ON CONFLICT turns the redelivery into a counted duplicate.
+ * Drains the login queue: receive → mask → load → delete, with `concurrency` batches in flight. A message is
+ * deleted only after its row or quarantine record is committed, so a crash anywhere leaves it to be received
+ * again, and the load's ON CONFLICT turns the redelivery into a counted duplicate. Before continuing as new, the
+ * batches in flight finish, so no batch spans two runs.
  */
 export async function drainQueue(input: DrainInput = {}): Promise<DrainStats> {
   const options = validOptions(input);
   const stats: DrainStats = { ...emptyStats(), ...input.stats };
   setHandler(statsQuery, () => stats);
+  /** Batches this run counts toward continue-as-new; `sequence` numbers every receive, for unique activity ids. */
+  let counted = 0;
+  let sequence = 0;
   let emptySince: number | undefined;
+  let outcome: 'drained' | 'continue-as-new' | undefined;
 
-  for (let batchesThisRun = 0; ;) {
-    if (batchesThisRun >= MAX_BATCHES_PER_RUN || workflowInfo().continueAsNewSuggested) {
-      await continueAsNew<typeof drainQueue>({ options, stats: { ...stats, runs: stats.runs + 1 } });
+  const lane = async () => {
+    while (outcome === undefined) {
+      if (counted >= MAX_BATCHES_PER_RUN || workflowInfo().continueAsNewSuggested) {
+        outcome ??= 'continue-as-new';
+        return;
+      }
+      const activities = batchActivities(++sequence);
+      const received = await activities.receiveBatch({
+        maxMessages: options.batchSize,
+        maxBytes: options.maxBatchBytes,
+        waitTimeSeconds: options.mode === 'continuous' ? MAX_WAIT_SECONDS : options.emptyGraceSeconds,
+        visibilityTimeoutSeconds: options.visibilityTimeoutSeconds,
+      });
+      if (received.messages.length === 0) {
+        emptySince ??= Date.now();
+        if (options.mode === 'until-empty' && isDrained(received.queueDepth, emptySince, options))
+          outcome ??= 'drained';
+        // An idle continuous drain still moves toward continue-as-new.
+        if (options.mode === 'continuous') counted++;
+        continue;
+      }
+      emptySince = undefined;
+      counted++;
+      const transformed = await activities.maskBatch(received.messages);
+      const load = await activities.loadBatch(transformed);
+      const removal = await activities.deleteBatch(
+        received.messages.map(({ messageId, receiptHandle }) => ({ messageId, receiptHandle })),
+      );
+      stats.received += received.messages.length;
+      stats.loaded += load.loaded;
+      stats.quarantined += load.quarantined;
+      stats.duplicates += load.duplicates;
+      stats.rejected += load.rejected;
+      stats.deleted += removal.deleted;
+      stats.staleDeletes += removal.stale;
+      stats.batches++;
     }
-    const received = await receiveBatch({
-      maxMessages: options.batchSize,
-      maxBytes: options.maxBatchBytes,
-      waitTimeSeconds: options.mode === 'continuous' ? MAX_WAIT_SECONDS : options.emptyGraceSeconds,
-      visibilityTimeoutSeconds: options.visibilityTimeoutSeconds,
-    });
-    if (received.messages.length === 0) {
-      emptySince ??= Date.now();
-      if (options.mode === 'until-empty' && isDrained(received.queueDepth, emptySince, options)) return stats;
-      // An idle continuous drain still moves toward continue-as-new.
-      batchesThisRun += options.mode === 'continuous' ? 1 : 0;
-      continue;
-    }
-    emptySince = undefined;
-    const transformed = await maskBatch(received.messages);
-    const load = await loadBatch(transformed);
-    const removal = await deleteBatch(
-      received.messages.map(({ messageId, receiptHandle }) => ({ messageId, receiptHandle })),
-    );
-    stats.received += received.messages.length;
-    stats.loaded += load.loaded;
-    stats.quarantined += load.quarantined;
-    stats.duplicates += load.duplicates;
-    stats.rejected += load.rejected;
-    stats.deleted += removal.deleted;
-    stats.staleDeletes += removal.stale;
-    stats.batches++;
-    batchesThisRun++;
+  };
+  await Promise.all(Array.from({ length: options.concurrency }, lane));
+  if (outcome === 'continue-as-new') {
+    await continueAsNew<typeof drainQueue>({ options, stats: { ...stats, runs: stats.runs + 1 } });
   }
+  return stats;
 }
 
 /**

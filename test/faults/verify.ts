@@ -6,6 +6,7 @@ import type { Keyring } from '../../src/core/keys';
 import { openQuarantineBody } from '../../src/core/quarantine-record';
 import { validateLoginMessage } from '../../src/core/validate-message';
 import { getQueueDepth, type QueueDepth } from '../../src/sqs';
+import { historyEvents } from '../helpers/history';
 
 /** What the bodies sent should become: one row per valid event (by user_id), one record per other body. */
 export interface Expected {
@@ -157,25 +158,11 @@ async function dumpTablesButVault(pool: Pool): Promise<string> {
   return parts.join('\n');
 }
 
-/**
- * Every run's history of a workflow id (continue-as-new chains them), as the server stores it: encoded. Read a
- * page of 100 events at a time: a run of large batches is several MB, over gRPC's default message limit.
- */
+/** Every run's history of a workflow id as the server stores it (payloads encoded), as one text to search. */
 export async function allHistoryBytes(client: Client, workflowId: string): Promise<string> {
   const parts: string[] = [];
-  for await (const execution of client.workflow.list({ query: `WorkflowId = '${workflowId}'` })) {
-    let nextPageToken: Uint8Array | undefined;
-    do {
-      const page = await client.workflowService.getWorkflowExecutionHistory({
-        namespace: client.options.namespace,
-        execution: { workflowId, runId: execution.runId },
-        maximumPageSize: 100,
-        nextPageToken,
-      });
-      const events = temporal.api.history.v1.History.encode({ events: page.history?.events ?? [] }).finish();
-      parts.push(Buffer.from(events).toString('latin1'));
-      nextPageToken = page.nextPageToken?.length ? page.nextPageToken : undefined;
-    } while (nextPageToken);
+  for await (const { events } of historyEvents(client, workflowId)) {
+    parts.push(Buffer.from(temporal.api.history.v1.History.encode({ events }).finish()).toString('latin1'));
   }
   return parts.join('\n');
 }

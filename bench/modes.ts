@@ -1,0 +1,200 @@
+/**
+ * The ways of draining a queue that the benchmark compares, each a function of the same settings. They run in a
+ * process of their own (bench/mode-main.ts), so each one's CPU time and peak RSS are its own.
+ */
+import {
+  DeleteMessageBatchCommand,
+  DeleteMessageCommand,
+  ReceiveMessageCommand,
+  type SQSClient,
+} from '@aws-sdk/client-sqs';
+import { MockActivityEnvironment } from '@temporalio/testing';
+import { Client as PgClient } from 'pg';
+import { createActivities } from '../src/activities';
+import { SQS_BATCH_LIMIT } from '../src/activities/receive-batch';
+import type { Config } from '../src/config';
+import type { Keyring } from '../src/core/keys';
+import { transformBatch } from '../src/core/transform-batch';
+import type { ReceivedMessage } from '../src/core/types';
+import { openActivityDeps } from '../src/pipeline';
+import { claimKeyState } from '../src/pii/key-state';
+import { createSqsClient, getQueueDepth, resolveQueueUrl } from '../src/sqs';
+
+export interface ModeSettings {
+  config: Config;
+  keyring: Keyring;
+  /** Batches in flight (the pipeline's); the ceiling runs as many receive loops. */
+  concurrency: number;
+  batchSize: number;
+}
+
+/** What a mode measured: every message drained, and how long each batch took from receive to delete. */
+export interface ModeRun {
+  messages: number;
+  /** From the first receive to the last delete. */
+  seconds: number;
+  batchMs: number[];
+}
+
+type Lane = () => Promise<{ messages: number; ms: number } | 'empty'>;
+
+/** Runs `concurrency` lanes until each finds the queue empty; times every batch. */
+async function drainWithLanes(lanes: Lane[], sqs: SQSClient, queueUrl: string): Promise<ModeRun> {
+  const run: ModeRun = { messages: 0, seconds: 0, batchMs: [] };
+  const started = Date.now();
+  let lastDelete = started;
+  await Promise.all(
+    lanes.map(async (lane) => {
+      for (;;) {
+        const batch = await lane();
+        if (batch === 'empty') {
+          const depth = await getQueueDepth(sqs, queueUrl);
+          if (depth.visible + depth.inFlight === 0) return;
+          continue;
+        }
+        run.messages += batch.messages;
+        run.batchMs.push(batch.ms);
+        lastDelete = Date.now();
+      }
+    }),
+  );
+  run.seconds = (lastDelete - started) / 1000;
+  return run;
+}
+
+/** The SQS emulator alone: receive 10, delete those 10, in as many loops as the pipeline has batches in flight. */
+export async function ceiling(settings: ModeSettings): Promise<ModeRun> {
+  const sqs = createSqsClient(settings.config);
+  const queueUrl = await resolveQueueUrl(sqs, settings.config);
+  const lane: Lane = async () => {
+    const started = Date.now();
+    const { Messages = [] } = await sqs.send(
+      new ReceiveMessageCommand({ QueueUrl: queueUrl, MaxNumberOfMessages: SQS_BATCH_LIMIT, WaitTimeSeconds: 1 }),
+    );
+    if (Messages.length === 0) return 'empty';
+    await sqs.send(
+      new DeleteMessageBatchCommand({
+        QueueUrl: queueUrl,
+        Entries: Messages.map((m, i) => ({ Id: String(i), ReceiptHandle: m.ReceiptHandle! })),
+      }),
+    );
+    return { messages: Messages.length, ms: Date.now() - started };
+  };
+  try {
+    return await drainWithLanes(
+      Array(settings.concurrency * (settings.batchSize / SQS_BATCH_LIMIT)).fill(lane),
+      sqs,
+      queueUrl,
+    );
+  } finally {
+    sqs.destroy();
+  }
+}
+
+/** The pipeline's own activities (receive → mask → load → delete) in plain loops, without Temporal. */
+export async function direct(settings: ModeSettings): Promise<ModeRun> {
+  const deps = await openActivityDeps(settings.config, settings.keyring, settings.concurrency + 2);
+  const activities = createActivities(deps);
+  const queueUrl = await deps.queueUrl();
+  const lane = (): Lane => {
+    // The activities read their context (heartbeats, cancellation); outside a worker a mock one stands in.
+    const context = new MockActivityEnvironment();
+    const run = <A, R>(activity: (input: A) => Promise<R>, input: A) =>
+      context.run<[A], R, typeof activity>(activity, input);
+    return async () => {
+      const started = Date.now();
+      const received = await run(activities.receiveBatch, {
+        maxMessages: settings.batchSize,
+        maxBytes: 1024 * 1024,
+        waitTimeSeconds: 1,
+        visibilityTimeoutSeconds: 300,
+      });
+      if (received.messages.length === 0) return 'empty';
+      const load = await run(activities.loadBatch, await run(activities.maskBatch, received.messages));
+      if (load.loaded + load.quarantined + load.duplicates !== received.messages.length)
+        throw new Error('load lost a message');
+      await run(
+        activities.deleteBatch,
+        received.messages.map(({ messageId, receiptHandle }) => ({ messageId, receiptHandle })),
+      );
+      return { messages: received.messages.length, ms: Date.now() - started };
+    };
+  };
+  try {
+    return await drainWithLanes(Array.from({ length: settings.concurrency }, lane), deps.sqs, queueUrl);
+  } finally {
+    await deps.close();
+  }
+}
+
+/**
+ * What the known solutions do: receive 10, insert each row with its own commit, delete each message on its own,
+ * one after the other. It masks with this project's code, so only the shape of the loop differs.
+ */
+export async function naive(settings: ModeSettings): Promise<ModeRun> {
+  const sqs = createSqsClient(settings.config);
+  const queueUrl = await resolveQueueUrl(sqs, settings.config);
+  const db = new PgClient({ connectionString: settings.config.databaseUrl });
+  await db.connect();
+  const keys = settings.keyring.keySet(await claimKeyState(db, settings.keyring));
+  const lane: Lane = async () => {
+    const started = Date.now();
+    const { Messages = [] } = await sqs.send(
+      new ReceiveMessageCommand({
+        QueueUrl: queueUrl,
+        MaxNumberOfMessages: SQS_BATCH_LIMIT,
+        WaitTimeSeconds: 1,
+        MessageSystemAttributeNames: ['SentTimestamp'],
+      }),
+    );
+    if (Messages.length === 0) return 'empty';
+    for (const message of Messages) {
+      const received: ReceivedMessage = {
+        messageId: message.MessageId!,
+        receiptHandle: message.ReceiptHandle!,
+        body: message.Body ?? '',
+        bodyBytes: Buffer.byteLength(message.Body ?? ''),
+        sentTimestamp: Number(message.Attributes?.SentTimestamp ?? Date.now()),
+        receiveCount: 1,
+      };
+      const { rows, quarantined } = transformBatch([received], keys);
+      for (const row of rows) {
+        await db.query(
+          `INSERT INTO user_logins (message_id, user_id, device_type, masked_ip, masked_device_id, ip_valid, locale,
+                                    app_version, app_version_text, create_date, sent_at)
+           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) ON CONFLICT (message_id) DO NOTHING`,
+          [
+            row.message_id,
+            row.user_id,
+            row.device_type,
+            row.masked_ip,
+            row.masked_device_id,
+            row.ip_valid,
+            row.locale,
+            row.app_version,
+            row.app_version_text,
+            row.create_date,
+            row.sent_at,
+          ],
+        );
+      }
+      for (const record of quarantined) {
+        await db.query(
+          `INSERT INTO quarantined_messages (message_id, reason, body_bytes) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING`,
+          [record.message_id, record.reason, record.body_bytes],
+        );
+      }
+      await sqs.send(new DeleteMessageCommand({ QueueUrl: queueUrl, ReceiptHandle: received.receiptHandle }));
+    }
+    return { messages: Messages.length, ms: Date.now() - started };
+  };
+  try {
+    return await drainWithLanes([lane], sqs, queueUrl);
+  } finally {
+    await db.end();
+    sqs.destroy();
+  }
+}
+
+export const IN_PROCESS_MODES = { ceiling, direct, naive } as const;
+export type InProcessMode = keyof typeof IN_PROCESS_MODES;

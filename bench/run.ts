@@ -1,0 +1,356 @@
+/**
+ * `npm run bench`: drains the same synthetic queue content (about 2% malformed) four ways on the local stack,
+ * one after the other, and compares them: the SQS emulator alone (ceiling), the pipeline's activities in plain
+ * loops (direct), the real Temporal workflow with a worker (temporal), and the known solutions' loop (naive).
+ * Prints a markdown table; writes it, a chart (SVG) and the raw numbers under bench/results/; with --json the
+ * last line on stdout is {"ceiling":{"msgsPerSec":…},"direct":{…},"temporal":{…},"naive":{…}}.
+ *
+ *   npm run bench -- [--messages N] [--concurrency N] [--batch-size N] [--modes a,b] [--json]
+ */
+import { spawn } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync, chmodSync } from 'node:fs';
+import { cpus, tmpdir } from 'node:os';
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+import { tsToMs } from '@temporalio/common/lib/time';
+import { temporal } from '@temporalio/proto';
+import { Client as PgClient } from 'pg';
+import { loadConfig, PROJECT_ROOT, type Config } from '../src/config';
+import { createKeyring } from '../src/core/keys';
+import { syntheticBodies } from '../src/core/synthetic-events';
+import { migrate } from '../src/db/migrate';
+import { createPool } from '../src/db/pool';
+import { runDrain } from '../src/drain';
+import { createLogger } from '../src/log';
+import { sendBodies } from '../src/seed-messages';
+import { createSqsClient, ensureQueues } from '../src/sqs';
+import { startLocalStack, type LocalStack } from '../src/stack/local-stack';
+import { freePort, waitUntil } from '../src/stack/readiness';
+import { connectClient } from '../src/temporal/connect-client';
+import { historyEvents } from '../test/helpers/history';
+import type { ModeRun } from './modes';
+
+const log = createLogger('bench');
+const ROOT_SECRET = 'bench-root-secret-bench-root-secret-bench';
+const MODES = ['ceiling', 'direct', 'temporal', 'naive'] as const;
+type Mode = (typeof MODES)[number];
+const EventType = temporal.api.enums.v1.EventType;
+
+interface ModeResult {
+  msgsPerSec: number;
+  messages: number;
+  seconds: number;
+  p50BatchMs: number;
+  p99BatchMs: number;
+  peakRssMb: number;
+  cpuSeconds: number;
+  historyEventsPer1000?: number;
+}
+
+interface Settings {
+  messages: number;
+  concurrency: number;
+  batchSize: number;
+}
+
+async function main(): Promise<void> {
+  const { values } = parseArgs({
+    options: {
+      messages: { type: 'string', default: '20000' },
+      concurrency: { type: 'string', default: '4' },
+      'batch-size': { type: 'string', default: '100' },
+      modes: { type: 'string', default: MODES.join(',') },
+      json: { type: 'boolean' },
+    },
+  });
+  const settings: Settings = {
+    messages: Number(values.messages),
+    concurrency: Number(values.concurrency),
+    batchSize: Number(values['batch-size']),
+  };
+  const modes = values.modes.split(',').map((m) => m.trim()) as Mode[];
+  for (const mode of modes)
+    if (!MODES.includes(mode)) throw new Error(`unknown mode ${mode}; modes: ${MODES.join(', ')}`);
+
+  const dataDir = mkdtempSync(path.join(tmpdir(), 'login-etl-bench-'));
+  chmodSync(dataDir, 0o755);
+  const keyring = createKeyring(Buffer.from(ROOT_SECRET, 'utf8'));
+  const ports = {
+    temporal: await freePort(),
+    temporalUi: await freePort(),
+    codecServer: await freePort(),
+    sqs: await freePort(),
+    postgres: await freePort(),
+  };
+  log.info(
+    `starting the stack; ${settings.messages} messages per mode, ${settings.concurrency} batches of ${settings.batchSize} in flight`,
+  );
+  const stack = await startLocalStack({
+    ports,
+    dataDir,
+    keyring,
+    config: {
+      TEMPORAL_CLI: process.env.TEMPORAL_CLI,
+      SQS_QUEUE_NAME: 'login-queue',
+      AWS_REGION: 'us-east-1',
+      DATABASE_URL: undefined,
+      CODEC_AUTH_TOKEN: undefined,
+    },
+  });
+  const bodies = [...syntheticBodies(settings.messages, { seed: 1, malformedShare: 0.02 })];
+  const results: Partial<Record<Mode, ModeResult>> = {};
+  try {
+    for (const mode of modes) {
+      const config = await prepare(stack, mode);
+      log.info(`${mode}: sending ${bodies.length} messages`);
+      if (mode !== 'temporal') await send(config, bodies);
+      results[mode] =
+        mode === 'temporal' ? await runTemporal(config, settings, bodies) : await runInProcess(mode, config, settings);
+      log.info(`${mode}: ${results[mode]!.msgsPerSec} msg/s`);
+    }
+  } finally {
+    await stack.stop();
+    rmSync(dataDir, { recursive: true, force: true });
+  }
+
+  const table = formatTable(results, settings);
+  process.stdout.write(`\n${table}\n`);
+  const stamp = new Date().toISOString().slice(0, 19).replace(/[:T]/g, '-');
+  const dir = path.join(PROJECT_ROOT, 'bench', 'results');
+  mkdirSync(dir, { recursive: true });
+  writeFileSync(path.join(dir, `${stamp}.md`), `${table}\n`);
+  writeFileSync(path.join(dir, `${stamp}.svg`), chart(results, settings));
+  writeFileSync(
+    path.join(dir, `${stamp}.json`),
+    `${JSON.stringify({ settings, machine: machine(), results }, null, 2)}\n`,
+  );
+  process.stderr.write(`results: bench/results/${stamp}.{md,svg,json}\n`);
+  if (values.json) process.stdout.write(`${JSON.stringify(results)}\n`);
+}
+
+/** A fresh queue and database for one mode, migrated, so the mode's clock measures the drain alone. */
+async function prepare(stack: LocalStack, mode: Mode): Promise<Config> {
+  const name = `bench_${mode}_${Date.now()}`;
+  const admin = new PgClient({ connectionString: stack.databaseUrl.replace(/\/[^/]+$/, '/postgres') });
+  await admin.connect();
+  await admin.query(`CREATE DATABASE "${name}"`);
+  await admin.end();
+  const config = loadConfig({
+    ...process.env,
+    TEMPORAL_ADDRESS: stack.temporalAddress,
+    SQS_ENDPOINT: stack.sqsEndpoint,
+    SQS_QUEUE_NAME: name.replace(/_/g, '-'),
+    TEMPORAL_TASK_QUEUE: name,
+    DATABASE_URL: stack.databaseUrl.replace(/\/[^/]+$/, `/${name}`),
+    PII_HMAC_KEY: ROOT_SECRET,
+    LOG_LEVEL: 'warn',
+  });
+  const pool = createPool(config, 1);
+  await migrate(pool).finally(() => pool.end());
+  const sqs = createSqsClient(config);
+  await ensureQueues(sqs, config.SQS_QUEUE_NAME).finally(() => sqs.destroy());
+  return config;
+}
+
+async function send(config: Config, bodies: string[]): Promise<void> {
+  const sqs = createSqsClient(config);
+  try {
+    const { queueUrl } = await ensureQueues(sqs, config.SQS_QUEUE_NAME);
+    await sendBodies(sqs, queueUrl, bodies);
+  } finally {
+    sqs.destroy();
+  }
+}
+
+const envOf = (config: Config): NodeJS.ProcessEnv => ({
+  ...process.env,
+  TEMPORAL_ADDRESS: config.TEMPORAL_ADDRESS,
+  SQS_ENDPOINT: config.SQS_ENDPOINT,
+  SQS_QUEUE_NAME: config.SQS_QUEUE_NAME,
+  TEMPORAL_TASK_QUEUE: config.TEMPORAL_TASK_QUEUE,
+  DATABASE_URL: config.databaseUrl,
+  PII_HMAC_KEY: ROOT_SECRET,
+  LOG_LEVEL: 'warn',
+});
+
+const nodeWithTsx = (script: string, args: string[], env: NodeJS.ProcessEnv) =>
+  spawn(process.execPath, ['--import', 'tsx', path.join(PROJECT_ROOT, script), ...args], {
+    env,
+    cwd: PROJECT_ROOT,
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+
+async function runInProcess(mode: Mode, config: Config, settings: Settings): Promise<ModeResult> {
+  const child = nodeWithTsx(
+    'bench/mode-main.ts',
+    [mode, String(settings.concurrency), String(settings.batchSize)],
+    envOf(config),
+  );
+  let output = '';
+  child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
+  if (code !== 0) throw new Error(`${mode} failed (exit ${code})`);
+  const run = JSON.parse(output.trim().split('\n').at(-1)!) as ModeRun & { cpuSeconds: number; peakRssMb: number };
+  return summarize(run, run.cpuSeconds, run.peakRssMb);
+}
+
+/**
+ * The real thing: a worker process (as `npm run worker` runs it) and the workflow drain. The worker is warmed up
+ * on 1,000 messages first; its CPU time counts from the measured drain on, its peak RSS over its whole life.
+ */
+async function runTemporal(config: Config, settings: Settings, bodies: string[]): Promise<ModeResult> {
+  const worker = nodeWithTsx('src/worker.ts', [], envOf(config));
+  worker.stdout.resume();
+  const client = await connectClient(config, createKeyring(Buffer.from(ROOT_SECRET, 'utf8')));
+  try {
+    await waitUntil('bench worker', () => hasPollers(client, config), { timeoutMs: 60_000 });
+    const options = { concurrency: settings.concurrency, batchSize: settings.batchSize, emptyGraceSeconds: 1 };
+    await send(config, [...syntheticBodies(1_000, { seed: 2, malformedShare: 0.02 })]);
+    await runDrain(client, config, { workflowId: `${config.TEMPORAL_TASK_QUEUE}-warm-up`, options });
+    await send(config, bodies);
+    const cpuBefore = procCpuSeconds(worker.pid!);
+    const workflowId = `${config.TEMPORAL_TASK_QUEUE}-measured`;
+    await runDrain(client, config, { workflowId, options });
+    const cpuSeconds = procCpuSeconds(worker.pid!) - cpuBefore;
+    const peakRssMb = procPeakRssMb(worker.pid!);
+    const timings = await batchTimings(client, workflowId);
+    return {
+      ...summarize(timings.run, cpuSeconds, peakRssMb),
+      historyEventsPer1000: Math.round((timings.events / timings.run.messages) * 1000),
+    };
+  } finally {
+    await client.connection.close();
+    const exited = new Promise((resolve) => worker.once('exit', resolve));
+    worker.kill('SIGTERM');
+    await exited;
+  }
+}
+
+async function hasPollers(client: Awaited<ReturnType<typeof connectClient>>, config: Config): Promise<boolean> {
+  const { pollers } = await client.workflowService.describeTaskQueue({
+    namespace: config.TEMPORAL_NAMESPACE,
+    taskQueue: { name: config.TEMPORAL_TASK_QUEUE },
+    taskQueueType: temporal.api.enums.v1.TaskQueueType.TASK_QUEUE_TYPE_WORKFLOW,
+  });
+  return pollers.length > 0;
+}
+
+/**
+ * Each batch's latency from the history: from its receive being scheduled to its delete completing (activity
+ * ids name the batch, `batch-7.receive` … `batch-7.delete`); messages drained, and events in all runs.
+ */
+async function batchTimings(client: Awaited<ReturnType<typeof connectClient>>, workflowId: string) {
+  const run: ModeRun = { messages: 0, seconds: 0, batchMs: [] };
+  let events = 0;
+  let first = Infinity;
+  let last = 0;
+  const runs = new Map<string, { scheduled: Map<string, string>; receiveAt: Map<string, number> }>();
+  for await (const page of historyEvents(client, workflowId)) {
+    const state = runs.get(page.runId) ?? { scheduled: new Map(), receiveAt: new Map() };
+    runs.set(page.runId, state);
+    for (const event of page.events) {
+      events++;
+      const at = tsToMs(event.eventTime);
+      const scheduled = event.activityTaskScheduledEventAttributes;
+      if (event.eventType === EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED && scheduled) {
+        state.scheduled.set(String(event.eventId), scheduled.activityId!);
+        if (scheduled.activityId!.endsWith('.receive')) state.receiveAt.set(scheduled.activityId!.split('.')[0]!, at);
+      }
+      const completed = event.activityTaskCompletedEventAttributes;
+      if (event.eventType === EventType.EVENT_TYPE_ACTIVITY_TASK_COMPLETED && completed) {
+        const activityId = state.scheduled.get(String(completed.scheduledEventId)) ?? '';
+        if (!activityId.endsWith('.delete')) continue;
+        const started = state.receiveAt.get(activityId.split('.')[0]!)!;
+        run.batchMs.push(at - started);
+        first = Math.min(first, started);
+        last = Math.max(last, at);
+      }
+    }
+  }
+  const stats = await client.workflow.getHandle(workflowId).result();
+  run.messages = (stats as { received: number }).received;
+  run.seconds = (last - first) / 1000;
+  return { run, events };
+}
+
+function procCpuSeconds(pid: number): number {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+  // utime and stime, fields 14 and 15 of stat(5), in clock ticks of 1/100 s.
+  return (Number(fields[11]) + Number(fields[12])) / 100;
+}
+
+function procPeakRssMb(pid: number): number {
+  const match = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+  return Number(match?.[1] ?? 0) / 1024;
+}
+
+function percentile(values: number[], p: number): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? 0;
+}
+
+function summarize(run: ModeRun, cpuSeconds: number, peakRssMb: number): ModeResult {
+  return {
+    msgsPerSec: Math.round(run.messages / run.seconds),
+    messages: run.messages,
+    seconds: Math.round(run.seconds * 10) / 10,
+    p50BatchMs: Math.round(percentile(run.batchMs, 50)),
+    p99BatchMs: Math.round(percentile(run.batchMs, 99)),
+    peakRssMb: Math.round(peakRssMb),
+    cpuSeconds: Math.round(cpuSeconds * 10) / 10,
+  };
+}
+
+const machine = () => `${cpus().length} × ${cpus()[0]?.model.trim() ?? 'CPU'}, Node ${process.version}`;
+
+function formatTable(results: Partial<Record<Mode, ModeResult>>, settings: Settings): string {
+  const rows = (Object.entries(results) as [Mode, ModeResult][]).map(([mode, r]) =>
+    [
+      mode,
+      r.msgsPerSec,
+      r.messages,
+      r.seconds,
+      r.p50BatchMs,
+      r.p99BatchMs,
+      r.peakRssMb,
+      r.cpuSeconds,
+      r.historyEventsPer1000 ?? '–',
+    ].join(' | '),
+  );
+  return [
+    `${settings.messages} messages, ${settings.concurrency} batches of ${settings.batchSize} in flight (ceiling: ${settings.concurrency * (settings.batchSize / 10)} loops of 10, naive: one loop of 10); ${machine()}`,
+    '',
+    '| mode | msg/s | messages | seconds | p50 batch (ms) | p99 batch (ms) | peak RSS (MB) | CPU (s) | history events / 1,000 msgs |',
+    '| --- | --- | --- | --- | --- | --- | --- | --- | --- |',
+    ...rows.map((row) => `| ${row} |`),
+  ].join('\n');
+}
+
+/** A horizontal bar chart of messages per second, one bar per mode. */
+function chart(results: Partial<Record<Mode, ModeResult>>, settings: Settings): string {
+  const entries = Object.entries(results) as [Mode, ModeResult][];
+  const max = Math.max(...entries.map(([, r]) => r.msgsPerSec), 1);
+  const width = 640;
+  const bar = (value: number) => Math.max(1, Math.round((value / max) * (width - 220)));
+  const rows = entries
+    .map(
+      ([mode, r], i) =>
+        `<text x="10" y="${60 + i * 40}" font-size="14">${mode}</text>` +
+        `<rect x="100" y="${45 + i * 40}" width="${bar(r.msgsPerSec)}" height="22" fill="#4a7bd0"/>` +
+        `<text x="${108 + bar(r.msgsPerSec)}" y="${61 + i * 40}" font-size="13">${r.msgsPerSec} msg/s</text>`,
+    )
+    .join('\n  ');
+  return `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${70 + entries.length * 40}" font-family="sans-serif">
+  <text x="10" y="24" font-size="15" font-weight="bold">login-etl drain throughput, ${settings.messages} messages</text>
+  ${rows}
+</svg>
+`;
+}
+
+main().then(
+  () => process.exit(0),
+  (error: unknown) => {
+    log.error(error instanceof Error ? (error.stack ?? error.message) : String(error));
+    process.exit(1);
+  },
+);
