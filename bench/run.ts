@@ -21,6 +21,7 @@ import { syntheticBodies } from '../src/core/synthetic-events';
 import { migrate } from '../src/db/migrate';
 import { createPool } from '../src/db/pool';
 import { runDrain } from '../src/drain';
+import type { drainQueue } from '../src/workflows';
 import { createLogger } from '../src/log';
 import { sendBodies } from '../src/seed-messages';
 import { createSqsClient, ensureQueues } from '../src/sqs';
@@ -106,7 +107,7 @@ async function main(): Promise<void> {
       if (mode !== 'temporal') await send(config, bodies);
       results[mode] =
         mode === 'temporal' ? await runTemporal(config, settings, bodies) : await runInProcess(mode, config, settings);
-      log.info(`${mode}: ${results[mode]!.msgsPerSec} msg/s`);
+      log.info(`${mode}: ${results[mode].msgsPerSec} msg/s`);
     }
   } finally {
     await stack.stop();
@@ -246,7 +247,10 @@ async function batchTimings(client: Awaited<ReturnType<typeof connectClient>>, w
   let last = 0;
   const runs = new Map<string, { scheduled: Map<string, string>; receiveAt: Map<string, number> }>();
   for await (const page of historyEvents(client, workflowId)) {
-    const state = runs.get(page.runId) ?? { scheduled: new Map(), receiveAt: new Map() };
+    const state = runs.get(page.runId) ?? {
+      scheduled: new Map<string, string>(),
+      receiveAt: new Map<string, number>(),
+    };
     runs.set(page.runId, state);
     for (const event of page.events) {
       events++;
@@ -267,8 +271,8 @@ async function batchTimings(client: Awaited<ReturnType<typeof connectClient>>, w
       }
     }
   }
-  const stats = await client.workflow.getHandle(workflowId).result();
-  run.messages = (stats as { received: number }).received;
+  const stats = await client.workflow.getHandle<typeof drainQueue>(workflowId).result();
+  run.messages = stats.received;
   run.seconds = (last - first) / 1000;
   return { run, events };
 }
