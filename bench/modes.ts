@@ -82,7 +82,7 @@ export async function ceiling(settings: ModeSettings): Promise<ModeRun> {
   };
   try {
     return await drainWithLanes(
-      Array.from({ length: settings.concurrency * (settings.batchSize / SQS_BATCH_LIMIT) }, () => lane),
+      Array.from({ length: settings.concurrency }, () => lane),
       sqs,
       queueUrl,
     );

@@ -5,7 +5,8 @@
  * Prints a markdown table; writes it, a chart (SVG) and the raw numbers under bench/results/; with --json the
  * last line on stdout is {"ceiling":{"msgsPerSec":…},"direct":{…},"temporal":{…},"naive":{…}}.
  *
- *   npm run bench -- [--messages N] [--concurrency N] [--batch-size N] [--modes a,b] [--json]
+ *   npm run bench -- [--messages N] [--concurrency N] [--batch-size N] [--modes a,b] [--local-mask] [--json]
+ *   npm run bench -- --memory N     the worker's RSS over a continuous drain of N messages (a curve)
  */
 import { spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync, chmodSync } from 'node:fs';
@@ -21,7 +22,9 @@ import { syntheticBodies } from '../src/core/synthetic-events';
 import { migrate } from '../src/db/migrate';
 import { createPool } from '../src/db/pool';
 import { runDrain } from '../src/drain';
+import { WORKER_NODE_FLAGS } from '../src/pipeline';
 import type { drainQueue } from '../src/workflows';
+import { DEFAULT_DRAIN_OPTIONS } from '../src/workflows/drain-options';
 import { createLogger } from '../src/log';
 import { sendBodies } from '../src/seed-messages';
 import { createSqsClient, ensureQueues } from '../src/sqs';
@@ -29,6 +32,7 @@ import { startLocalStack, type LocalStack } from '../src/stack/local-stack';
 import { freePort, waitUntil } from '../src/stack/readiness';
 import { connectClient } from '../src/temporal/connect-client';
 import { historyEvents } from '../test/helpers/history';
+import { eventsPerRun, memoryChart, sampleMemory } from './memory';
 import type { ModeRun } from './modes';
 
 const log = createLogger('bench');
@@ -52,22 +56,27 @@ interface Settings {
   messages: number;
   concurrency: number;
   batchSize: number;
+  localMask: boolean;
 }
 
 async function main(): Promise<void> {
   const { values } = parseArgs({
     options: {
       messages: { type: 'string', default: '20000' },
-      concurrency: { type: 'string', default: '4' },
-      'batch-size': { type: 'string', default: '100' },
+      // The drain's own defaults, so the bench measures what a user gets.
+      concurrency: { type: 'string', default: String(DEFAULT_DRAIN_OPTIONS.concurrency) },
+      'batch-size': { type: 'string', default: String(DEFAULT_DRAIN_OPTIONS.batchSize) },
       modes: { type: 'string', default: MODES.join(',') },
       json: { type: 'boolean' },
+      'local-mask': { type: 'boolean' },
+      memory: { type: 'string' },
     },
   });
   const settings: Settings = {
     messages: Number(values.messages),
     concurrency: Number(values.concurrency),
     batchSize: Number(values['batch-size']),
+    localMask: values['local-mask'] ?? false,
   };
   const modes = values.modes.split(',').map((m) => m.trim()) as Mode[];
   for (const mode of modes)
@@ -98,6 +107,15 @@ async function main(): Promise<void> {
       CODEC_AUTH_TOKEN: undefined,
     },
   });
+  if (values.memory) {
+    try {
+      await memoryRun(await prepare(stack, 'temporal'), settings, Number(values.memory));
+    } finally {
+      await stack.stop();
+      rmSync(dataDir, { recursive: true, force: true });
+    }
+    return;
+  }
   const bodies = [...syntheticBodies(settings.messages, { seed: 1, malformedShare: 0.02 })];
   const results: Partial<Record<Mode, ModeResult>> = {};
   try {
@@ -174,8 +192,11 @@ const envOf = (config: Config): NodeJS.ProcessEnv => ({
   LOG_LEVEL: 'warn',
 });
 
-const nodeWithTsx = (script: string, args: string[], env: NodeJS.ProcessEnv) =>
-  spawn(process.execPath, ['--import', 'tsx', path.join(PROJECT_ROOT, script), ...args], {
+/** The worker's own flags, and any more from BENCH_WORKER_FLAGS (e.g. `--cpu-prof` to profile it). */
+const workerFlags = () => [...WORKER_NODE_FLAGS, ...(process.env.BENCH_WORKER_FLAGS ?? '').split(' ').filter(Boolean)];
+
+const nodeWithTsx = (script: string, args: string[], env: NodeJS.ProcessEnv, flags: string[] = []) =>
+  spawn(process.execPath, [...flags, '--import', 'tsx', path.join(PROJECT_ROOT, script), ...args], {
     env,
     cwd: PROJECT_ROOT,
     stdio: ['ignore', 'pipe', 'inherit'],
@@ -200,12 +221,17 @@ async function runInProcess(mode: Mode, config: Config, settings: Settings): Pro
  * on 1,000 messages first; its CPU time counts from the measured drain on, its peak RSS over its whole life.
  */
 async function runTemporal(config: Config, settings: Settings, bodies: string[]): Promise<ModeResult> {
-  const worker = nodeWithTsx('src/worker.ts', [], envOf(config));
+  const worker = nodeWithTsx('src/worker.ts', [], envOf(config), workerFlags());
   worker.stdout.resume();
   const client = await connectClient(config, createKeyring(Buffer.from(ROOT_SECRET, 'utf8')));
   try {
     await waitUntil('bench worker', () => hasPollers(client, config), { timeoutMs: 60_000 });
-    const options = { concurrency: settings.concurrency, batchSize: settings.batchSize, emptyGraceSeconds: 1 };
+    const options = {
+      concurrency: settings.concurrency,
+      batchSize: settings.batchSize,
+      localMask: settings.localMask,
+      emptyGraceSeconds: 1,
+    };
     await send(config, [...syntheticBodies(1_000, { seed: 2, malformedShare: 0.02 })]);
     await runDrain(client, config, { workflowId: `${config.TEMPORAL_TASK_QUEUE}-warm-up`, options });
     await send(config, bodies);
@@ -220,6 +246,49 @@ async function runTemporal(config: Config, settings: Settings, bodies: string[])
       historyEventsPer1000: Math.round((timings.events / timings.run.messages) * 1000),
     };
   } finally {
+    await client.connection.close();
+    const exited = new Promise((resolve) => worker.once('exit', resolve));
+    worker.kill('SIGTERM');
+    await exited;
+  }
+}
+
+/** A worker and a `--continuous` drain over `total` messages; writes the RSS curve and the history per run. */
+async function memoryRun(config: Config, settings: Settings, total: number): Promise<void> {
+  log.info(`memory: sending ${total} messages`);
+  await send(config, [...syntheticBodies(total, { seed: 3, malformedShare: 0.02 })]);
+  const worker = nodeWithTsx('src/worker.ts', [], envOf(config), workerFlags());
+  worker.stdout.resume();
+  const client = await connectClient(config, createKeyring(Buffer.from(ROOT_SECRET, 'utf8')));
+  const pool = createPool(config, 1);
+  const workflowId = `${config.TEMPORAL_TASK_QUEUE}-continuous`;
+  try {
+    await waitUntil('bench worker', () => hasPollers(client, config), { timeoutMs: 60_000 });
+    const drain = runDrain(client, config, {
+      workflowId,
+      options: { mode: 'continuous', concurrency: settings.concurrency, batchSize: settings.batchSize },
+    });
+    drain.catch(() => undefined);
+    const samples = await sampleMemory(worker, pool, total);
+    await client.workflow.getHandle(workflowId).terminate('memory run complete');
+    const runs = await eventsPerRun(client, workflowId);
+    const stamp = new Date().toISOString().slice(0, 19).replace(/[:T]/g, '-');
+    const dir = path.join(PROJECT_ROOT, 'bench', 'results');
+    mkdirSync(dir, { recursive: true });
+    writeFileSync(path.join(dir, `memory-${stamp}.svg`), memoryChart(samples, total));
+    writeFileSync(
+      path.join(dir, `memory-${stamp}.json`),
+      `${JSON.stringify({ settings, total, machine: machine(), eventsPerRun: runs, samples }, null, 2)}\n`,
+    );
+    const rss = samples.map((s) => s.rssMb);
+    const tail = rss.slice(Math.floor(rss.length / 2));
+    process.stdout.write(
+      `memory: ${total} messages in ${samples.at(-1)!.seconds} s; worker RSS min ${Math.min(...rss)} MB, max ${Math.max(...rss)} MB, ` +
+        `second half ${Math.min(...tail)}–${Math.max(...tail)} MB; ${runs.length} runs, at most ${Math.max(...runs)} events per run\n` +
+        `results: bench/results/memory-${stamp}.{svg,json}\n`,
+    );
+  } finally {
+    await pool.end();
     await client.connection.close();
     const exited = new Promise((resolve) => worker.once('exit', resolve));
     worker.kill('SIGTERM');
@@ -322,7 +391,7 @@ function formatTable(results: Partial<Record<Mode, ModeResult>>, settings: Setti
     ].join(' | '),
   );
   return [
-    `${settings.messages} messages, ${settings.concurrency} batches of ${settings.batchSize} in flight (ceiling: ${settings.concurrency * (settings.batchSize / 10)} loops of 10, naive: one loop of 10); ${machine()}`,
+    `${settings.messages} messages, ${settings.concurrency} batches of ${settings.batchSize} in flight (ceiling: ${settings.concurrency} loops of 10, naive: one loop of 10); ${machine()}`,
     '',
     '| mode | msg/s | messages | seconds | p50 batch (ms) | p99 batch (ms) | peak RSS (MB) | CPU (s) | history events / 1,000 msgs |',
     '| --- | --- | --- | --- | --- | --- | --- | --- | --- |',

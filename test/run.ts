@@ -7,12 +7,11 @@ import { spawn } from 'node:child_process';
 import { appendFileSync, chmodSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { bundleWorkflowCode } from '@temporalio/worker';
 import { createKeyring } from '../src/core/keys';
 import { addLogSink, createLogger } from '../src/log';
 import { freePort } from '../src/stack/readiness';
 import { startLocalStack } from '../src/stack/local-stack';
-import { FAILURE_CONVERTER_PATH } from '../src/temporal/data-converter';
+import { bundleWorkflows } from '../src/temporal/workflow-bundle';
 import { TEST_ENV } from './helpers/test-env';
 
 const log = createLogger('test');
@@ -55,18 +54,7 @@ async function main(): Promise<number> {
   });
   try {
     const bundlePath = path.join(dataDir, 'workflow-bundle.js');
-    const { code } = await bundleWorkflowCode({
-      workflowsPath: require.resolve('../src/workflows'),
-      failureConverterPath: FAILURE_CONVERTER_PATH,
-      logger: {
-        trace() {},
-        debug() {},
-        info() {},
-        warn: (m: string) => log.warn(m),
-        error: (m: string) => log.error(m),
-        log() {},
-      },
-    });
+    const code = await bundleWorkflows();
     writeFileSync(bundlePath, code);
     const env: NodeJS.ProcessEnv = {
       ...process.env,

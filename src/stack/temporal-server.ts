@@ -35,8 +35,16 @@ export async function startTemporalServer(options: TemporalServerOptions): Promi
     '--db-filename',
     options.dbFile,
   ];
-  // The machine may have no internet: the UI must not fetch its news feed.
-  const extraArgs = ['--ui-disable-news-fetch', ...(options.extraArgs ?? [])];
+  const extraArgs = [
+    // The machine may have no internet: the UI must not fetch its news feed.
+    '--ui-disable-news-fetch',
+    // WAL, and an fsync per checkpoint rather than per transaction: safe when the server crashes, about 10% faster.
+    '--sqlite-pragma',
+    'journal_mode=wal',
+    '--sqlite-pragma',
+    'synchronous=normal',
+    ...(options.extraArgs ?? []),
+  ];
   if (options.cli.source === 'SDK download') {
     options.log.warn(
       'no Temporal CLI found (TEMPORAL_CLI, PATH, project venv): the SDK downloads one, which needs internet',

@@ -3,6 +3,7 @@ import {
   continueAsNew,
   defineQuery,
   proxyActivities,
+  proxyLocalActivities,
   setHandler,
   workflowInfo,
   type ActivityOptions,
@@ -40,11 +41,13 @@ const CPU_ACTIVITY: ActivityOptions = {
  * The four activities of one batch, with ids that name it (`batch-7.load`), so the Web UI lists each batch as
  * its four steps even when several batches run at once.
  */
-function batchActivities(batch: number) {
+function batchActivities(batch: number, options: DrainOptions) {
   const id = (step: string) => ({ activityId: `batch-${batch}.${step}` });
   return {
     receiveBatch: proxyActivities<PipelineActivities>({ ...IO_ACTIVITY, ...id('receive') }).receiveBatch,
-    maskBatch: proxyActivities<PipelineActivities>({ ...CPU_ACTIVITY, ...id('mask') }).maskBatch,
+    maskBatch: options.localMask
+      ? proxyLocalActivities<PipelineActivities>(CPU_ACTIVITY).maskBatch
+      : proxyActivities<PipelineActivities>({ ...CPU_ACTIVITY, ...id('mask') }).maskBatch,
     loadBatch: proxyActivities<PipelineActivities>({ ...IO_ACTIVITY, ...id('load') }).loadBatch,
     deleteBatch: proxyActivities<PipelineActivities>({ ...IO_ACTIVITY, ...id('delete') }).deleteBatch,
   };
@@ -78,7 +81,7 @@ export async function drainQueue(input: DrainInput = {}): Promise<DrainStats> {
         outcome ??= 'continue-as-new';
         return;
       }
-      const activities = batchActivities(++sequence);
+      const activities = batchActivities(++sequence, options);
       const received = await activities.receiveBatch({
         maxMessages: options.batchSize,
         maxBytes: options.maxBatchBytes,

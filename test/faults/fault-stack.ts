@@ -4,6 +4,7 @@ import path from 'node:path';
 import { Client as PgClient } from 'pg';
 import { localDatabaseUrl, PROJECT_ROOT } from '../../src/config';
 import { createLogger, type Logger } from '../../src/log';
+import { WORKER_NODE_FLAGS } from '../../src/pipeline';
 import { startEmbeddedPostgres, type RunningPostgres } from '../../src/stack/embedded-postgres';
 import { freePort } from '../../src/stack/readiness';
 import { startSqsEmulator, type RunningSqsEmulator } from '../../src/stack/sqs-emulator';
@@ -155,11 +156,15 @@ export class WorkerProcesses {
   }
 
   start(): ChildProcess {
-    const child = spawn(process.execPath, ['--import', 'tsx', path.join(PROJECT_ROOT, 'src/worker.ts')], {
-      env: this.env,
-      cwd: PROJECT_ROOT,
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
+    const child = spawn(
+      process.execPath,
+      [...WORKER_NODE_FLAGS, '--import', 'tsx', path.join(PROJECT_ROOT, 'src/worker.ts')],
+      {
+        env: this.env,
+        cwd: PROJECT_ROOT,
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
+    );
     child.stdout.pipe(this.output, { end: false });
     child.stderr.pipe(this.output, { end: false });
     this.running.add(child);

@@ -5,7 +5,7 @@ type HistoryEvent = temporal.api.history.v1.IHistoryEvent;
 
 /**
  * Every event of every run of a workflow id (continue-as-new chains them), as the server stores them: payloads
- * still encoded. Read 25 events a page: a run of large batches is several MB, over gRPC's default message limit.
+ * still encoded. Read 50 events a page: a run of large batches is many MB.
  */
 export async function* historyEvents(
   client: Client,
@@ -17,7 +17,7 @@ export async function* historyEvents(
       const page = await client.workflowService.getWorkflowExecutionHistory({
         namespace: client.options.namespace,
         execution: { workflowId, runId: execution.runId },
-        maximumPageSize: 25,
+        maximumPageSize: 50,
         nextPageToken,
       });
       yield { runId: execution.runId, events: page.history?.events ?? [] };
