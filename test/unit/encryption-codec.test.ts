@@ -3,7 +3,7 @@ import { describe, it } from 'node:test';
 import { defaultPayloadConverter } from '@temporalio/common';
 import { createKeyring } from '../../src/core/keys';
 import { createPayloadCodec } from '../../src/temporal/data-converter';
-import { EncryptionCodec, KEY_ID_METADATA } from '../../src/temporal/encryption-codec';
+import { COMPRESSION_METADATA, EncryptionCodec, KEY_ID_METADATA } from '../../src/temporal/encryption-codec';
 
 const keyring = createKeyring(Buffer.alloc(32, 3));
 const keys = { temporalCodec: keyring.codec };
@@ -28,6 +28,22 @@ describe('EncryptionCodec', () => {
     await assert.rejects(createPayloadCodec(keyring).decode([encoded!]), /does not hold/);
     const [own] = await createPayloadCodec(keyring).encode([defaultPayloadConverter.toPayload(2)]);
     assert.equal(defaultPayloadConverter.fromPayload((await createPayloadCodec(keyring).decode([own!]))[0]!), 2);
+  });
+
+  it('deflates a large payload before encrypting it, and restores it whole', async () => {
+    const rows = Array.from({ length: 500 }, (_, i) => ({
+      message_id: `m-${i}`,
+      user_id: `u-${i}`,
+      device_type: 'ios',
+    }));
+    const payload = defaultPayloadConverter.toPayload(rows);
+    const codec = createPayloadCodec(keyring);
+    const [encoded] = await codec.encode([payload]);
+    assert.equal(Buffer.from(encoded!.metadata![COMPRESSION_METADATA]!).toString(), 'deflate');
+    assert.ok(encoded!.data!.length < payload.data!.length / 2, 'at least halved');
+    assert.deepEqual(defaultPayloadConverter.fromPayload((await codec.decode([encoded!]))[0]!), rows);
+    const [small] = await codec.encode([defaultPayloadConverter.toPayload('tiny')]);
+    assert.equal(small!.metadata![COMPRESSION_METADATA], undefined, 'a small payload is not worth it');
   });
 
   it('passes through payloads that were never encrypted', async () => {
