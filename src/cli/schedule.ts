@@ -1,0 +1,83 @@
+import { parseArgs } from 'node:util';
+import { loadConfig } from '../config';
+import { createDrainSchedule, defaultScheduleId, describeSchedule } from '../schedules';
+import { loadKeyring } from '../secrets';
+import { connectClient } from '../temporal/connect-client';
+import { runMain } from './run-main';
+
+const USAGE = `usage: npm run schedule -- <command> [--id ID]
+  create (--every 5m | --cron "*/5 * * * *") [--batch-size N] [--concurrency N]
+          a schedule that starts an until-empty drain at each tick (overlap: skip; catch-up window: 10 minutes)
+  list | describe | pause [--note TEXT] | unpause | trigger | delete
+The id defaults to drain-<queue name>-schedule.`;
+
+runMain(async () => {
+  const { values, positionals } = parseArgs({
+    allowPositionals: true,
+    options: {
+      id: { type: 'string' },
+      every: { type: 'string' },
+      cron: { type: 'string' },
+      note: { type: 'string' },
+      'batch-size': { type: 'string' },
+      concurrency: { type: 'string' },
+      help: { type: 'boolean', short: 'h' },
+    },
+  });
+  const [command, ...extra] = positionals;
+  if (values.help || command === undefined) {
+    process.stdout.write(USAGE + '\n');
+    return values.help ? 0 : 2;
+  }
+  if (extra.length) throw new Error(`unexpected argument ${extra[0]}`);
+  const integer = (name: 'batch-size' | 'concurrency') => {
+    const value = values[name];
+    if (value === undefined) return undefined;
+    if (!/^\d+$/.test(value)) throw new Error(`--${name} must be a whole number`);
+    return Number(value);
+  };
+  const config = loadConfig();
+  const client = await connectClient(config, await loadKeyring(config));
+  const scheduleId = values.id ?? defaultScheduleId(config);
+  const handle = client.schedule.getHandle(scheduleId);
+  try {
+    switch (command) {
+      case 'create':
+        await createDrainSchedule(client, config, {
+          scheduleId,
+          every: values.every,
+          cron: values.cron,
+          options: { batchSize: integer('batch-size'), concurrency: integer('concurrency') },
+        });
+        process.stdout.write(`created ${describeSchedule(await handle.describe())}\n`);
+        return 0;
+      case 'list':
+        for await (const schedule of client.schedule.list()) {
+          process.stdout.write(`${schedule.scheduleId}${schedule.state.paused ? ' (paused)' : ''}\n`);
+        }
+        return 0;
+      case 'describe':
+        process.stdout.write(`${describeSchedule(await handle.describe())}\n`);
+        return 0;
+      case 'pause':
+        await handle.pause(values.note ?? 'paused from npm run schedule');
+        break;
+      case 'unpause':
+        await handle.unpause(values.note ?? 'unpaused from npm run schedule');
+        break;
+      case 'trigger':
+        await handle.trigger();
+        break;
+      case 'delete':
+        await handle.delete();
+        process.stdout.write(`deleted schedule ${scheduleId}\n`);
+        return 0;
+      default:
+        throw new Error(`unknown command ${command}; see npm run schedule -- --help`);
+    }
+    process.stdout.write(`${command}: done\n${describeSchedule(await handle.describe())}\n`);
+    return 0;
+  } finally {
+    await client.connection.close();
+  }
+});

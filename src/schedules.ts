@@ -1,0 +1,66 @@
+import { ScheduleOverlapPolicy, type Client, type ScheduleDescription } from '@temporalio/client';
+import type { Config } from './config';
+import { drainQueue } from './workflows';
+import type { DrainOptions } from './workflows/drain-options';
+import { resolveDrainOptions } from './workflows/drain-options';
+
+export interface ScheduleRequest {
+  scheduleId: string;
+  /** An interval such as `5m` or `1h`, or a cron expression. */
+  every?: string;
+  cron?: string;
+  options?: Partial<DrainOptions>;
+}
+
+/** Missed runs (the server was down) are taken only within this window after it comes back; older ones are skipped. */
+export const CATCHUP_WINDOW = '10 minutes';
+
+export const defaultScheduleId = (config: Pick<Config, 'SQS_QUEUE_NAME'>) => `drain-${config.SQS_QUEUE_NAME}-schedule`;
+
+/**
+ * A Temporal Schedule that starts an until-empty drain at each tick. Overlap SKIP: while a drain still runs, the
+ * next tick starts nothing, so two scheduled drains never run at once.
+ */
+export async function createDrainSchedule(
+  client: Client,
+  config: Pick<Config, 'TEMPORAL_TASK_QUEUE' | 'SQS_QUEUE_NAME'>,
+  request: ScheduleRequest,
+) {
+  if ((request.every === undefined) === (request.cron === undefined)) throw new Error('give one of --every and --cron');
+  const options = resolveDrainOptions({ ...request.options, mode: 'until-empty' });
+  return client.schedule.create({
+    scheduleId: request.scheduleId,
+    spec: request.every ? { intervals: [{ every: request.every }] } : { cronExpressions: [request.cron!] },
+    action: {
+      type: 'startWorkflow',
+      workflowType: drainQueue,
+      args: [{ options }],
+      taskQueue: config.TEMPORAL_TASK_QUEUE,
+      // The server appends the scheduled time to it, so each run has its own id.
+      workflowId: `drain-${config.SQS_QUEUE_NAME}-scheduled`,
+    },
+    policies: { overlap: ScheduleOverlapPolicy.SKIP, catchupWindow: CATCHUP_WINDOW },
+  });
+}
+
+/** One line per schedule property an operator looks for. */
+export function describeSchedule(description: ScheduleDescription): string {
+  const { spec, state, info } = description;
+  // Intervals come back in milliseconds; a cron expression comes back as the calendar rule the server made of it.
+  const every = spec.intervals?.map((interval) => `every ${Number(interval.every) / 1000} s`) ?? [];
+  const calendars = spec.calendars?.map((calendar) => `calendar ${JSON.stringify(calendar)}`) ?? [];
+  return [
+    `schedule ${description.scheduleId}: ${[...every, ...calendars].join(', ') || 'no spec'}`,
+    `state: ${state.paused ? `paused${state.note ? ` (${state.note})` : ''}` : 'active'}`,
+    `overlap: ${description.policies.overlap}, catch-up window: ${description.policies.catchupWindow} ms`,
+    `runs so far: ${info.numActionsTaken}, skipped as overlapping: ${info.numActionsSkippedOverlap}`,
+    `running: ${info.runningActions.map((a) => a.workflow.workflowId).join(', ') || 'none'}`,
+    `recent: ${info.recentActions.map((a) => `${a.scheduledAt.toISOString()} ${a.action.workflow.workflowId}`).join('; ') || 'none'}`,
+    `next: ${
+      info.nextActionTimes
+        .slice(0, 3)
+        .map((t) => t.toISOString())
+        .join(', ') || 'none'
+    }`,
+  ].join('\n');
+}
