@@ -3,12 +3,14 @@ import { accessSync, constants, existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, it } from 'node:test';
 import { parse } from 'yaml';
-import { LOCAL_PORTS, PROJECT_ROOT } from '../../src/config';
+import { loadConfig, LOCAL_PORTS, PROJECT_ROOT } from '../../src/config';
 
 interface Service {
-  image: string;
+  image?: string;
+  build?: string;
+  environment?: Record<string, string>;
   command?: string[];
-  ports: string[];
+  ports?: string[];
   volumes?: string[];
   healthcheck?: { test: string[] };
 }
@@ -19,17 +21,34 @@ const compose = parse(readFileSync(path.join(PROJECT_ROOT, 'docker-compose.yml')
 };
 
 describe('docker-compose.yml', () => {
-  it('runs LocalStack 4.14, Postgres and Temporal with pinned images and healthchecks', () => {
-    assert.deepEqual(Object.keys(compose.services).sort(), ['localstack', 'postgres', 'temporal']);
+  it('runs LocalStack 4.14, Postgres and Temporal with pinned images and healthchecks, and the worker', () => {
+    assert.deepEqual(Object.keys(compose.services).sort(), ['localstack', 'postgres', 'temporal', 'worker']);
     assert.equal(compose.services.localstack!.image, 'localstack/localstack:4.14');
-    for (const service of Object.values(compose.services)) {
-      assert.match(service.image, /:\d[\w.-]*$/, `${service.image} is pinned`);
-      assert.ok(service.healthcheck?.test.length, `${service.image} has a healthcheck`);
+    for (const [name, service] of Object.entries(compose.services).filter(([name]) => name !== 'worker')) {
+      assert.match(service.image ?? '', /:\d[\w.-]*$/, `${name} is pinned`);
+      assert.ok(service.healthcheck?.test.length, `${name} has a healthcheck`);
     }
   });
 
+  it('builds the worker from the Dockerfile, non-root, with every setting it needs valid', () => {
+    const worker = compose.services.worker!;
+    assert.equal(worker.build, '.');
+    const dockerfile = readFileSync(path.join(PROJECT_ROOT, 'Dockerfile'), 'utf8');
+    assert.match(dockerfile, /^USER node$/m);
+    assert.match(dockerfile, /npm ci --omit=dev/);
+    assert.equal((dockerfile.match(/^FROM /gm) ?? []).length, 2, 'multi-stage');
+    const env = { ...worker.environment, PII_HMAC_KEY: '' };
+    const config = loadConfig(env);
+    assert.equal(config.TEMPORAL_ADDRESS, 'temporal:7233');
+    assert.equal(config.databaseUrl, 'postgres://postgres:postgres@postgres:5432/login_etl');
+    assert.equal(config.LOGIN_ETL_DATA_DIR, '/data');
+    assert.match(dockerfile, /chown node:node \/data/, 'the node user can write its data directory');
+  });
+
   it('publishes the local stack ports, so the commands need no setting', () => {
-    const published = Object.values(compose.services).flatMap((s) => s.ports.map((p) => Number(p.split(':')[0])));
+    const published = Object.values(compose.services).flatMap((s) =>
+      (s.ports ?? []).map((p) => Number(p.split(':')[0])),
+    );
     const { codecServer, ...served } = LOCAL_PORTS;
     for (const port of Object.values(served)) assert.ok(published.includes(port), `port ${port}`);
     // The codec server runs on the host (it holds the key), where the browser reaches it.
