@@ -84,4 +84,13 @@ export interface DrainInput {
   options?: Partial<DrainOptions>;
   /** Totals of the runs before this one, when continued as new. */
   stats?: DrainStats;
+  /** Paused when the previous run continued as new. */
+  paused?: boolean;
+}
+
+/** What an operator has asked of a running drain (signals `pause`, `resume`, `stop`). */
+export interface DrainControl {
+  paused: boolean;
+  /** Stop once the batches in flight are done; the drain then completes with its totals. */
+  stopping: boolean;
 }

@@ -1,7 +1,9 @@
 import {
   ApplicationFailure,
+  condition,
   continueAsNew,
   defineQuery,
+  defineSignal,
   proxyActivities,
   proxyLocalActivities,
   setHandler,
@@ -10,9 +12,22 @@ import {
 } from '@temporalio/workflow';
 import type { PipelineActivities } from '../activities';
 import type { QueueDepth } from '../sqs';
-import { emptyStats, resolveDrainOptions, type DrainInput, type DrainOptions, type DrainStats } from './drain-options';
+import {
+  emptyStats,
+  resolveDrainOptions,
+  type DrainControl,
+  type DrainInput,
+  type DrainOptions,
+  type DrainStats,
+} from './drain-options';
 
 export const statsQuery = defineQuery<DrainStats>('stats');
+export const controlQuery = defineQuery<DrainControl>('control');
+/** No new batch starts until `resume`; batches in flight finish. */
+export const pauseSignal = defineSignal('pause');
+export const resumeSignal = defineSignal('resume');
+/** The batches in flight finish, then the drain completes with its totals. */
+export const stopSignal = defineSignal('stop');
 
 /** Infrastructure errors (SQS, Postgres, a worker lost) are retried with backoff; about 15 minutes of outage. */
 const INFRASTRUCTURE_RETRY = {
@@ -68,15 +83,23 @@ const MAX_WAIT_SECONDS = 20;
 export async function drainQueue(input: DrainInput = {}): Promise<DrainStats> {
   const options = validOptions(input);
   const stats: DrainStats = { ...emptyStats(), ...input.stats };
+  const control: DrainControl = { paused: input.paused ?? false, stopping: false };
   setHandler(statsQuery, () => stats);
+  setHandler(controlQuery, () => control);
+  setHandler(pauseSignal, () => void (control.paused = true));
+  setHandler(resumeSignal, () => void (control.paused = false));
+  setHandler(stopSignal, () => void (control.stopping = true));
   /** Batches this run counts toward continue-as-new; `sequence` numbers every receive, for unique activity ids. */
   let counted = 0;
   let sequence = 0;
   let emptySince: number | undefined;
-  let outcome: 'drained' | 'continue-as-new' | undefined;
+  let outcome: 'drained' | 'stopped' | 'continue-as-new' | undefined;
 
   const lane = async () => {
     while (outcome === undefined) {
+      await condition(() => !control.paused || control.stopping || outcome !== undefined);
+      if (control.stopping) outcome ??= 'stopped';
+      if (outcome !== undefined) return;
       if (counted >= MAX_BATCHES_PER_RUN || workflowInfo().continueAsNewSuggested) {
         outcome ??= 'continue-as-new';
         return;
@@ -115,7 +138,11 @@ export async function drainQueue(input: DrainInput = {}): Promise<DrainStats> {
   };
   await Promise.all(Array.from({ length: options.concurrency }, lane));
   if (outcome === 'continue-as-new') {
-    await continueAsNew<typeof drainQueue>({ options, stats: { ...stats, runs: stats.runs + 1 } });
+    await continueAsNew<typeof drainQueue>({
+      options,
+      stats: { ...stats, runs: stats.runs + 1 },
+      paused: control.paused,
+    });
   }
   return stats;
 }

@@ -1,1 +1,1 @@
-export { drainQueue, statsQuery } from './drain-queue';
+export { controlQuery, drainQueue, pauseSignal, resumeSignal, statsQuery, stopSignal } from './drain-queue';

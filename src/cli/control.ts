@@ -1,0 +1,45 @@
+import { parseArgs } from 'node:util';
+import { loadConfig } from '../config';
+import { defaultWorkflowId } from '../drain';
+import { loadKeyring } from '../secrets';
+import { connectClient } from '../temporal/connect-client';
+import { controlQuery, pauseSignal, resumeSignal, statsQuery, stopSignal } from '../workflows';
+import { runMain } from './run-main';
+
+const USAGE = `usage: npm run control -- <pause | resume | stop | status> [--workflow-id ID]
+  pause   no new batch starts; the batches in flight finish
+  resume  batches start again
+  stop    the batches in flight finish, then the drain completes with its totals
+  status  the drain's totals and whether it is paused or stopping
+The workflow id defaults to drain-<queue name>, the id start-workflow uses.`;
+
+const SIGNALS = { pause: pauseSignal, resume: resumeSignal, stop: stopSignal } as const;
+
+runMain(async () => {
+  const { values, positionals } = parseArgs({
+    allowPositionals: true,
+    options: { 'workflow-id': { type: 'string' }, help: { type: 'boolean', short: 'h' } },
+  });
+  const [command, ...extra] = positionals;
+  if (values.help || command === undefined) {
+    process.stdout.write(USAGE + '\n');
+    return values.help ? 0 : 2;
+  }
+  if (extra.length) throw new Error(`unexpected argument ${extra[0]}`);
+  if (command !== 'status' && !(command in SIGNALS)) throw new Error(`unknown command ${command}; see --help`);
+  const config = loadConfig();
+  const client = await connectClient(config, await loadKeyring(config));
+  try {
+    const handle = client.workflow.getHandle(values['workflow-id'] ?? defaultWorkflowId(config));
+    if (command !== 'status') await handle.signal(SIGNALS[command as keyof typeof SIGNALS]);
+    const [control, stats] = await Promise.all([handle.query(controlQuery), handle.query(statsQuery)]);
+    const state = control.stopping ? 'stopping' : control.paused ? 'paused' : 'running';
+    process.stdout.write(
+      `${handle.workflowId}: ${state}; received ${stats.received}, loaded ${stats.loaded}, ` +
+        `quarantined ${stats.quarantined}, duplicates ${stats.duplicates}, deleted ${stats.deleted}\n`,
+    );
+    return 0;
+  } finally {
+    await client.connection.close();
+  }
+});
