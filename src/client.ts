@@ -3,6 +3,7 @@ import { runMain } from './cli/run-main';
 import { loadConfig } from './config';
 import { defaultWorkflowId, formatProgress, formatSummary, runDrain } from './drain';
 import { loadKeyring } from './secrets';
+import { createSqsClient, getQueueDepth, resolveQueueUrl } from './sqs';
 import { connectClient } from './temporal/connect-client';
 
 const USAGE = `usage: npm run start-workflow -- [--until-empty | --continuous] [--batch-size N] [--concurrency N] [--max-batch-bytes N]
@@ -36,6 +37,8 @@ runMain(async () => {
   };
   const config = loadConfig();
   const client = await connectClient(config, await loadKeyring(config));
+  const sqs = createSqsClient(config);
+  let queueUrl: Promise<string> | undefined;
   const workflowId = values['workflow-id'] ?? defaultWorkflowId(config);
   process.stderr.write(`drain ${workflowId} on task queue ${config.TEMPORAL_TASK_QUEUE}\n`);
   const interactive = process.stderr.isTTY;
@@ -51,7 +54,8 @@ runMain(async () => {
     },
     onProgress: (progress) =>
       process.stderr.write(interactive ? `\r\x1b[K${formatProgress(progress)}` : `${formatProgress(progress)}\n`),
-  });
+    queueDepth: async () => getQueueDepth(sqs, await (queueUrl ??= resolveQueueUrl(sqs, config))),
+  }).finally(() => sqs.destroy());
   if (interactive) process.stderr.write('\r\x1b[K');
   process.stdout.write(formatSummary(summary) + '\n');
   if (values.json) process.stdout.write(JSON.stringify(summary) + '\n');

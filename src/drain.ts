@@ -1,6 +1,7 @@
 import type { Client } from '@temporalio/client';
 import { temporal } from '@temporalio/proto';
 import type { Config } from './config';
+import type { QueueDepth } from './sqs';
 import { drainQueue, statsQuery } from './workflows';
 import { resolveDrainOptions, type DrainOptions, type DrainStats } from './workflows/drain-options';
 
@@ -14,6 +15,8 @@ export interface DrainSummary extends DrainStats {
 export interface DrainProgress {
   stats: DrainStats;
   elapsedSeconds: number;
+  /** The queue's counts (ApproximateNumberOfMessages…), when the caller can read them. */
+  queue?: QueueDepth;
   /** Set when nobody polls the task queue: the drain cannot move until a worker starts. */
   noWorker: boolean;
 }
@@ -31,6 +34,8 @@ export async function runDrain(
     workflowId: string;
     options?: Partial<DrainOptions>;
     onProgress?: (progress: DrainProgress) => void;
+    /** Reads the queue's counts for the progress line. */
+    queueDepth?: () => Promise<QueueDepth>;
     progressIntervalMs?: number;
   },
 ): Promise<DrainSummary> {
@@ -43,11 +48,12 @@ export async function runDrain(
     workflowIdConflictPolicy: 'USE_EXISTING',
   });
   const reportProgress = async () => {
-    const [stats, noWorker] = await Promise.all([
+    const [stats, noWorker, queue] = await Promise.all([
       handle.query(statsQuery).catch(() => undefined),
       hasNoWorker(client, config).catch(() => false),
+      request.queueDepth?.().catch(() => undefined),
     ]);
-    if (stats) request.onProgress?.({ stats, elapsedSeconds: (Date.now() - started) / 1000, noWorker });
+    if (stats) request.onProgress?.({ stats, elapsedSeconds: (Date.now() - started) / 1000, noWorker, queue });
   };
   const timer = request.onProgress
     ? setInterval(() => void reportProgress(), request.progressIntervalMs ?? 2_000)
@@ -86,10 +92,14 @@ export function formatSummary(summary: DrainSummary): string {
   );
 }
 
-export function formatProgress({ stats, elapsedSeconds, noWorker }: DrainProgress): string {
+export function formatProgress({ stats, elapsedSeconds, noWorker, queue }: DrainProgress): string {
   const rate = Math.round(stats.received / Math.max(elapsedSeconds, 0.001));
+  const backlog = queue
+    ? `; queue ${queue.visible} waiting, ${queue.inFlight} in flight` +
+      (rate > 0 && queue.visible > 0 ? `, ETA ${Math.ceil(queue.visible / rate)} s` : '')
+    : '';
   const line =
     `received ${stats.received}, loaded ${stats.loaded}, quarantined ${stats.quarantined}, ` +
-    `duplicates ${stats.duplicates}, deleted ${stats.deleted} (${rate} msg/s, ${Math.round(elapsedSeconds)} s)`;
+    `duplicates ${stats.duplicates}, deleted ${stats.deleted} (${rate} msg/s, ${Math.round(elapsedSeconds)} s)${backlog}`;
   return noWorker ? `${line}: no worker polls the task queue, start one with \`npm run worker\`` : line;
 }

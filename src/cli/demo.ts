@@ -38,6 +38,7 @@ runMain(async () => {
     const summary = await runDrain(client, config, {
       workflowId: defaultWorkflowId(config),
       onProgress: (progress) => log.info(formatProgress(progress)),
+      queueDepth: () => getQueueDepth(deps.sqs, stack.queueUrl),
     });
     process.stdout.write(
       `\n${formatSummary(summary)}\n` +

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { syntheticBodies } from '../../src/core/synthetic-events';
 import { readBodies, SAMPLE_DATA_FILE } from '../../src/seed-messages';
 import { runCommand, startCommand } from '../helpers/commands';
 import { usePipeline } from '../helpers/pipeline';
@@ -21,6 +22,19 @@ describe('commands', () => {
       [summary.received, summary.loaded, summary.duplicates, summary.quarantined, summary.deleted],
       [100, 99, 0, 1, 100],
     );
+  });
+
+  it('start-workflow prints plain progress lines with the queue depth and an ETA when not on a terminal', async () => {
+    const pipeline = pipelineOf();
+    await pipeline.send(syntheticBodies(2_000, { seed: 9, malformedShare: 0.02 }));
+    const args = ['--batch-size', '10', '--concurrency', '1', '--grace-seconds', '1'];
+    const result = await runCommand('src/client.ts', args, pipeline.env);
+    assert.equal(result.code, 0, result.stderr);
+    assert.match(
+      result.stderr,
+      /^received \d+, loaded \d+, .* msg\/s, \d+ s\); queue \d+ waiting, \d+ in flight, ETA \d+ s$/m,
+    );
+    assert.ok(!result.stderr.includes('\r'), 'no terminal control characters in a log');
   });
 
   it('seed --count sends synthetic events', async () => {
