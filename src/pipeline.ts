@@ -18,9 +18,10 @@ export async function openActivityDeps(
 ): Promise<ActivityDeps & { close(): Promise<void> }> {
   const sqs = createSqsClient(config);
   const pool = createPool(config, poolSize);
+  let activeVersion: number;
   try {
     await migrate(pool);
-    await claimKeyState(pool, keyring);
+    activeVersion = await claimKeyState(pool, keyring);
   } catch (error) {
     sqs.destroy();
     await pool.end();
@@ -31,7 +32,7 @@ export async function openActivityDeps(
     sqs,
     pool,
     keyring,
-    keyVersion: createKeyVersionCache(pool),
+    keyVersion: createKeyVersionCache(pool, activeVersion),
     queueUrl: () => {
       queueUrl ??= resolveQueueUrl(sqs, config).catch((error: unknown) => {
         queueUrl = undefined;

@@ -49,14 +49,23 @@ export interface KeyVersionCache {
 
 /**
  * Masking asks for the version often; a stale answer costs only a re-key at load time, where the version is
- * checked under a lock, so a short cache is safe.
+ * checked under a lock, so a short cache is safe, and so is the last known version when Postgres is unreachable:
+ * masking must not fail (and exhaust its retries) during a database outage that loading simply waits out.
  */
-export function createKeyVersionCache(pool: Pick<Pool, 'query'>, maxAgeMs = 5_000): KeyVersionCache {
-  let known: { version: number; at: number } | undefined;
+export function createKeyVersionCache(
+  pool: Pick<Pool, 'query'>,
+  initialVersion?: number,
+  maxAgeMs = 5_000,
+): KeyVersionCache {
+  let known = initialVersion === undefined ? undefined : { version: initialVersion, at: Date.now() };
   return {
     async current() {
       if (!known || Date.now() - known.at > maxAgeMs) {
-        known = { version: (await readKeyState(pool)).activeVersion, at: Date.now() };
+        try {
+          known = { version: (await readKeyState(pool)).activeVersion, at: Date.now() };
+        } catch (error) {
+          if (!known) throw error;
+        }
       }
       return known.version;
     },
