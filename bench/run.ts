@@ -28,8 +28,8 @@ import { DEFAULT_DRAIN_OPTIONS } from '../src/workflows/drain-options';
 import { createLogger } from '../src/log';
 import { sendBodies } from '../src/seed-messages';
 import { createSqsClient, ensureQueues } from '../src/sqs';
-import { startLocalStack, type LocalStack } from '../src/stack/local-stack';
-import { freePort, waitUntil } from '../src/stack/readiness';
+import { freeStackPorts, startLocalStack, type LocalStack } from '../src/stack/local-stack';
+import { waitUntil } from '../src/stack/readiness';
 import { connectClient } from '../src/temporal/connect-client';
 import { historyEvents } from '../test/helpers/history';
 import { eventsPerRun, memoryChart, sampleMemory } from './memory';
@@ -85,13 +85,7 @@ async function main(): Promise<void> {
   const dataDir = mkdtempSync(path.join(tmpdir(), 'login-etl-bench-'));
   chmodSync(dataDir, 0o755);
   const keyring = createKeyring(Buffer.from(ROOT_SECRET, 'utf8'));
-  const ports = {
-    temporal: await freePort(),
-    temporalUi: await freePort(),
-    codecServer: await freePort(),
-    sqs: await freePort(),
-    postgres: await freePort(),
-  };
+  const ports = await freeStackPorts();
   log.info(
     `starting the stack; ${settings.messages} messages per mode, ${settings.concurrency} batches of ${settings.batchSize} in flight`,
   );

@@ -1,5 +1,5 @@
 import { parseArgs } from 'node:util';
-import { runMain } from './cli/run-main';
+import { runMain, wholeNumber } from './cli/run-main';
 import { loadConfig } from './config';
 import { defaultWorkflowId, formatProgress, formatSummary, runDrain } from './drain';
 import { loadKeyring } from './secrets';
@@ -29,12 +29,6 @@ runMain(async () => {
     return 0;
   }
   if (values['until-empty'] && values.continuous) throw new Error('choose one of --until-empty and --continuous');
-  const integer = (name: keyof typeof values) => {
-    const value = values[name];
-    if (value === undefined) return undefined;
-    if (typeof value !== 'string' || !/^\d+$/.test(value)) throw new Error(`--${name} must be a whole number`);
-    return Number(value);
-  };
   const config = loadConfig();
   const client = await connectClient(config, await loadKeyring(config));
   const sqs = createSqsClient(config);
@@ -46,11 +40,11 @@ runMain(async () => {
     workflowId,
     options: {
       mode: values.continuous ? 'continuous' : 'until-empty',
-      batchSize: integer('batch-size'),
-      concurrency: integer('concurrency'),
-      maxBatchBytes: integer('max-batch-bytes'),
-      visibilityTimeoutSeconds: integer('visibility-timeout'),
-      emptyGraceSeconds: integer('grace-seconds'),
+      batchSize: wholeNumber('batch-size', values['batch-size']),
+      concurrency: wholeNumber('concurrency', values['concurrency']),
+      maxBatchBytes: wholeNumber('max-batch-bytes', values['max-batch-bytes']),
+      visibilityTimeoutSeconds: wholeNumber('visibility-timeout', values['visibility-timeout']),
+      emptyGraceSeconds: wholeNumber('grace-seconds', values['grace-seconds']),
     },
     onProgress: (progress) =>
       process.stderr.write(interactive ? `\r\x1b[K${formatProgress(progress)}` : `${formatProgress(progress)}\n`),

@@ -9,8 +9,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { createKeyring } from '../src/core/keys';
 import { addLogSink, createLogger } from '../src/log';
-import { freePort } from '../src/stack/readiness';
-import { startLocalStack } from '../src/stack/local-stack';
+import { freeStackPorts, startLocalStack } from '../src/stack/local-stack';
 import { bundleWorkflows } from '../src/temporal/workflow-bundle';
 import { TEST_ENV } from './helpers/test-env';
 
@@ -32,13 +31,7 @@ async function main(): Promise<number> {
   // Every line the stack logs is kept, so a test can search all of it for raw PII.
   const stackLog = path.join(dataDir, 'stack.log');
   addLogSink((line) => appendFileSync(stackLog, line));
-  const ports = {
-    temporal: await freePort(),
-    temporalUi: await freePort(),
-    codecServer: await freePort(),
-    sqs: await freePort(),
-    postgres: await freePort(),
-  };
+  const ports = await freeStackPorts();
   log.info('starting the test stack', { dataDir });
   const stack = await startLocalStack({
     ports,

@@ -4,7 +4,7 @@ import { defaultWorkflowId } from '../drain';
 import { loadKeyring } from '../secrets';
 import { connectClient } from '../temporal/connect-client';
 import { controlQuery, pauseSignal, resumeSignal, statsQuery, stopSignal } from '../workflows';
-import { runMain } from './run-main';
+import { runMain, subcommand } from './run-main';
 
 const USAGE = `usage: npm run control -- <pause | resume | stop | status> [--workflow-id ID]
   pause   no new batch starts; the batches in flight finish
@@ -20,12 +20,8 @@ runMain(async () => {
     allowPositionals: true,
     options: { 'workflow-id': { type: 'string' }, help: { type: 'boolean', short: 'h' } },
   });
-  const [command, ...extra] = positionals;
-  if (values.help || command === undefined) {
-    process.stdout.write(USAGE + '\n');
-    return values.help ? 0 : 2;
-  }
-  if (extra.length) throw new Error(`unexpected argument ${extra[0]}`);
+  const command = subcommand(USAGE, { values, positionals });
+  if (typeof command === 'number') return command;
   if (command !== 'status' && !(command in SIGNALS)) throw new Error(`unknown command ${command}; see --help`);
   const config = loadConfig();
   const client = await connectClient(config, await loadKeyring(config));

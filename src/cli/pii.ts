@@ -10,7 +10,7 @@ import { reveal } from '../pii/reveal';
 import { rotate } from '../pii/rotate';
 import { piiStatus } from '../pii/status';
 import { generateWrappedRootKey, loadKeyring } from '../secrets';
-import { runMain } from './run-main';
+import { runMain, subcommand } from './run-main';
 
 const USAGE = `usage: npm run pii -- <command> [options]
   reveal  (--token T [--field ip|device_id] | --message-id M [--field ip|device_id]) --reason "…" [--actor NAME] [--json]
@@ -40,12 +40,8 @@ runMain(async () => {
       help: { type: 'boolean', short: 'h' },
     },
   });
-  const [command, ...extra] = positionals;
-  if (values.help || command === undefined) {
-    process.stdout.write(USAGE + '\n');
-    return values.help ? 0 : 2;
-  }
-  if (extra.length) throw new Error(`unexpected argument ${extra[0]}`);
+  const command = subcommand(USAGE, { values, positionals });
+  if (typeof command === 'number') return command;
   const config = loadConfig();
   if (command === 'new-kms-root') {
     if (!values['kms-key-id']) throw new Error('--kms-key-id is required (a KMS key id, ARN or alias)');

@@ -29,3 +29,27 @@ export function oneLineReason(error: unknown): string {
   }
   return messages.join(': ');
 }
+
+/**
+ * The one subcommand word of a command line, or the exit status after printing the usage (asked for with --help,
+ * or no subcommand given).
+ */
+export function subcommand(
+  usage: string,
+  parsed: { values: { help?: boolean }; positionals: string[] },
+): string | number {
+  const [command, ...extra] = parsed.positionals;
+  if (parsed.values.help || command === undefined) {
+    process.stdout.write(`${usage}\n`);
+    return parsed.values.help ? 0 : 2;
+  }
+  if (extra.length) throw new Error(`unexpected argument ${extra[0]}`);
+  return command;
+}
+
+/** An option that must be a whole number, or undefined when it was not given. */
+export function wholeNumber(option: string, value: string | boolean | undefined): number | undefined {
+  if (value === undefined) return undefined;
+  if (typeof value !== 'string' || !/^\d+$/.test(value)) throw new Error(`--${option} must be a whole number`);
+  return Number(value);
+}

@@ -3,7 +3,7 @@ import { loadConfig } from '../config';
 import { createDrainSchedule, defaultScheduleId, describeSchedule } from '../schedules';
 import { loadKeyring } from '../secrets';
 import { connectClient } from '../temporal/connect-client';
-import { runMain } from './run-main';
+import { runMain, subcommand, wholeNumber } from './run-main';
 
 const USAGE = `usage: npm run schedule -- <command> [--id ID]
   create (--every 5m | --cron "*/5 * * * *") [--batch-size N] [--concurrency N]
@@ -24,18 +24,8 @@ runMain(async () => {
       help: { type: 'boolean', short: 'h' },
     },
   });
-  const [command, ...extra] = positionals;
-  if (values.help || command === undefined) {
-    process.stdout.write(USAGE + '\n');
-    return values.help ? 0 : 2;
-  }
-  if (extra.length) throw new Error(`unexpected argument ${extra[0]}`);
-  const integer = (name: 'batch-size' | 'concurrency') => {
-    const value = values[name];
-    if (value === undefined) return undefined;
-    if (!/^\d+$/.test(value)) throw new Error(`--${name} must be a whole number`);
-    return Number(value);
-  };
+  const command = subcommand(USAGE, { values, positionals });
+  if (typeof command === 'number') return command;
   const config = loadConfig();
   const client = await connectClient(config, await loadKeyring(config));
   const scheduleId = values.id ?? defaultScheduleId(config);
@@ -47,7 +37,10 @@ runMain(async () => {
           scheduleId,
           every: values.every,
           cron: values.cron,
-          options: { batchSize: integer('batch-size'), concurrency: integer('concurrency') },
+          options: {
+            batchSize: wholeNumber('batch-size', values['batch-size']),
+            concurrency: wholeNumber('concurrency', values.concurrency),
+          },
         });
         process.stdout.write(`created ${describeSchedule(await handle.describe())}\n`);
         return 0;

@@ -3,7 +3,7 @@ import { loadConfig } from '../config';
 import { syntheticBodies } from '../core/synthetic-events';
 import { readBodies, SAMPLE_DATA_FILE, sendBodies } from '../seed-messages';
 import { createSqsClient, resolveQueueUrl } from '../sqs';
-import { runMain } from './run-main';
+import { runMain, wholeNumber } from './run-main';
 
 runMain(async () => {
   const { values } = parseArgs({
@@ -15,15 +15,15 @@ runMain(async () => {
     },
   });
   if (values.file && values.count) throw new Error('choose one of --file and --count');
-  if (values.count !== undefined && !/^\d+$/.test(values.count)) throw new Error('--count must be a whole number');
+  const count = wholeNumber('count', values.count);
   const malformedShare = Number(values['malformed-share']);
   if (!(malformedShare >= 0 && malformedShare <= 1)) throw new Error('--malformed-share must be from 0 to 1');
   const config = loadConfig();
   const sqs = createSqsClient(config);
   const queueUrl = await resolveQueueUrl(sqs, config);
   const bodies =
-    values.count !== undefined
-      ? syntheticBodies(Number(values.count), { seed: Number(values.seed), malformedShare })
+    count !== undefined
+      ? syntheticBodies(count, { seed: Number(values.seed), malformedShare })
       : readBodies(values.file ?? SAMPLE_DATA_FILE);
   const started = Date.now();
   const sent = await sendBodies(sqs, queueUrl, bodies);

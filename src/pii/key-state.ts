@@ -60,7 +60,7 @@ export function createKeyVersionCache(
   let known = initialVersion === undefined ? undefined : { version: initialVersion, at: Date.now() };
   return {
     async current() {
-      if (!known || Date.now() - known.at > maxAgeMs) {
+      if (!known || Date.now() - known.at >= maxAgeMs) {
         try {
           known = { version: (await readKeyState(pool)).activeVersion, at: Date.now() };
         } catch (error) {

@@ -9,7 +9,7 @@ import { startCodecServer } from '../temporal/codec-server';
 import { createPayloadCodec } from '../temporal/data-converter';
 import { createSqsClient, ensureQueues } from '../sqs';
 import { startEmbeddedPostgres } from './embedded-postgres';
-import { assertPortFree } from './readiness';
+import { assertPortFree, freePort } from './readiness';
 import { startSqsEmulator } from './sqs-emulator';
 import { findTemporalCli } from './temporal-cli';
 import { startTemporalServer } from './temporal-server';
@@ -43,6 +43,17 @@ export interface LocalStack {
 }
 
 type Stoppable = { stop(): Promise<void> };
+
+/** Ports nothing listens on, for a stack beside another (the tests', the bench's). */
+export async function freeStackPorts(): Promise<StackPorts> {
+  return {
+    temporal: await freePort(),
+    temporalUi: await freePort(),
+    codecServer: await freePort(),
+    sqs: await freePort(),
+    postgres: await freePort(),
+  };
+}
 
 /**
  * Temporal dev server (its Web UI wired to the codec server), SQS emulator and Postgres (DATABASE_URL, or an

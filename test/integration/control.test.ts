@@ -3,18 +3,11 @@ import { randomBytes } from 'node:crypto';
 import { describe, it } from 'node:test';
 import { syntheticBodies } from '../../src/core/synthetic-events';
 import { runDrain } from '../../src/drain';
+import { waitUntil } from '../../src/stack/readiness';
 import { runCommand } from '../helpers/commands';
 import { usePipeline } from '../helpers/pipeline';
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-
-async function waitFor(check: () => Promise<boolean>, timeoutMs: number): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error('timed out');
-    await sleep(100);
-  }
-}
 
 describe('live control of a running drain', () => {
   const pipelineOf = usePipeline('control');
@@ -35,7 +28,7 @@ describe('live control of a running drain', () => {
       workflowId,
       options: { batchSize: 20, concurrency: 2, emptyGraceSeconds: 1 },
     });
-    await waitFor(async () => (await processed()) >= 200, 60_000);
+    await waitUntil('the drain', async () => (await processed()) >= 200, { timeoutMs: 60_000 });
     const paused = await control('pause');
     assert.equal(paused.code, 0, paused.stderr);
     assert.match(paused.stdout, /: paused; received \d+/);
@@ -47,7 +40,7 @@ describe('live control of a running drain', () => {
     assert.ok(whilePaused < total);
 
     assert.match((await control('resume')).stdout, /: running;/);
-    await waitFor(async () => (await processed()) > whilePaused + 200, 60_000);
+    await waitUntil('the drain', async () => (await processed()) > whilePaused + 200, { timeoutMs: 60_000 });
     assert.match((await control('stop')).stdout, /: stopping;/);
     const summary = await drain;
     const stopped = await processed();

@@ -2,16 +2,9 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { describe, it } from 'node:test';
 import { readBodies, SAMPLE_DATA_FILE } from '../../src/seed-messages';
+import { waitUntil } from '../../src/stack/readiness';
 import { runCommand } from '../helpers/commands';
 import { usePipeline } from '../helpers/pipeline';
-
-async function waitFor(check: () => Promise<boolean>, timeoutMs: number): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error('timed out');
-    await new Promise((resolve) => setTimeout(resolve, 200));
-  }
-}
 
 describe('scheduled drains', () => {
   const pipelineOf = usePipeline('schedule');
@@ -29,9 +22,11 @@ describe('scheduled drains', () => {
 
     const triggered = await schedule('trigger');
     assert.equal(triggered.code, 0, triggered.stderr);
-    await waitFor(async () => (await pipeline.counts()).rows === 99, 60_000);
+    await waitUntil('the scheduled drain', async () => (await pipeline.counts()).rows === 99, { timeoutMs: 60_000 });
     assert.deepEqual(await pipeline.counts(), { rows: 99, quarantined: 1 });
-    await waitFor(async () => (await pipeline.queueDepth()).inFlight === 0, 30_000);
+    await waitUntil('the scheduled drain', async () => (await pipeline.queueDepth()).inFlight === 0, {
+      timeoutMs: 30_000,
+    });
     assert.deepEqual(await pipeline.queueDepth(), { visible: 0, inFlight: 0, delayed: 0 });
 
     const paused = await schedule('pause', '--note', 'maintenance');

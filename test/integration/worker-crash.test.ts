@@ -3,16 +3,9 @@ import type { ChildProcess } from 'node:child_process';
 import { after, before, describe, it } from 'node:test';
 import { syntheticBodies } from '../../src/core/synthetic-events';
 import { validateLoginMessage } from '../../src/core/validate-message';
+import { waitUntil } from '../../src/stack/readiness';
 import { startCommand } from '../helpers/commands';
 import { createTestPipeline, type TestPipeline } from '../helpers/pipeline';
-
-async function waitFor(check: () => Promise<boolean>, timeoutMs: number): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error('timed out');
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-}
 
 describe('a worker killed in the middle of a drain', () => {
   let pipeline: TestPipeline;
@@ -31,7 +24,7 @@ describe('a worker killed in the middle of a drain', () => {
     const first = startCommand('src/worker.ts', pipeline.env, ['ignore', 'ignore', 'inherit']);
     workers.push(first);
     const drain = pipeline.drain({ batchSize: 50, visibilityTimeoutSeconds: 10 });
-    await waitFor(async () => (await pipeline.counts()).rows >= 500, 120_000);
+    await waitUntil('the drain', async () => (await pipeline.counts()).rows >= 500, { timeoutMs: 120_000 });
     first.kill('SIGKILL');
 
     workers.push(startCommand('src/worker.ts', pipeline.env, ['ignore', 'ignore', 'inherit']));
