@@ -85,27 +85,29 @@ export class FaultStack {
     }
   }
 
-  readonly postgres: Restartable = {
-    restart: async (downMs = 0) => {
-      await this.pg.stop();
-      await sleep(downMs);
-      await this.startPostgres();
-    },
-  };
-  readonly sqsEmulator: Restartable = {
-    restart: async (downMs = 0) => {
-      await this.sqs.stop();
-      await sleep(downMs);
-      await this.startSqs();
-    },
-  };
-  readonly temporalServer: Restartable = {
-    restart: async (downMs = 0) => {
-      await this.temporal.stop();
-      await sleep(downMs);
-      await this.startTemporal();
-    },
-  };
+  /** Stops a server, waits `downMs`, and starts it again on its own data. */
+  private restartable(server: () => { stop(): Promise<void> }, start: () => Promise<void>): Restartable {
+    return {
+      restart: async (downMs = 0) => {
+        await server().stop();
+        await sleep(downMs);
+        await start();
+      },
+    };
+  }
+
+  readonly postgres = this.restartable(
+    () => this.pg,
+    () => this.startPostgres(),
+  );
+  readonly sqsEmulator = this.restartable(
+    () => this.sqs,
+    () => this.startSqs(),
+  );
+  readonly temporalServer = this.restartable(
+    () => this.temporal,
+    () => this.startTemporal(),
+  );
 
   async stop(): Promise<void> {
     await this.pgProxy.close();
