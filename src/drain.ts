@@ -3,7 +3,9 @@ import { temporal } from '@temporalio/proto';
 import type { Config } from './config';
 import type { QueueDepth } from './sqs';
 import { drainQueue, statsQuery } from './workflows';
-import { resolveDrainOptions, type DrainOptions, type DrainStats } from './workflows/drain-options';
+import { resolveDrainOptions, type DrainInput, type DrainOptions, type DrainStats } from './workflows/drain-options';
+import { DRAIN_SEARCH_ATTRIBUTES } from './workflows/search-attributes';
+import { registerDrainSearchAttributes } from './temporal/register-search-attributes';
 
 export interface DrainSummary extends DrainStats {
   workflowId: string;
@@ -23,13 +25,31 @@ export interface DrainProgress {
 
 export const defaultWorkflowId = (config: Pick<Config, 'SQS_QUEUE_NAME'>): string => `drain-${config.SQS_QUEUE_NAME}`;
 
+type DrainConfig = Pick<Config, 'TEMPORAL_TASK_QUEUE' | 'TEMPORAL_NAMESPACE' | 'SQS_QUEUE_NAME'>;
+
+/**
+ * The workflow arguments and search attributes of a new drain (or of a schedule's drains). Search attributes are
+ * on unless the caller turned them off and the namespace has them, registered here if missing and allowed.
+ */
+export async function drainStartOptions(client: Client, config: DrainConfig, options: Partial<DrainOptions> = {}) {
+  const searchAttributes =
+    options.searchAttributes !== false && (await registerDrainSearchAttributes(client, config.TEMPORAL_NAMESPACE));
+  const args: [DrainInput] = [{ options: resolveDrainOptions({ ...options, searchAttributes }) }];
+  return {
+    args,
+    typedSearchAttributes: searchAttributes
+      ? [{ key: DRAIN_SEARCH_ATTRIBUTES.queue, value: config.SQS_QUEUE_NAME }]
+      : [],
+  };
+}
+
 /**
  * Starts a drain, or attaches to the running one with the same workflow id, and waits for its end while
  * reporting progress from its `stats` query.
  */
 export async function runDrain(
   client: Client,
-  config: Pick<Config, 'TEMPORAL_TASK_QUEUE' | 'TEMPORAL_NAMESPACE'>,
+  config: DrainConfig,
   request: {
     workflowId: string;
     options?: Partial<DrainOptions>;
@@ -39,12 +59,11 @@ export async function runDrain(
     progressIntervalMs?: number;
   },
 ): Promise<DrainSummary> {
-  const options = resolveDrainOptions(request.options);
   const started = Date.now();
   const handle = await client.workflow.start(drainQueue, {
     taskQueue: config.TEMPORAL_TASK_QUEUE,
     workflowId: request.workflowId,
-    args: [{ options }],
+    ...(await drainStartOptions(client, config, request.options)),
     workflowIdConflictPolicy: 'USE_EXISTING',
   });
   const reportProgress = async () => {

@@ -1,8 +1,8 @@
 import { ScheduleOverlapPolicy, type Client, type ScheduleDescription } from '@temporalio/client';
 import type { Config } from './config';
 import { drainQueue } from './workflows';
+import { drainStartOptions } from './drain';
 import type { DrainOptions } from './workflows/drain-options';
-import { resolveDrainOptions } from './workflows/drain-options';
 
 export interface ScheduleRequest {
   scheduleId: string;
@@ -23,18 +23,18 @@ export const defaultScheduleId = (config: Pick<Config, 'SQS_QUEUE_NAME'>) => `dr
  */
 export async function createDrainSchedule(
   client: Client,
-  config: Pick<Config, 'TEMPORAL_TASK_QUEUE' | 'SQS_QUEUE_NAME'>,
+  config: Pick<Config, 'TEMPORAL_TASK_QUEUE' | 'TEMPORAL_NAMESPACE' | 'SQS_QUEUE_NAME'>,
   request: ScheduleRequest,
 ) {
   if ((request.every === undefined) === (request.cron === undefined)) throw new Error('give one of --every and --cron');
-  const options = resolveDrainOptions({ ...request.options, mode: 'until-empty' });
+  const start = await drainStartOptions(client, config, { ...request.options, mode: 'until-empty' });
   return client.schedule.create({
     scheduleId: request.scheduleId,
     spec: request.every ? { intervals: [{ every: request.every }] } : { cronExpressions: [request.cron!] },
     action: {
       type: 'startWorkflow',
       workflowType: drainQueue,
-      args: [{ options }],
+      ...start,
       taskQueue: config.TEMPORAL_TASK_QUEUE,
       // The server appends the scheduled time to it, so each run has its own id.
       workflowId: `drain-${config.SQS_QUEUE_NAME}-scheduled`,

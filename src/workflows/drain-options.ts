@@ -15,6 +15,8 @@ export interface DrainOptions {
   visibilityTimeoutSeconds: number;
   /** until-empty: how long a receive waits for messages before the queue counts as empty. */
   emptyGraceSeconds: number;
+  /** Publish totals and state as search attributes; only once they are registered in the namespace. */
+  searchAttributes: boolean;
 }
 
 export const DEFAULT_DRAIN_OPTIONS: DrainOptions = {
@@ -25,6 +27,7 @@ export const DEFAULT_DRAIN_OPTIONS: DrainOptions = {
   maxBatchBytes: 1024 * 1024,
   visibilityTimeoutSeconds: 300,
   emptyGraceSeconds: 3,
+  searchAttributes: false,
 };
 
 export const DRAIN_LIMITS = {
@@ -39,7 +42,9 @@ export const DRAIN_LIMITS = {
 export function resolveDrainOptions(options: Partial<DrainOptions> = {}): DrainOptions {
   const given = Object.fromEntries(Object.entries(options).filter(([, value]) => value !== undefined));
   const resolved = { ...DEFAULT_DRAIN_OPTIONS, ...given };
-  if (typeof resolved.localMask !== 'boolean') throw new RangeError('localMask must be true or false');
+  for (const name of ['localMask', 'searchAttributes'] as const) {
+    if (typeof resolved[name] !== 'boolean') throw new RangeError(`${name} must be true or false`);
+  }
   if (resolved.mode !== 'until-empty' && resolved.mode !== 'continuous') {
     throw new RangeError(`mode must be until-empty or continuous`);
   }

@@ -7,6 +7,7 @@ import {
   proxyActivities,
   proxyLocalActivities,
   setHandler,
+  upsertSearchAttributes,
   workflowInfo,
   type ActivityOptions,
 } from '@temporalio/workflow';
@@ -20,6 +21,7 @@ import {
   type DrainOptions,
   type DrainStats,
 } from './drain-options';
+import { drainSearchAttributeUpdate, type DrainState } from './search-attributes';
 
 export const statsQuery = defineQuery<DrainStats>('stats');
 export const controlQuery = defineQuery<DrainControl>('control');
@@ -84,16 +86,32 @@ export async function drainQueue(input: DrainInput = {}): Promise<DrainStats> {
   const options = validOptions(input);
   const stats: DrainStats = { ...emptyStats(), ...input.stats };
   const control: DrainControl = { paused: input.paused ?? false, stopping: false };
-  setHandler(statsQuery, () => stats);
-  setHandler(controlQuery, () => control);
-  setHandler(pauseSignal, () => void (control.paused = true));
-  setHandler(resumeSignal, () => void (control.paused = false));
-  setHandler(stopSignal, () => void (control.stopping = true));
   /** Batches this run counts toward continue-as-new; `sequence` numbers every receive, for unique activity ids. */
   let counted = 0;
   let sequence = 0;
   let emptySince: number | undefined;
   let outcome: 'drained' | 'stopped' | 'continue-as-new' | undefined;
+
+  let published: string | undefined;
+  /** Upserts totals and state when they changed: one history event per batch at most, none while idle. */
+  const publish = (state: DrainState = control.stopping ? 'stopping' : control.paused ? 'paused' : 'running') => {
+    if (!options.searchAttributes) return;
+    const update = drainSearchAttributeUpdate(stats, state);
+    const serialized = JSON.stringify(update.map(({ value }) => value));
+    if (serialized === published) return;
+    published = serialized;
+    upsertSearchAttributes(update);
+  };
+  const setControl = (change: Partial<DrainControl>) => {
+    Object.assign(control, change);
+    publish();
+  };
+  setHandler(statsQuery, () => stats);
+  setHandler(controlQuery, () => control);
+  setHandler(pauseSignal, () => setControl({ paused: true }));
+  setHandler(resumeSignal, () => setControl({ paused: false }));
+  setHandler(stopSignal, () => setControl({ stopping: true }));
+  publish();
 
   const lane = async () => {
     while (outcome === undefined) {
@@ -134,6 +152,7 @@ export async function drainQueue(input: DrainInput = {}): Promise<DrainStats> {
       stats.deleted += removal.deleted;
       stats.staleDeletes += removal.stale;
       stats.batches++;
+      publish();
     }
   };
   await Promise.all(Array.from({ length: options.concurrency }, lane));
@@ -144,6 +163,7 @@ export async function drainQueue(input: DrainInput = {}): Promise<DrainStats> {
       paused: control.paused,
     });
   }
+  publish(outcome === 'stopped' ? 'stopped' : 'drained');
   return stats;
 }
 

@@ -4,6 +4,7 @@ import { describe, it } from 'node:test';
 import { syntheticBodies } from '../../src/core/synthetic-events';
 import { runDrain } from '../../src/drain';
 import { waitUntil } from '../../src/stack/readiness';
+import { DRAIN_SEARCH_ATTRIBUTES } from '../../src/workflows/search-attributes';
 import { runCommand } from '../helpers/commands';
 import { usePipeline } from '../helpers/pipeline';
 
@@ -19,6 +20,10 @@ describe('live control of a running drain', () => {
     const workflowId = `drain-control-${randomBytes(3).toString('hex')}`;
     const control = (command: string) =>
       runCommand('src/cli/control.ts', [command, '--workflow-id', workflowId], pipeline.env);
+    const stateAttribute = async () =>
+      (await pipeline.client.workflow.getHandle(workflowId).describe()).typedSearchAttributes.get(
+        DRAIN_SEARCH_ATTRIBUTES.state,
+      );
     const processed = async () => {
       const counts = await pipeline.counts();
       return counts.rows + counts.quarantined;
@@ -38,11 +43,13 @@ describe('live control of a running drain', () => {
     await sleep(2_000);
     assert.equal(await processed(), whilePaused, 'no batch ran while paused');
     assert.ok(whilePaused < total);
+    assert.equal(await stateAttribute(), 'paused', 'the Web UI can find paused drains');
 
     assert.match((await control('resume')).stdout, /: running;/);
     await waitUntil('the drain', async () => (await processed()) > whilePaused + 200, { timeoutMs: 60_000 });
     assert.match((await control('stop')).stdout, /: stopping;/);
     const summary = await drain;
+    assert.equal(await stateAttribute(), 'stopped');
     const stopped = await processed();
     assert.equal(summary.loaded + summary.quarantined, stopped, 'the drain reports what it loaded before stopping');
     assert.ok(stopped < total, 'it stopped before the queue was empty');

@@ -6,6 +6,8 @@ import { encodeAppVersion } from '../../src/core/app-version';
 import { tokenize } from '../../src/core/mask';
 import { validateLoginMessage } from '../../src/core/validate-message';
 import { readBodies, SAMPLE_DATA_FILE } from '../../src/seed-messages';
+import { waitUntil } from '../../src/stack/readiness';
+import { DRAIN_SEARCH_ATTRIBUTES } from '../../src/workflows/search-attributes';
 import { runActivity as run } from '../helpers/activities';
 import { usePipeline } from '../helpers/pipeline';
 
@@ -114,5 +116,37 @@ describe('a receive cancelled halfway (its worker stopping)', () => {
     );
     assert.equal(receives, 1, 'one batch of 10 was taken before the cancellation');
     assert.deepEqual(await pipeline.queueDepth(), { visible: 100, inFlight: 0, delayed: 0 });
+  });
+});
+
+describe('search attributes of a drain', () => {
+  const pipelineOf = usePipeline('attributes');
+
+  it('publishes the totals and the final state, and the Web UI can filter runs by them', async () => {
+    const pipeline = pipelineOf();
+    await pipeline.send(sample);
+    const summary = await pipeline.drain();
+    const description = await pipeline.client.workflow.getHandle(summary.workflowId).describe();
+    const attribute = <T extends keyof typeof DRAIN_SEARCH_ATTRIBUTES>(name: T) =>
+      description.typedSearchAttributes.get(DRAIN_SEARCH_ATTRIBUTES[name]);
+    assert.deepEqual(
+      ['queue', 'state', 'received', 'loaded', 'quarantined'].map((name) =>
+        attribute(name as keyof typeof DRAIN_SEARCH_ATTRIBUTES),
+      ),
+      [pipeline.config.SQS_QUEUE_NAME, 'drained', 100, 99, 1],
+    );
+    const query = `LoginEtlQueue = '${pipeline.config.SQS_QUEUE_NAME}' AND LoginEtlQuarantined > 0 AND LoginEtlState = 'drained'`;
+    await waitUntil('visibility', async () => {
+      const ids: string[] = [];
+      for await (const run of pipeline.client.workflow.list({ query })) ids.push(run.workflowId);
+      return ids.length === 1 && ids[0] === summary.workflowId;
+    });
+  });
+
+  it('are left out when the drain is started without them', async () => {
+    const pipeline = pipelineOf();
+    const summary = await pipeline.drain({ searchAttributes: false });
+    const description = await pipeline.client.workflow.getHandle(summary.workflowId).describe();
+    assert.equal(description.typedSearchAttributes.get(DRAIN_SEARCH_ATTRIBUTES.loaded), undefined);
   });
 });
