@@ -15,5 +15,7 @@ COPY src ./src
 # The data directory (a volume in docker-compose.yml) holds the development key when no root key is set.
 RUN mkdir /data && chown node:node /data
 USER node
+# The worker's Prometheus endpoint, when METRICS_ADDRESS is 0.0.0.0:9464.
+EXPOSE 9464
 # The same flags as `npm run worker` (src/pipeline.ts, WORKER_NODE_FLAGS). SIGTERM stops it within 20 s.
 CMD ["node", "--max-semi-space-size=4", "--max-old-space-size=200", "--import", "tsx", "src/worker.ts"]

@@ -5,7 +5,7 @@
  * Prints a markdown table; writes it, a chart (SVG) and the raw numbers under bench/results/; with --json the
  * last line on stdout is {"ceiling":{"msgsPerSec":…},"direct":{…},"temporal":{…},"naive":{…}}.
  *
- *   npm run bench -- [--messages N] [--concurrency N] [--batch-size N] [--modes a,b] [--local-mask] [--json]
+ *   npm run bench -- [--messages N] [--concurrency N] [--batch-size N] [--modes a,b] [--local-mask] [--eager-activities] [--json]
  *   npm run bench -- --memory N     the worker's RSS over a continuous drain of N messages (a curve)
  */
 import { spawn } from 'node:child_process';
@@ -57,6 +57,7 @@ interface Settings {
   concurrency: number;
   batchSize: number;
   localMask: boolean;
+  eagerActivities: boolean;
 }
 
 async function main(): Promise<void> {
@@ -69,6 +70,7 @@ async function main(): Promise<void> {
       modes: { type: 'string', default: MODES.join(',') },
       json: { type: 'boolean' },
       'local-mask': { type: 'boolean' },
+      'eager-activities': { type: 'boolean' },
       memory: { type: 'string' },
     },
   });
@@ -77,6 +79,7 @@ async function main(): Promise<void> {
     concurrency: Number(values.concurrency),
     batchSize: Number(values['batch-size']),
     localMask: values['local-mask'] ?? false,
+    eagerActivities: values['eager-activities'] ?? false,
   };
   const modes = values.modes.split(',').map((m) => m.trim()) as Mode[];
   for (const mode of modes)
@@ -184,6 +187,8 @@ const envOf = (config: Config): NodeJS.ProcessEnv => ({
   DATABASE_URL: config.databaseUrl,
   PII_HMAC_KEY: ROOT_SECRET,
   LOG_LEVEL: 'warn',
+  // Metrics on, as in production, on a port nothing else uses.
+  METRICS_ADDRESS: process.env.BENCH_METRICS ?? '127.0.0.1:0',
 });
 
 /** The worker's own flags, and any more from BENCH_WORKER_FLAGS (e.g. `--cpu-prof` to profile it). */
@@ -224,6 +229,7 @@ async function runTemporal(config: Config, settings: Settings, bodies: string[])
       concurrency: settings.concurrency,
       batchSize: settings.batchSize,
       localMask: settings.localMask,
+      eagerActivities: settings.eagerActivities,
       emptyGraceSeconds: 1,
     };
     await send(config, [...syntheticBodies(1_000, { seed: 2, malformedShare: 0.02 })]);

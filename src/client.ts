@@ -7,7 +7,7 @@ import { createSqsClient, getQueueDepth, resolveQueueUrl } from './sqs';
 import { connectClient } from './temporal/connect-client';
 
 const USAGE = `usage: npm run start-workflow -- [--until-empty | --continuous] [--batch-size N] [--concurrency N] [--max-batch-bytes N]
-  [--visibility-timeout S] [--grace-seconds S] [--workflow-id ID] [--json]`;
+  [--visibility-timeout S] [--grace-seconds S] [--eager-activities] [--workflow-id ID] [--json]`;
 
 runMain(async () => {
   const { values } = parseArgs({
@@ -19,6 +19,7 @@ runMain(async () => {
       'max-batch-bytes': { type: 'string' },
       'visibility-timeout': { type: 'string' },
       'grace-seconds': { type: 'string' },
+      'eager-activities': { type: 'boolean' },
       'workflow-id': { type: 'string' },
       json: { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
@@ -45,6 +46,7 @@ runMain(async () => {
       maxBatchBytes: wholeNumber('max-batch-bytes', values['max-batch-bytes']),
       visibilityTimeoutSeconds: wholeNumber('visibility-timeout', values['visibility-timeout']),
       emptyGraceSeconds: wholeNumber('grace-seconds', values['grace-seconds']),
+      eagerActivities: values['eager-activities'],
     },
     onProgress: (progress) =>
       process.stderr.write(interactive ? `\r\x1b[K${formatProgress(progress)}` : `${formatProgress(progress)}\n`),

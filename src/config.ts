@@ -2,7 +2,14 @@ import path from 'node:path';
 import { z } from 'zod';
 
 /** Fixed local ports of the local stack, so every command finds it with no setting. */
-export const LOCAL_PORTS = { temporal: 7233, temporalUi: 8233, codecServer: 8234, sqs: 4566, postgres: 5433 } as const;
+export const LOCAL_PORTS = {
+  temporal: 7233,
+  temporalUi: 8233,
+  codecServer: 8234,
+  sqs: 4566,
+  postgres: 5433,
+  workerMetrics: 9464,
+} as const;
 
 export const PROJECT_ROOT = path.resolve(__dirname, '..');
 
@@ -30,6 +37,13 @@ const envSchema = z.object({
   TEMPORAL_NAMESPACE: z.string().min(1).default('default'),
   TEMPORAL_TASK_QUEUE: z.string().min(1).default('login-etl'),
   TEMPORAL_CLI: optional(z.string()),
+  // A production cluster: the Temporal CLI's and SDKs' own variable names. TLS is on once any of them is set.
+  TEMPORAL_API_KEY: optional(z.string()),
+  TEMPORAL_TLS: optional(z.enum(['true', 'false'], { message: 'must be true or false' })),
+  TEMPORAL_TLS_CLIENT_CERT_PATH: optional(z.string()),
+  TEMPORAL_TLS_CLIENT_KEY_PATH: optional(z.string()),
+  TEMPORAL_TLS_SERVER_CA_CERT_PATH: optional(z.string()),
+  TEMPORAL_TLS_SERVER_NAME: optional(z.string()),
   // Empty means "AWS's own endpoint": the variable is only left unset for the local default.
   SQS_ENDPOINT: z
     .preprocess((value) => value ?? `http://localhost:${LOCAL_PORTS.sqs}`, z.string())
@@ -67,6 +81,11 @@ const envSchema = z.object({
     ),
   CODEC_AUTH_TOKEN: optional(z.string().min(16, 'must be at least 16 characters')),
   PII_OPERATOR: optional(z.string()),
+  // The worker's Prometheus endpoint; each worker on one host needs its own port.
+  METRICS_ADDRESS: z
+    .string()
+    .regex(/^(off|[^\s:]+:\d{1,5})$/, 'must be host:port, or off')
+    .default(`127.0.0.1:${LOCAL_PORTS.workerMetrics}`),
 });
 
 export type Config = z.infer<typeof envSchema> & {
@@ -75,6 +94,8 @@ export type Config = z.infer<typeof envSchema> & {
   /** DATABASE_URL, or the embedded Postgres of the local stack. */
   databaseUrl: string;
   usesLocalDatabase: boolean;
+  /** METRICS_ADDRESS, undefined when off. */
+  metricsAddress: string | undefined;
 };
 
 /** A setting that is missing or malformed: the program stops with one line naming it. */
@@ -89,6 +110,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     throw new ConfigError(`invalid setting ${issue.path.join('.')}: ${issue.message}`);
   }
   const parsed = result.data;
+  if ((parsed.TEMPORAL_TLS_CLIENT_CERT_PATH === undefined) !== (parsed.TEMPORAL_TLS_CLIENT_KEY_PATH === undefined)) {
+    throw new ConfigError(
+      'invalid setting TEMPORAL_TLS_CLIENT_CERT_PATH: set it and TEMPORAL_TLS_CLIENT_KEY_PATH together (mTLS)',
+    );
+  }
   const roots = (['PII_KMS_WRAPPED_KEY', 'PII_HMAC_KEY', 'PII_KEY_FILE'] as const).filter((name) => parsed[name]);
   if (roots.length > 1) throw new ConfigError(`invalid setting ${roots[1]}: set only one of ${roots.join(', ')}`);
   return {
@@ -96,5 +122,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     sqsEndpoint: parsed.SQS_ENDPOINT === '' ? undefined : parsed.SQS_ENDPOINT,
     databaseUrl: parsed.DATABASE_URL ?? localDatabaseUrl(),
     usesLocalDatabase: parsed.DATABASE_URL === undefined,
+    metricsAddress: parsed.METRICS_ADDRESS === 'off' ? undefined : parsed.METRICS_ADDRESS,
   };
 }

@@ -1,11 +1,13 @@
 import { NativeConnection, Runtime, DefaultLogger, Worker, type WorkflowBundleOption } from '@temporalio/worker';
-import type { Config } from './config';
+import { ConfigError, type Config } from './config';
 import type { Keyring } from './core/keys';
 import { claimKeyState, createKeyVersionCache } from './pii/key-state';
 import { createPool } from './db/pool';
 import { migrate } from './db/migrate';
 import { createActivities, type ActivityDeps } from './activities';
-import { createSqsClient, resolveQueueUrl } from './sqs';
+import { BATCH_DURATION_BUCKETS, PIPELINE_METRICS, recordQueueDepth } from './metrics';
+import { createSqsClient, getQueueDepth, resolveQueueUrl } from './sqs';
+import { connectionError, temporalConnectionOptions } from './temporal/connection-options';
 import { createDataConverter } from './temporal/data-converter';
 import { bundleWorkflowsApart } from './temporal/workflow-bundle';
 import { createLogger } from './log';
@@ -49,17 +51,55 @@ export async function openActivityDeps(
 
 let runtimeInstalled = false;
 
-/** Routes the Temporal runtime's own logs through ours, warnings and up, so they read like the rest. */
-export function installTemporalRuntime(): void {
+/**
+ * Routes the Temporal runtime's own logs through ours, warnings and up, so they read like the rest, and serves
+ * Prometheus metrics (the SDK's and the pipeline's) on `metricsAddress`. Once per process: the first call decides.
+ */
+export function installTemporalRuntime(metricsAddress?: string): void {
   if (runtimeInstalled) return;
-  runtimeInstalled = true;
   const log = createLogger('temporal-sdk');
-  Runtime.install({
-    logger: new DefaultLogger('WARN', ({ level, message, meta }) => {
-      if (level === 'ERROR') log.error(message, meta);
-      else log.warn(message, meta);
-    }),
+  const logger = new DefaultLogger('WARN', ({ level, message, meta }) => {
+    if (level === 'ERROR') log.error(message, meta);
+    else log.warn(message, meta);
   });
+  try {
+    Runtime.install({
+      logger,
+      ...(metricsAddress && {
+        telemetryOptions: {
+          metrics: {
+            prometheus: {
+              bindAddress: metricsAddress,
+              countersTotalSuffix: true,
+              useSecondsForDurations: true,
+              histogramBucketOverrides: { [PIPELINE_METRICS.batchDuration.name]: BATCH_DURATION_BUCKETS },
+            },
+          },
+        },
+      }),
+    });
+  } catch (error) {
+    throw new ConfigError(
+      `invalid setting METRICS_ADDRESS: cannot serve metrics on ${metricsAddress} (${(error as Error).message}); ` +
+        'give each worker on this host its own port, or set it to off',
+    );
+  }
+  runtimeInstalled = true;
+}
+
+/** Samples the queue's depth into the `login_etl_queue_messages` gauge until stopped, drain or no drain. */
+export function sampleQueueDepth(deps: ActivityDeps, intervalMs = 5_000): () => void {
+  const meter = Runtime.instance().metricMeter;
+  // A failed sample (SQS unreachable) leaves the last values; the drain itself reports the outage.
+  const sample = () =>
+    void deps
+      .queueUrl()
+      .then((queueUrl) => getQueueDepth(deps.sqs, queueUrl))
+      .then((depth) => recordQueueDepth(meter, depth))
+      .catch(() => undefined);
+  sample();
+  const timer = setInterval(sample, intervalMs);
+  return () => clearInterval(timer);
 }
 
 /**
@@ -82,10 +122,16 @@ export interface PipelineWorkerOptions {
   identity?: string;
 }
 
+async function connectWorker(config: Config): Promise<NativeConnection> {
+  const options = temporalConnectionOptions(config);
+  return NativeConnection.connect(options).catch((error: unknown) => {
+    throw connectionError(options, error);
+  });
+}
+
 export async function createPipelineWorker(options: PipelineWorkerOptions): Promise<Worker> {
-  installTemporalRuntime();
-  const connection =
-    options.connection ?? (await NativeConnection.connect({ address: options.config.TEMPORAL_ADDRESS }));
+  installTemporalRuntime(options.config.metricsAddress);
+  const connection = options.connection ?? (await connectWorker(options.config));
   return Worker.create({
     connection,
     namespace: options.config.TEMPORAL_NAMESPACE,

@@ -1,19 +1,28 @@
 import { runMain } from './cli/run-main';
 import { loadConfig } from './config';
 import { createLogger } from './log';
-import { createPipelineWorker, openActivityDeps } from './pipeline';
+import { createPipelineWorker, openActivityDeps, sampleQueueDepth } from './pipeline';
 import { loadKeyring } from './secrets';
 
 const log = createLogger('worker');
+
+const metricsUrl = (address: string | undefined) =>
+  address === undefined ? 'off' : address.endsWith(':0') ? 'on a port the OS chose' : `http://${address}/metrics`;
 
 runMain(async () => {
   const config = loadConfig();
   const keyring = await loadKeyring(config);
   const deps = await openActivityDeps(config, keyring);
   const worker = await createPipelineWorker({ config, deps });
-  log.info('polling', { address: config.TEMPORAL_ADDRESS, taskQueue: config.TEMPORAL_TASK_QUEUE });
+  const stopSampling = config.metricsAddress ? sampleQueueDepth(deps) : undefined;
+  log.info('polling', {
+    address: config.TEMPORAL_ADDRESS,
+    taskQueue: config.TEMPORAL_TASK_QUEUE,
+    metrics: metricsUrl(config.metricsAddress),
+  });
   // The Temporal runtime shuts the worker down on Ctrl-C or SIGTERM; run() returns once in-flight tasks are done.
   await worker.run();
+  stopSampling?.();
   await deps.close();
   log.info('stopped');
 });

@@ -56,6 +56,8 @@ async function main(): Promise<number> {
       DATABASE_URL: stack.databaseUrl,
       LOGIN_ETL_DATA_DIR: dataDir,
       PII_HMAC_KEY: TEST_ROOT_SECRET,
+      // Workers of several tests run at once: each serves its metrics on a port of its own.
+      METRICS_ADDRESS: '127.0.0.1:0',
       [TEST_ENV.codecServer]: stack.codecServerUrl,
       [TEST_ENV.temporalUi]: stack.temporalUiUrl,
       [TEST_ENV.bundle]: bundlePath,

@@ -1,5 +1,6 @@
 import { DeleteMessageBatchCommand, type BatchResultErrorEntry } from '@aws-sdk/client-sqs';
 import { ApplicationFailure, Context } from '@temporalio/activity';
+import { countMessages } from '../metrics';
 import type { ActivityDeps } from './deps';
 import { SQS_BATCH_LIMIT } from './receive-batch';
 
@@ -45,6 +46,7 @@ export function createDeleteBatch(deps: ActivityDeps) {
       }
       if (pending.length > 0) await new Promise((resolve) => setTimeout(resolve, 200 * round));
     }
+    countMessages(Context.current().metricMeter, { deleted: entries.length - stale });
     return { deleted: entries.length - stale, stale };
   };
 }

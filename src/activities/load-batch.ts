@@ -1,3 +1,4 @@
+import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import type { PoolClient } from 'pg';
 import { quarantine } from '../core/quarantine-record';
@@ -6,6 +7,7 @@ import type { LoginRow, QuarantineRecord, TransformedBatch } from '../core/types
 import type { VaultEntry } from '../core/vault';
 import { assertSameRoot, RootKeyMismatchError, type KeyState } from '../pii/key-state';
 import { createLogger } from '../log';
+import { countMessages } from '../metrics';
 import type { ActivityDeps } from './deps';
 
 const log = createLogger('activity');
@@ -120,6 +122,8 @@ export function createLoadBatch(deps: ActivityDeps) {
       const outcome = await loadOnce(deps, batch);
       if (!(outcome instanceof StaleKeyVersion)) {
         log.debug('loaded', { ...outcome, keyVersion: batch.keyVersion });
+        const { loaded, duplicates, quarantined } = outcome;
+        countMessages(Context.current().metricMeter, { loaded, duplicates, quarantined });
         return outcome;
       }
       log.info('batch masked with an older key version: re-keyed', {

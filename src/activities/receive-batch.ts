@@ -3,6 +3,7 @@ import { Context } from '@temporalio/activity';
 import type { ReceivedMessage } from '../core/types';
 import { validateLoginMessage } from '../core/validate-message';
 import { getQueueDepth, type QueueDepth } from '../sqs';
+import { countMessages } from '../metrics';
 import type { ActivityDeps } from './deps';
 
 /** SQS hands out at most 10 messages per ReceiveMessage and takes at most 10 entries per batch call. */
@@ -53,6 +54,7 @@ export function createReceiveBatch(deps: ActivityDeps) {
       throw error;
     }
     if (batch.overflow.length > 0) await release(deps, queueUrl, batch.overflow);
+    countMessages(Context.current().metricMeter, { received: batch.messages.length });
     const queueDepth = batch.messages.length === 0 ? await getQueueDepth(deps.sqs, queueUrl) : undefined;
     return { messages: batch.messages, released: batch.overflow.length, queueDepth };
   };

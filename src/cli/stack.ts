@@ -24,6 +24,7 @@ runMain(async () => {
     queue: stack.queueUrl,
     dlq: stack.dlqUrl,
     postgres: stack.databaseUrl.replace(/:[^:@/]+@/, ':***@'),
+    workerMetrics: config.metricsAddress ? `http://${config.metricsAddress}/metrics (served by npm run worker)` : 'off',
   });
   log.info('Ctrl-C stops everything');
   await stopSignal;

@@ -9,6 +9,11 @@ export interface DrainOptions {
   concurrency: number;
   /** Mask as a local activity (in the workflow's worker, recorded as a marker): fewer round trips, less visible. */
   localMask: boolean;
+  /**
+   * Let the server hand a batch's activities straight back to the worker running the drain (eager dispatch):
+   * faster with one worker (docs/PERFORMANCE.md), but other workers then sit idle, so off by default.
+   */
+  eagerActivities: boolean;
   /** Serialized bytes per batch, well under Temporal's 2 MB payload limit. */
   maxBatchBytes: number;
   /** How long received messages stay hidden from other consumers; outlasts a batch's worst case. */
@@ -24,6 +29,7 @@ export const DEFAULT_DRAIN_OPTIONS: DrainOptions = {
   batchSize: 200,
   concurrency: 4,
   localMask: false,
+  eagerActivities: false,
   maxBatchBytes: 1024 * 1024,
   visibilityTimeoutSeconds: 300,
   emptyGraceSeconds: 3,
@@ -42,7 +48,7 @@ export const DRAIN_LIMITS = {
 export function resolveDrainOptions(options: Partial<DrainOptions> = {}): DrainOptions {
   const given = Object.fromEntries(Object.entries(options).filter(([, value]) => value !== undefined));
   const resolved = { ...DEFAULT_DRAIN_OPTIONS, ...given };
-  for (const name of ['localMask', 'searchAttributes'] as const) {
+  for (const name of ['localMask', 'eagerActivities', 'searchAttributes'] as const) {
     if (typeof resolved[name] !== 'boolean') throw new RangeError(`${name} must be true or false`);
   }
   if (resolved.mode !== 'until-empty' && resolved.mode !== 'continuous') {

@@ -4,6 +4,7 @@ import {
   continueAsNew,
   defineQuery,
   defineSignal,
+  metricMeter,
   proxyActivities,
   proxyLocalActivities,
   setHandler,
@@ -12,6 +13,7 @@ import {
   type ActivityOptions,
 } from '@temporalio/workflow';
 import type { PipelineActivities } from '../activities';
+import { PIPELINE_METRICS } from '../metrics';
 import type { QueueDepth } from '../sqs';
 import {
   emptyStats,
@@ -59,7 +61,8 @@ const CPU_ACTIVITY: ActivityOptions = {
  * its four steps even when several batches run at once.
  */
 function batchActivities(batch: number, options: DrainOptions) {
-  const id = (step: string) => ({ activityId: `batch-${batch}.${step}` });
+  // Without eager dispatch, each activity goes through the task queue, so batches spread over all workers.
+  const id = (step: string) => ({ activityId: `batch-${batch}.${step}`, allowEagerDispatch: options.eagerActivities });
   return {
     receiveBatch: proxyActivities<PipelineActivities>({ ...IO_ACTIVITY, ...id('receive') }).receiveBatch,
     maskBatch: options.localMask
@@ -106,6 +109,13 @@ export async function drainQueue(input: DrainInput = {}): Promise<DrainStats> {
     Object.assign(control, change);
     publish();
   };
+  // Recorded by the worker that runs the workflow task, never on replay.
+  const batchDuration = metricMeter.createHistogram(
+    PIPELINE_METRICS.batchDuration.name,
+    'float',
+    's',
+    PIPELINE_METRICS.batchDuration.help,
+  );
   setHandler(statsQuery, () => stats);
   setHandler(controlQuery, () => control);
   setHandler(pauseSignal, () => setControl({ paused: true }));
@@ -123,6 +133,7 @@ export async function drainQueue(input: DrainInput = {}): Promise<DrainStats> {
         return;
       }
       const activities = batchActivities(++sequence, options);
+      const batchStarted = Date.now();
       const received = await activities.receiveBatch({
         maxMessages: options.batchSize,
         maxBytes: options.maxBatchBytes,
@@ -152,6 +163,7 @@ export async function drainQueue(input: DrainInput = {}): Promise<DrainStats> {
       stats.deleted += removal.deleted;
       stats.staleDeletes += removal.stale;
       stats.batches++;
+      batchDuration.record((Date.now() - batchStarted) / 1000);
       publish();
     }
   };

@@ -107,6 +107,8 @@ async function runScenario(
     DATABASE_URL: stack.databaseUrl(id),
     PII_HMAC_KEY: ROOT_SECRET,
     LOG_FORMAT: 'json',
+    // Several workers at once: each serves its metrics on a port of its own.
+    METRICS_ADDRESS: '127.0.0.1:0',
   };
   const config = loadConfig(env);
   const keyring = createKeyring(Buffer.from(ROOT_SECRET, 'utf8'));

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { ConfigError, loadConfig, localDatabaseUrl } from '../../src/config';
+import { temporalConnectionOptions } from '../../src/temporal/connection-options';
 import { resolveDrainOptions } from '../../src/workflows/drain-options';
 
 describe('loadConfig', () => {
@@ -34,6 +35,12 @@ describe('loadConfig', () => {
         /^invalid setting PII_KEY_FILE: set only one of PII_HMAC_KEY, PII_KEY_FILE$/,
       ],
       [{ CODEC_AUTH_TOKEN: 'short' }, /^invalid setting CODEC_AUTH_TOKEN: must be at least 16 characters$/],
+      [{ METRICS_ADDRESS: '9464' }, /^invalid setting METRICS_ADDRESS: must be host:port, or off$/],
+      [{ TEMPORAL_TLS: 'yes' }, /^invalid setting TEMPORAL_TLS: must be true or false$/],
+      [
+        { TEMPORAL_TLS_CLIENT_CERT_PATH: '/certs/client.pem' },
+        /^invalid setting TEMPORAL_TLS_CLIENT_CERT_PATH: set it and TEMPORAL_TLS_CLIENT_KEY_PATH together/,
+      ],
     ];
     for (const [env, pattern] of cases) {
       assert.throws(
@@ -42,6 +49,40 @@ describe('loadConfig', () => {
           error instanceof ConfigError && pattern.test(error.message) && !error.message.includes('\n'),
       );
     }
+  });
+});
+
+describe('metrics and Temporal connection settings', () => {
+  it('serves metrics on 127.0.0.1:9464 unless told otherwise or off', () => {
+    assert.equal(loadConfig({}).metricsAddress, '127.0.0.1:9464');
+    assert.equal(loadConfig({ METRICS_ADDRESS: '0.0.0.0:9100' }).metricsAddress, '0.0.0.0:9100');
+    assert.equal(loadConfig({ METRICS_ADDRESS: 'off' }).metricsAddress, undefined);
+  });
+
+  it('connects in plain text to the dev server, and over TLS once an API key or a certificate is set', () => {
+    const options = (env: Record<string, string>) => temporalConnectionOptions(loadConfig(env));
+    assert.deepEqual(options({}), { address: 'localhost:7233' });
+    assert.deepEqual(options({ TEMPORAL_ADDRESS: 'ns.acct.tmprl.cloud:7233', TEMPORAL_API_KEY: 'key' }), {
+      address: 'ns.acct.tmprl.cloud:7233',
+      apiKey: 'key',
+      tls: {},
+    });
+    assert.deepEqual(options({ TEMPORAL_TLS: 'true', TEMPORAL_TLS_SERVER_NAME: 'temporal.internal' }).tls, {
+      serverNameOverride: 'temporal.internal',
+    });
+    assert.equal(
+      options({ TEMPORAL_API_KEY: 'key', TEMPORAL_TLS: 'false' }).tls,
+      undefined,
+      'e.g. behind a local proxy',
+    );
+    assert.throws(
+      () =>
+        options({
+          TEMPORAL_TLS_CLIENT_CERT_PATH: '/nonexistent.pem',
+          TEMPORAL_TLS_CLIENT_KEY_PATH: '/nonexistent.key',
+        }),
+      /^ConfigError: invalid setting TEMPORAL_TLS_CLIENT_CERT_PATH: cannot read \/nonexistent.pem \(ENOENT\)$/,
+    );
   });
 });
 

@@ -42,6 +42,8 @@ describe('docker-compose.yml', () => {
     assert.equal(config.TEMPORAL_ADDRESS, 'temporal:7233');
     assert.equal(config.databaseUrl, 'postgres://postgres:postgres@postgres:5432/login_etl');
     assert.equal(config.LOGIN_ETL_DATA_DIR, '/data');
+    assert.equal(config.metricsAddress, '0.0.0.0:9464', 'metrics reachable from outside the container');
+    assert.match(dockerfile, /^EXPOSE 9464$/m);
     assert.match(dockerfile, /chown node:node \/data/, 'the node user can write its data directory');
   });
 

@@ -1,0 +1,39 @@
+import type { MetricMeter } from '@temporalio/common';
+import type { QueueDepth } from './sqs';
+
+/**
+ * The pipeline's own Prometheus metrics, served by the worker beside the Temporal SDK's (`temporal_*`). Counters
+ * count what this worker did, so the sums over all workers are the pipeline's totals; a redelivered message is
+ * received twice and counted once as loaded and once as a duplicate.
+ */
+export const PIPELINE_METRICS = {
+  received: { name: 'login_etl_messages_received', help: 'Messages received from SQS' },
+  loaded: { name: 'login_etl_messages_loaded', help: 'Rows inserted into user_logins' },
+  duplicates: { name: 'login_etl_messages_duplicate', help: 'Messages already loaded or quarantined (redeliveries)' },
+  quarantined: { name: 'login_etl_messages_quarantined', help: 'Messages kept in quarantined_messages' },
+  deleted: { name: 'login_etl_messages_deleted', help: 'Messages deleted from SQS after their commit' },
+  batchDuration: { name: 'login_etl_batch_duration_seconds', help: 'One batch from receive to delete' },
+  queueMessages: { name: 'login_etl_queue_messages', help: 'SQS queue depth by state: visible, in_flight, delayed' },
+} as const;
+
+/** Buckets for the batch duration, from a 200-message batch on a fast path to one waiting out retries. */
+export const BATCH_DURATION_BUCKETS = [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300];
+
+export type MessageCounter = Exclude<keyof typeof PIPELINE_METRICS, 'batchDuration' | 'queueMessages'>;
+
+/** Adds to the message counters (exported with the `_total` suffix). */
+export function countMessages(meter: MetricMeter, counts: Partial<Record<MessageCounter, number>>): void {
+  for (const [counter, value] of Object.entries(counts) as [MessageCounter, number][]) {
+    const { name, help } = PIPELINE_METRICS[counter];
+    if (value > 0) meter.createCounter(name, 'messages', help).add(value);
+  }
+}
+
+/** Sets the queue depth gauge, one series per state. */
+export function recordQueueDepth(meter: MetricMeter, depth: QueueDepth): void {
+  const { name, help } = PIPELINE_METRICS.queueMessages;
+  const gauge = meter.createGauge(name, 'int', 'messages', help);
+  gauge.set(depth.visible, { state: 'visible' });
+  gauge.set(depth.inFlight, { state: 'in_flight' });
+  gauge.set(depth.delayed, { state: 'delayed' });
+}
