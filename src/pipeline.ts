@@ -79,6 +79,7 @@ export function installTemporalRuntime(metricsAddress?: string): void {
       }),
     });
   } catch (error) {
+    if (!metricsAddress) throw error;
     throw new ConfigError(
       `invalid setting METRICS_ADDRESS: cannot serve metrics on ${metricsAddress} (${(error as Error).message}); ` +
         'give each worker on this host its own port, or set it to off',

@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { createServer, type AddressInfo } from 'node:net';
 import { describe, it } from 'node:test';
 import { syntheticBodies } from '../../src/core/synthetic-events';
 import { readBodies, SAMPLE_DATA_FILE } from '../../src/seed-messages';
@@ -51,6 +52,23 @@ describe('commands', () => {
       const result = await runCommand(script, [], { ...pipeline.env, TEMPORAL_ADDRESS: 'no-port-here' });
       assert.notEqual(result.code, 0);
       assert.equal(lastLine(result.stderr), 'login-etl: invalid setting TEMPORAL_ADDRESS: must be host:port');
+    }
+  });
+
+  it('a worker whose metrics port is taken stops at start with one line naming the setting', async () => {
+    const pipeline = pipelineOf();
+    const taken = createServer();
+    await new Promise<void>((resolve) => taken.listen(0, '127.0.0.1', resolve));
+    try {
+      const address = `127.0.0.1:${(taken.address() as AddressInfo).port}`;
+      const result = await runCommand('src/worker.ts', [], { ...pipeline.env, METRICS_ADDRESS: address });
+      assert.notEqual(result.code, 0);
+      assert.match(
+        lastLine(result.stderr),
+        new RegExp(`^login-etl: invalid setting METRICS_ADDRESS: cannot serve metrics on ${address} \\(.*in use`),
+      );
+    } finally {
+      taken.close();
     }
   });
 
