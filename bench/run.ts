@@ -32,6 +32,7 @@ import { freeStackPorts, startLocalStack, type LocalStack } from '../src/stack/l
 import { waitUntil } from '../src/stack/readiness';
 import { connectClient } from '../src/temporal/connect-client';
 import { historyEvents } from '../test/helpers/history';
+import { writeMarkdown } from '../test/helpers/write-markdown';
 import { eventsPerRun, memoryChart, sampleMemory } from './memory';
 import type { ModeRun } from './modes';
 
@@ -134,7 +135,7 @@ async function main(): Promise<void> {
   const stamp = new Date().toISOString().slice(0, 19).replace(/[:T]/g, '-');
   const dir = path.join(PROJECT_ROOT, 'bench', 'results');
   mkdirSync(dir, { recursive: true });
-  writeFileSync(path.join(dir, `${stamp}.md`), `${table}\n`);
+  await writeMarkdown(path.join(dir, `${stamp}.md`), `${table}\n`);
   writeFileSync(path.join(dir, `${stamp}.svg`), chart(results, settings));
   writeFileSync(
     path.join(dir, `${stamp}.json`),

@@ -6,12 +6,12 @@
  *
  *   npm run test:faults -- [--messages N] [--outage-seconds S] [--seed S] [--only TEXT] [--no-docs]
  */
-import { appendFileSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { appendFileSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { cpus, tmpdir, totalmem } from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { format, resolveConfig } from 'prettier';
 import { loadConfig, PROJECT_ROOT } from '../../src/config';
+import { writeMarkdown } from '../helpers/write-markdown';
 import { createKeyring } from '../../src/core/keys';
 import { seededRandom, syntheticBodies } from '../../src/core/synthetic-events';
 import { createPool } from '../../src/db/pool';
@@ -77,8 +77,7 @@ async function main(): Promise<number> {
   if (!values['no-docs']) {
     const file = path.join(PROJECT_ROOT, 'docs', 'RELIABILITY.md');
     const doc = reliabilityDoc(results, table, { messages, outageMs, seed });
-    // Formatted as the repository's own Markdown is, so `npm run lint` stays green after a run.
-    writeFileSync(file, await format(doc, { ...(await resolveConfig(file)), filepath: file }));
+    await writeMarkdown(file, doc);
   }
   rmSync(dataDir, { recursive: true, force: true });
   return results.some((r) => r.failure) ? 1 : 0;
