@@ -21,7 +21,7 @@ import { createKeyring } from '../src/core/keys';
 import { syntheticBodies } from '../src/core/synthetic-events';
 import { migrate } from '../src/db/migrate';
 import { createPool } from '../src/db/pool';
-import { runDrain } from '../src/drain';
+import { runDrain, taskQueuePollers } from '../src/drain';
 import { WORKER_NODE_FLAGS } from '../src/pipeline';
 import type { drainQueue } from '../src/workflows';
 import { DEFAULT_DRAIN_OPTIONS } from '../src/workflows/drain-options';
@@ -225,7 +225,9 @@ async function runTemporal(config: Config, settings: Settings, bodies: string[])
   worker.stdout.resume();
   const client = await connectClient(config, createKeyring(Buffer.from(ROOT_SECRET, 'utf8')));
   try {
-    await waitUntil('bench worker', () => hasPollers(client, config), { timeoutMs: 60_000 });
+    await waitUntil('bench worker', async () => (await taskQueuePollers(client, config)).size > 0, {
+      timeoutMs: 60_000,
+    });
     const options = {
       concurrency: settings.concurrency,
       batchSize: settings.batchSize,
@@ -264,7 +266,9 @@ async function memoryRun(config: Config, settings: Settings, total: number): Pro
   const pool = createPool(config, 1);
   const workflowId = `${config.TEMPORAL_TASK_QUEUE}-continuous`;
   try {
-    await waitUntil('bench worker', () => hasPollers(client, config), { timeoutMs: 60_000 });
+    await waitUntil('bench worker', async () => (await taskQueuePollers(client, config)).size > 0, {
+      timeoutMs: 60_000,
+    });
     const drain = runDrain(client, config, {
       workflowId,
       options: { mode: 'continuous', concurrency: settings.concurrency, batchSize: settings.batchSize },
@@ -295,15 +299,6 @@ async function memoryRun(config: Config, settings: Settings, total: number): Pro
     worker.kill('SIGTERM');
     await exited;
   }
-}
-
-async function hasPollers(client: Awaited<ReturnType<typeof connectClient>>, config: Config): Promise<boolean> {
-  const { pollers } = await client.workflowService.describeTaskQueue({
-    namespace: config.TEMPORAL_NAMESPACE,
-    taskQueue: { name: config.TEMPORAL_TASK_QUEUE },
-    taskQueueType: temporal.api.enums.v1.TaskQueueType.TASK_QUEUE_TYPE_WORKFLOW,
-  });
-  return pollers.length > 0;
 }
 
 /**

@@ -69,7 +69,9 @@ export async function runDrain(
   const reportProgress = async () => {
     const [stats, noWorker, queue] = await Promise.all([
       handle.query(statsQuery).catch(() => undefined),
-      hasNoWorker(client, config).catch(() => false),
+      taskQueuePollers(client, config)
+        .then((pollers) => pollers.size === 0)
+        .catch(() => false),
       request.queueDepth?.().catch(() => undefined),
     ]);
     if (stats) request.onProgress?.({ stats, elapsedSeconds: (Date.now() - started) / 1000, noWorker, queue });
@@ -93,13 +95,19 @@ export async function runDrain(
   }
 }
 
-async function hasNoWorker(client: Client, config: Pick<Config, 'TEMPORAL_TASK_QUEUE' | 'TEMPORAL_NAMESPACE'>) {
+/** The identities of the workers polling the pipeline's task queue, for its workflow or its activity tasks. */
+export async function taskQueuePollers(
+  client: Client,
+  config: Pick<Config, 'TEMPORAL_TASK_QUEUE' | 'TEMPORAL_NAMESPACE'>,
+  kind: 'workflow' | 'activity' = 'workflow',
+): Promise<Set<string>> {
+  const { TASK_QUEUE_TYPE_WORKFLOW, TASK_QUEUE_TYPE_ACTIVITY } = temporal.api.enums.v1.TaskQueueType;
   const { pollers } = await client.workflowService.describeTaskQueue({
     namespace: config.TEMPORAL_NAMESPACE,
     taskQueue: { name: config.TEMPORAL_TASK_QUEUE },
-    taskQueueType: temporal.api.enums.v1.TaskQueueType.TASK_QUEUE_TYPE_WORKFLOW,
+    taskQueueType: kind === 'workflow' ? TASK_QUEUE_TYPE_WORKFLOW : TASK_QUEUE_TYPE_ACTIVITY,
   });
-  return pollers.length === 0;
+  return new Set(pollers.map((poller) => poller.identity ?? ''));
 }
 
 /** The one-line result of a drain, as start-workflow and the demo print it. */

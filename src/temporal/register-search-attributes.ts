@@ -6,17 +6,18 @@ import { DRAIN_SEARCH_ATTRIBUTES } from '../workflows/search-attributes';
 
 const log = createLogger('search-attributes');
 
-const INDEXED_VALUE_TYPE = {
-  KEYWORD: temporal.api.enums.v1.IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD,
-  INT: temporal.api.enums.v1.IndexedValueType.INDEXED_VALUE_TYPE_INT,
+/** The types the drain's attributes use: as the server stores them, and as the Temporal CLI names them. */
+const TYPES = {
+  KEYWORD: { indexed: temporal.api.enums.v1.IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD, cli: 'Keyword' },
+  INT: { indexed: temporal.api.enums.v1.IndexedValueType.INDEXED_VALUE_TYPE_INT, cli: 'Int' },
 } as const;
 
 /** The commands an administrator runs when we may not register them: one per type, as the CLI takes one type. */
 export const searchAttributeCommand = (namespace: string) =>
-  (['KEYWORD', 'INT'] as const)
+  (Object.keys(TYPES) as (keyof typeof TYPES)[])
     .map(
       (type) =>
-        `temporal operator search-attribute create --namespace ${namespace} --type ${type === 'INT' ? 'Int' : 'Keyword'} ` +
+        `temporal operator search-attribute create --namespace ${namespace} --type ${TYPES[type].cli} ` +
         Object.values(DRAIN_SEARCH_ATTRIBUTES)
           .filter((key) => key.type === type)
           .map((key) => `--name ${key.name}`)
@@ -35,7 +36,7 @@ export async function registerDrainSearchAttributes(client: Client, namespace: s
   try {
     const existing = await registered();
     const mistyped = Object.values(DRAIN_SEARCH_ATTRIBUTES).filter(
-      (key) => key.name in existing && existing[key.name] !== INDEXED_VALUE_TYPE[key.type],
+      (key) => key.name in existing && existing[key.name] !== TYPES[key.type].indexed,
     );
     if (mistyped.length > 0)
       throw new Error(`registered with another type: ${mistyped.map((key) => key.name).join(', ')}`);
@@ -43,7 +44,7 @@ export async function registerDrainSearchAttributes(client: Client, namespace: s
     if (missing.length === 0) return true;
     await operator.addSearchAttributes({
       namespace,
-      searchAttributes: Object.fromEntries(missing.map((key) => [key.name, INDEXED_VALUE_TYPE[key.type]])),
+      searchAttributes: Object.fromEntries(missing.map((key) => [key.name, TYPES[key.type].indexed])),
     });
     // The server's namespace cache may take a moment to show the new attributes.
     await waitUntil(

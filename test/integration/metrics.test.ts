@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import type { ChildProcess } from 'node:child_process';
 import { after, afterEach, describe, it } from 'node:test';
-import { temporal } from '@temporalio/proto';
 import { syntheticBodies } from '../../src/core/synthetic-events';
+import { taskQueuePollers } from '../../src/drain';
 import { readBodies, SAMPLE_DATA_FILE } from '../../src/seed-messages';
 import { freePort, waitUntil } from '../../src/stack/readiness';
 import { startCommand } from '../helpers/commands';
@@ -15,15 +15,6 @@ async function startWorkerProcess(pipeline: TestPipeline, running: ChildProcess[
   running.push(startCommand('src/worker.ts', { ...pipeline.env, METRICS_ADDRESS: metricsAddress }, 'inherit'));
   await waitUntil('worker metrics', async () => (await fetch(`http://${metricsAddress}/metrics`)).ok);
   return metricsAddress;
-}
-
-async function activityPollers(pipeline: TestPipeline): Promise<number> {
-  const { pollers } = await pipeline.client.workflowService.describeTaskQueue({
-    namespace: pipeline.config.TEMPORAL_NAMESPACE,
-    taskQueue: { name: pipeline.config.TEMPORAL_TASK_QUEUE },
-    taskQueueType: temporal.api.enums.v1.TaskQueueType.TASK_QUEUE_TYPE_ACTIVITY,
-  });
-  return new Set(pollers.map((poller) => poller.identity)).size;
 }
 
 describe('worker metrics and scale-out', () => {
@@ -78,7 +69,10 @@ describe('worker metrics and scale-out', () => {
     const bodies = [...syntheticBodies(3_000, { seed: 11, malformedShare: 0.02 })];
     await shared.send(bodies);
     const addresses = [await startWorkerProcess(shared, workers), await startWorkerProcess(shared, workers)];
-    await waitUntil('both workers polling', async () => (await activityPollers(shared)) === 2);
+    await waitUntil(
+      'both workers polling',
+      async () => (await taskQueuePollers(shared.client, shared.config, 'activity')).size === 2,
+    );
     const summary = await shared.drain({ batchSize: 50, concurrency: 4 });
 
     const scrapes = await Promise.all(addresses.map(scrapeMetrics));
