@@ -17,5 +17,6 @@ RUN mkdir /data && chown node:node /data
 USER node
 # The worker's Prometheus endpoint, when METRICS_ADDRESS is 0.0.0.0:9464.
 EXPOSE 9464
-# The same flags as `npm run worker` (src/pipeline.ts, WORKER_NODE_FLAGS). SIGTERM stops it within 20 s.
-CMD ["node", "--max-semi-space-size=4", "--max-old-space-size=200", "--import", "tsx", "src/worker.ts"]
+# The worker's Node flags from package.json (config.workerNodeFlags), as `npm run worker` takes them. exec makes node
+# PID 1, so SIGTERM reaches it and stops it within 20 s.
+CMD exec node $(node -p "require('./package.json').config.workerNodeFlags") --import tsx src/worker.ts

@@ -16,7 +16,7 @@ import type { Config } from '../src/config';
 import type { Keyring } from '../src/core/keys';
 import { transformBatch } from '../src/core/transform-batch';
 import type { ReceivedMessage } from '../src/core/types';
-import { openActivityDeps } from '../src/pipeline';
+import { openActivityDeps } from '../src/activities/open-deps';
 import { claimKeyState } from '../src/pii/key-state';
 import { createSqsClient, getQueueDepth, resolveQueueUrl } from '../src/sqs';
 

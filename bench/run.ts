@@ -22,7 +22,7 @@ import { syntheticBodies } from '../src/core/synthetic-events';
 import { migrate } from '../src/db/migrate';
 import { createPool } from '../src/db/pool';
 import { runDrain, taskQueuePollers } from '../src/drain';
-import { WORKER_NODE_FLAGS } from '../src/pipeline';
+import { WORKER_NODE_FLAGS } from '../src/temporal/worker-node-flags';
 import type { drainQueue } from '../src/workflows';
 import { DEFAULT_DRAIN_OPTIONS } from '../src/workflows/drain-options';
 import { createLogger } from '../src/log';

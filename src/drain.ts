@@ -3,7 +3,13 @@ import { temporal } from '@temporalio/proto';
 import type { Config } from './config';
 import type { QueueDepth } from './sqs';
 import { drainQueue, statsQuery } from './workflows';
-import { resolveDrainOptions, type DrainInput, type DrainOptions, type DrainStats } from './workflows/drain-options';
+import {
+  resolveDrainOptions,
+  statsSentence,
+  type DrainInput,
+  type DrainOptions,
+  type DrainStats,
+} from './workflows/drain-options';
 import { DRAIN_SEARCH_ATTRIBUTES } from './workflows/search-attributes';
 import { registerDrainSearchAttributes } from './temporal/register-search-attributes';
 
@@ -112,11 +118,7 @@ export async function taskQueuePollers(
 
 /** The one-line result of a drain, as start-workflow and the demo print it. */
 export function formatSummary(summary: DrainSummary): string {
-  return (
-    `Drained ${summary.received} messages in ${summary.seconds} s: ${summary.loaded} loaded, ` +
-    `${summary.quarantined} quarantined, ${summary.duplicates} duplicates, ${summary.deleted} deleted ` +
-    `(${summary.messagesPerSecond} msg/s).`
-  );
+  return `Drained in ${summary.seconds} s: ${statsSentence(summary)} (${summary.messagesPerSecond} msg/s).`;
 }
 
 export function formatProgress({ stats, elapsedSeconds, noWorker, queue }: DrainProgress): string {
@@ -125,8 +127,6 @@ export function formatProgress({ stats, elapsedSeconds, noWorker, queue }: Drain
     ? `; queue ${queue.visible} waiting, ${queue.inFlight} in flight` +
       (rate > 0 && queue.visible > 0 ? `, ETA ${Math.ceil(queue.visible / rate)} s` : '')
     : '';
-  const line =
-    `received ${stats.received}, loaded ${stats.loaded}, quarantined ${stats.quarantined}, ` +
-    `duplicates ${stats.duplicates}, deleted ${stats.deleted} (${rate} msg/s, ${Math.round(elapsedSeconds)} s)${backlog}`;
+  const line = `${statsSentence(stats)} (${rate} msg/s, ${Math.round(elapsedSeconds)} s)${backlog}`;
   return noWorker ? `${line}: no worker polls the task queue, start one with \`npm run worker\`` : line;
 }

@@ -1,7 +1,7 @@
 import ipaddr from 'ipaddr.js';
 
-type Level = 'debug' | 'info' | 'warn' | 'error';
-const LEVELS: Record<Level, number> = { debug: 10, info: 20, warn: 30, error: 40 };
+export type LogLevelName = 'debug' | 'info' | 'warn' | 'error';
+const LEVELS: Record<LogLevelName, number> = { debug: 10, info: 20, warn: 30, error: 40 };
 
 export type LogFields = Record<string, unknown>;
 
@@ -104,7 +104,7 @@ export function addLogSink(sink: Sink): () => void {
 }
 
 // Read here rather than from the config, so that a line can be logged before (or about) a bad setting.
-const threshold = LEVELS[(process.env.LOG_LEVEL as Level | undefined) ?? 'info'] ?? LEVELS.info;
+const threshold = LEVELS[(process.env.LOG_LEVEL as LogLevelName | undefined) ?? 'info'] ?? LEVELS.info;
 const json = process.env.LOG_FORMAT === 'json';
 
 /**
@@ -113,7 +113,7 @@ const json = process.env.LOG_FORMAT === 'json';
  */
 export function createLogger(component: string, write: Sink = (line) => process.stderr.write(line)): Logger {
   const log =
-    (level: Level) =>
+    (level: LogLevelName) =>
     (message: string, fields?: LogFields): void => {
       if (LEVELS[level] < threshold) return;
       let line: string;

@@ -8,6 +8,7 @@ import {
 } from '@aws-sdk/client-sqs';
 import { awsClientSettings } from './aws';
 import type { Config } from './config';
+import { FAILURE_TYPES } from './core/failure-types';
 
 export const DEAD_LETTER_SUFFIX = '-dlq';
 export const MAX_RECEIVE_COUNT = 5;
@@ -33,7 +34,7 @@ export async function resolveQueueUrl(
 }
 
 export class QueueMissingError extends Error {
-  override name = 'QueueMissingError';
+  override name = FAILURE_TYPES.queueMissing;
   constructor(queueName: string) {
     super(`SQS queue ${queueName} does not exist (create it with \`npm run stack\` or set SQS_QUEUE_URL)`);
   }

@@ -1,8 +1,10 @@
+import { openActivityDeps } from './activities/open-deps';
 import { runMain } from './cli/run-main';
 import { loadConfig } from './config';
 import { createLogger } from './log';
-import { createPipelineWorker, openActivityDeps, sampleQueueDepth } from './pipeline';
+import { sampleQueueDepth } from './metrics/sample-queue-depth';
 import { loadKeyring } from './secrets';
+import { createPipelineWorker } from './temporal/worker';
 
 const log = createLogger('worker');
 

@@ -1,5 +1,6 @@
 import { DeleteMessageBatchCommand, type BatchResultErrorEntry } from '@aws-sdk/client-sqs';
 import { ApplicationFailure, Context } from '@temporalio/activity';
+import { FAILURE_TYPES } from '../core/failure-types';
 import { countMessages } from '../metrics';
 import type { ActivityDeps } from './deps';
 import { SQS_BATCH_LIMIT } from './receive-batch';
@@ -41,7 +42,7 @@ export function createDeleteBatch(deps: ActivityDeps) {
         const codes = [...new Set(failures.map(({ error }) => error.Code))].join(', ');
         throw ApplicationFailure.retryable(
           `${pending.length} messages could not be deleted (${codes})`,
-          'DeleteFailed',
+          FAILURE_TYPES.deleteFailed,
         );
       }
       if (pending.length > 0) await new Promise((resolve) => setTimeout(resolve, 200 * round));

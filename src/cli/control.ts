@@ -4,6 +4,8 @@ import { defaultWorkflowId } from '../drain';
 import { loadKeyring } from '../secrets';
 import { connectClient } from '../temporal/connect-client';
 import { controlQuery, pauseSignal, resumeSignal, statsQuery, stopSignal } from '../workflows';
+import { statsSentence } from '../workflows/drain-options';
+import { drainState } from '../workflows/search-attributes';
 import { runMain, subcommand } from './run-main';
 
 const USAGE = `usage: npm run control -- <pause | resume | stop | status> [--workflow-id ID]
@@ -29,11 +31,7 @@ runMain(async () => {
     const handle = client.workflow.getHandle(values['workflow-id'] ?? defaultWorkflowId(config));
     if (command !== 'status') await handle.signal(SIGNALS[command as keyof typeof SIGNALS]);
     const [control, stats] = await Promise.all([handle.query(controlQuery), handle.query(statsQuery)]);
-    const state = control.stopping ? 'stopping' : control.paused ? 'paused' : 'running';
-    process.stdout.write(
-      `${handle.workflowId}: ${state}; received ${stats.received}, loaded ${stats.loaded}, ` +
-        `quarantined ${stats.quarantined}, duplicates ${stats.duplicates}, deleted ${stats.deleted}\n`,
-    );
+    process.stdout.write(`${handle.workflowId}: ${drainState(control)}; ${statsSentence(stats)}\n`);
     return 0;
   } finally {
     await client.connection.close();

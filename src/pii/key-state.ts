@@ -1,4 +1,5 @@
 import type { Pool } from 'pg';
+import { FAILURE_TYPES } from '../core/failure-types';
 import type { Keyring } from '../core/keys';
 
 export interface KeyState {
@@ -8,7 +9,7 @@ export interface KeyState {
 
 /** The process holds a root key other than the one the database's tokens and vault were made with. */
 export class RootKeyMismatchError extends Error {
-  override name = 'RootKeyMismatchError';
+  override name = FAILURE_TYPES.rootKeyMismatch;
   constructor(held: string, recorded: string) {
     super(
       `the PII root key (fingerprint ${held}) is not the one this database was written with (fingerprint ${recorded}): ` +

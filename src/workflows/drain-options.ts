@@ -91,6 +91,11 @@ export const emptyStats = (): DrainStats => ({
   runs: 1,
 });
 
+/** The totals as every command and failure states them. */
+export const statsSentence = (stats: DrainStats): string =>
+  `${stats.received} received, ${stats.loaded} loaded, ${stats.quarantined} quarantined, ` +
+  `${stats.duplicates} duplicates, ${stats.deleted} deleted`;
+
 export interface DrainInput {
   options?: Partial<DrainOptions>;
   /** Totals of the runs before this one, when continued as new. */

@@ -4,7 +4,9 @@ import {
   continueAsNew,
   defineQuery,
   defineSignal,
+  isCancellation,
   metricMeter,
+  patched,
   proxyActivities,
   proxyLocalActivities,
   setHandler,
@@ -13,6 +15,7 @@ import {
   type ActivityOptions,
 } from '@temporalio/workflow';
 import type { PipelineActivities } from '../activities';
+import { FAILURE_TYPES, NON_RETRYABLE_FAILURE_TYPES } from '../core/failure-types';
 import { PIPELINE_METRICS } from '../metrics';
 import type { QueueDepth } from '../sqs';
 import {
@@ -22,8 +25,21 @@ import {
   type DrainInput,
   type DrainOptions,
   type DrainStats,
+  statsSentence,
 } from './drain-options';
-import { drainSearchAttributeUpdate, type DrainState } from './search-attributes';
+import { drainSearchAttributeUpdate, drainState, type DrainState } from './search-attributes';
+
+/**
+ * Changes to drainQueue's commands, each behind patched() so that runs started by an older worker replay
+ * unchanged (README, "Changing the workflow"; test/replay/ proves it). Remove one only once no run or schedule
+ * of a release without it can still be replayed.
+ */
+export const PATCHES = {
+  /** A stop that arrives while the lanes wind down for continue-as-new ends the drain instead of being lost. */
+  stopDuringWindDown: 'stop-during-wind-down',
+  /** A failed batch lets the other batches in flight finish, then fails the drain with the totals. */
+  failedBatchWindsDown: 'failed-batch-winds-down',
+} as const;
 
 export const statsQuery = defineQuery<DrainStats>('stats');
 export const controlQuery = defineQuery<DrainControl>('control');
@@ -39,8 +55,7 @@ const INFRASTRUCTURE_RETRY = {
   backoffCoefficient: 2,
   maximumInterval: '30 seconds',
   maximumAttempts: 35,
-  // A missing queue is a setting to fix, not an outage to wait out.
-  nonRetryableErrorTypes: ['QueueMissingError'],
+  nonRetryableErrorTypes: NON_RETRYABLE_FAILURE_TYPES,
 };
 
 const IO_ACTIVITY: ActivityOptions = {
@@ -83,7 +98,9 @@ const MAX_WAIT_SECONDS = 20;
  * Drains the login queue: receive → mask → load → delete, with `concurrency` batches in flight. A message is
  * deleted only after its row or quarantine record is committed, so a crash anywhere leaves it to be received
  * again, and the load's ON CONFLICT turns the redelivery into a counted duplicate. Before continuing as new, the
- * batches in flight finish, so no batch spans two runs.
+ * batches in flight finish, so no batch spans two runs. A batch that fails after its retries (a quarter of an
+ * hour of outage, or a failure no retry mends) fails the drain, loudly, once the other batches in flight are
+ * done: going on would only meet the same fault, and its messages come back to the next drain.
  */
 export async function drainQueue(input: DrainInput = {}): Promise<DrainStats> {
   const options = validOptions(input);
@@ -93,11 +110,12 @@ export async function drainQueue(input: DrainInput = {}): Promise<DrainStats> {
   let counted = 0;
   let sequence = 0;
   let emptySince: number | undefined;
-  let outcome: 'drained' | 'stopped' | 'continue-as-new' | undefined;
+  let outcome: 'drained' | 'stopped' | 'continue-as-new' | 'failed' | undefined;
+  let failure: { batch: number; error: unknown } | undefined;
 
   let published: string | undefined;
   /** Upserts totals and state when they changed: one history event per batch at most, none while idle. */
-  const publish = (state: DrainState = control.stopping ? 'stopping' : control.paused ? 'paused' : 'running') => {
+  const publish = (state: DrainState = drainState(control)) => {
     if (!options.searchAttributes) return;
     const update = drainSearchAttributeUpdate(stats, state);
     const serialized = JSON.stringify(update.map(({ value }) => value));
@@ -132,42 +150,65 @@ export async function drainQueue(input: DrainInput = {}): Promise<DrainStats> {
         outcome ??= 'continue-as-new';
         return;
       }
-      const activities = batchActivities(++sequence, options);
-      const batchStarted = Date.now();
-      const received = await activities.receiveBatch({
-        maxMessages: options.batchSize,
-        maxBytes: options.maxBatchBytes,
-        waitTimeSeconds: options.mode === 'continuous' ? MAX_WAIT_SECONDS : options.emptyGraceSeconds,
-        visibilityTimeoutSeconds: options.visibilityTimeoutSeconds,
-      });
-      if (received.messages.length === 0) {
-        emptySince ??= Date.now();
-        if (options.mode === 'until-empty' && isDrained(received.queueDepth, emptySince, options))
-          outcome ??= 'drained';
-        // An idle continuous drain still moves toward continue-as-new.
-        if (options.mode === 'continuous') counted++;
-        continue;
+      const batch = ++sequence;
+      try {
+        await runBatch(batch);
+      } catch (error) {
+        if (isCancellation(error) || !patched(PATCHES.failedBatchWindsDown)) throw error;
+        failure ??= { batch, error };
+        outcome = 'failed';
       }
-      emptySince = undefined;
-      counted++;
-      const transformed = await activities.maskBatch(received.messages);
-      const load = await activities.loadBatch(transformed);
-      const removal = await activities.deleteBatch(
-        received.messages.map(({ messageId, receiptHandle }) => ({ messageId, receiptHandle })),
-      );
-      stats.received += received.messages.length;
-      stats.loaded += load.loaded;
-      stats.quarantined += load.quarantined;
-      stats.duplicates += load.duplicates;
-      stats.rejected += load.rejected;
-      stats.deleted += removal.deleted;
-      stats.staleDeletes += removal.stale;
-      stats.batches++;
-      batchDuration.record((Date.now() - batchStarted) / 1000);
-      publish();
     }
   };
+
+  const runBatch = async (batch: number) => {
+    const activities = batchActivities(batch, options);
+    const batchStarted = Date.now();
+    const received = await activities.receiveBatch({
+      maxMessages: options.batchSize,
+      maxBytes: options.maxBatchBytes,
+      waitTimeSeconds: options.mode === 'continuous' ? MAX_WAIT_SECONDS : options.emptyGraceSeconds,
+      visibilityTimeoutSeconds: options.visibilityTimeoutSeconds,
+    });
+    if (received.messages.length === 0) {
+      emptySince ??= Date.now();
+      if (options.mode === 'until-empty' && isDrained(received.queueDepth, emptySince, options)) outcome ??= 'drained';
+      // An idle continuous drain still moves toward continue-as-new.
+      if (options.mode === 'continuous') counted++;
+      return;
+    }
+    emptySince = undefined;
+    counted++;
+    const transformed = await activities.maskBatch(received.messages);
+    const load = await activities.loadBatch(transformed);
+    const removal = await activities.deleteBatch(
+      received.messages.map(({ messageId, receiptHandle }) => ({ messageId, receiptHandle })),
+    );
+    stats.received += received.messages.length;
+    stats.loaded += load.loaded;
+    stats.quarantined += load.quarantined;
+    stats.duplicates += load.duplicates;
+    stats.rejected += load.rejected;
+    stats.deleted += removal.deleted;
+    stats.staleDeletes += removal.stale;
+    stats.batches++;
+    batchDuration.record((Date.now() - batchStarted) / 1000);
+    publish();
+  };
+
   await Promise.all(Array.from({ length: options.concurrency }, lane));
+  if (failure) {
+    publish('failed');
+    // Its messages were not deleted: they come back after their visibility timeout, for the next drain.
+    throw ApplicationFailure.create({
+      type: FAILURE_TYPES.batchFailed,
+      message: `batch ${failure.batch} failed after its retries; the batches in flight finished (${statsSentence(stats)})`,
+      nonRetryable: true,
+      cause: failure.error as Error,
+      details: [stats],
+    });
+  }
+  if (outcome === 'continue-as-new' && control.stopping && patched(PATCHES.stopDuringWindDown)) outcome = 'stopped';
   if (outcome === 'continue-as-new') {
     await continueAsNew<typeof drainQueue>({
       options,
@@ -193,6 +234,6 @@ function validOptions(input: DrainInput): DrainOptions {
   try {
     return resolveDrainOptions(input.options);
   } catch (error) {
-    throw ApplicationFailure.nonRetryable((error as Error).message, 'InvalidDrainOptions');
+    throw ApplicationFailure.nonRetryable((error as Error).message, FAILURE_TYPES.invalidDrainOptions);
   }
 }

@@ -1,5 +1,5 @@
 import { defineSearchAttributeKey, SearchAttributeType, type SearchAttributeUpdatePair } from '@temporalio/common';
-import type { DrainStats } from './drain-options';
+import type { DrainControl, DrainStats } from './drain-options';
 
 /**
  * Search attributes of a drain, so runs can be filtered and compared in the Web UI (e.g.
@@ -14,7 +14,11 @@ export const DRAIN_SEARCH_ATTRIBUTES = {
   quarantined: defineSearchAttributeKey('LoginEtlQuarantined', SearchAttributeType.INT),
 } as const;
 
-export type DrainState = 'running' | 'paused' | 'stopping' | 'stopped' | 'drained';
+export type DrainState = 'running' | 'paused' | 'stopping' | 'stopped' | 'drained' | 'failed';
+
+/** The state of a running drain, as its search attribute, `npm run control -- status` and the docs name it. */
+export const drainState = (control: DrainControl): DrainState =>
+  control.stopping ? 'stopping' : control.paused ? 'paused' : 'running';
 
 /** The upsert that publishes a drain's totals and state; pure, so the workflow can compare it with the last one. */
 export function drainSearchAttributeUpdate(stats: DrainStats, state: DrainState): SearchAttributeUpdatePair[] {

@@ -4,7 +4,7 @@ import path from 'node:path';
 import { Client as PgClient } from 'pg';
 import { localDatabaseUrl, PROJECT_ROOT } from '../../src/config';
 import { createLogger, type Logger } from '../../src/log';
-import { WORKER_NODE_FLAGS } from '../../src/pipeline';
+import { WORKER_NODE_FLAGS } from '../../src/temporal/worker-node-flags';
 import { startEmbeddedPostgres, type RunningPostgres } from '../../src/stack/embedded-postgres';
 import { freePort } from '../../src/stack/readiness';
 import { startSqsEmulator, type RunningSqsEmulator } from '../../src/stack/sqs-emulator';

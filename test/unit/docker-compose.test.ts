@@ -44,6 +44,7 @@ describe('docker-compose.yml', () => {
     assert.equal(config.LOGIN_ETL_DATA_DIR, '/data');
     assert.equal(config.metricsAddress, '0.0.0.0:9464', 'metrics reachable from outside the container');
     assert.match(dockerfile, /^EXPOSE 9464$/m);
+    assert.match(dockerfile, /config\.workerNodeFlags/, 'the Node flags come from their one declaration');
     assert.match(dockerfile, /chown node:node \/data/, 'the node user can write its data directory');
   });
 

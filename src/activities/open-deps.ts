@@ -1,0 +1,44 @@
+import type { Config } from '../config';
+import type { Keyring } from '../core/keys';
+import { migrate } from '../db/migrate';
+import { createPool } from '../db/pool';
+import { claimKeyState, createKeyVersionCache } from '../pii/key-state';
+import { createSqsClient, resolveQueueUrl } from '../sqs';
+import type { ActivityDeps } from './deps';
+
+/** Opens the activities' clients (the schema migrated, the root key checked against the database's), and how to close them. */
+export async function openActivityDeps(
+  config: Config,
+  keyring: Keyring,
+  poolSize = config.DATABASE_POOL_SIZE,
+): Promise<ActivityDeps & { close(): Promise<void> }> {
+  const sqs = createSqsClient(config);
+  const pool = createPool(config, poolSize);
+  let activeVersion: number;
+  try {
+    await migrate(pool);
+    activeVersion = await claimKeyState(pool, keyring);
+  } catch (error) {
+    sqs.destroy();
+    await pool.end();
+    throw error;
+  }
+  let queueUrl: Promise<string> | undefined;
+  return {
+    sqs,
+    pool,
+    keyring,
+    keyVersion: createKeyVersionCache(pool, activeVersion),
+    queueUrl: () => {
+      queueUrl ??= resolveQueueUrl(sqs, config).catch((error: unknown) => {
+        queueUrl = undefined;
+        throw error;
+      });
+      return queueUrl;
+    },
+    async close() {
+      sqs.destroy();
+      await pool.end();
+    },
+  };
+}

@@ -1,0 +1,49 @@
+import { DefaultLogger, Runtime, type LogLevel } from '@temporalio/worker';
+import { ConfigError } from '../config';
+import { createLogger, type LogLevelName } from '../log';
+import { BATCH_DURATION_BUCKETS, PIPELINE_METRICS } from '../metrics';
+
+let runtimeInstalled = false;
+
+const SDK_LOG_LEVELS: Record<LogLevelName, LogLevel> = { debug: 'DEBUG', info: 'INFO', warn: 'WARN', error: 'ERROR' };
+
+/**
+ * Routes the Temporal runtime's own logs (and the activities' context logger) through ours at LOG_LEVEL, so they
+ * read like the rest and are redacted the same way, and serves Prometheus metrics (the SDK's and the pipeline's)
+ * on `metricsAddress`. Once per process: the first call decides.
+ */
+export function installTemporalRuntime(options: { metricsAddress?: string; logLevel?: LogLevelName } = {}): void {
+  if (runtimeInstalled) return;
+  const { metricsAddress, logLevel = 'warn' } = options;
+  const log = createLogger('temporal');
+  const logger = new DefaultLogger(SDK_LOG_LEVELS[logLevel], ({ level, message, meta }) => {
+    if (level === 'ERROR') log.error(message, meta);
+    else if (level === 'WARN') log.warn(message, meta);
+    else if (level === 'INFO') log.info(message, meta);
+    else log.debug(message, meta);
+  });
+  try {
+    Runtime.install({
+      logger,
+      ...(metricsAddress && {
+        telemetryOptions: {
+          metrics: {
+            prometheus: {
+              bindAddress: metricsAddress,
+              countersTotalSuffix: true,
+              useSecondsForDurations: true,
+              histogramBucketOverrides: { [PIPELINE_METRICS.batchDuration.name]: BATCH_DURATION_BUCKETS },
+            },
+          },
+        },
+      }),
+    });
+  } catch (error) {
+    if (!metricsAddress) throw error;
+    throw new ConfigError(
+      `invalid setting METRICS_ADDRESS: cannot serve metrics on ${metricsAddress} (${(error as Error).message}); ` +
+        'give each worker on this host its own port, or set it to off',
+    );
+  }
+  runtimeInstalled = true;
+}

@@ -1,0 +1,293 @@
+/**
+ * The drainQueue workflow alone, on the shared dev server, with stub activities (as samples-typescript's
+ * workflows-mocks does): a queue in memory stands in for SQS and Postgres, so each case takes seconds.
+ */
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { after, before, describe, it } from 'node:test';
+import { Context } from '@temporalio/activity';
+import { ApplicationFailure, WorkflowFailedError, type Client } from '@temporalio/client';
+import { NativeConnection, Worker } from '@temporalio/worker';
+import type { PipelineActivities } from '../../src/activities';
+import { loadConfig } from '../../src/config';
+import { FAILURE_TYPES } from '../../src/core/failure-types';
+import type { LoginRow, ReceivedMessage } from '../../src/core/types';
+import { loadKeyring } from '../../src/secrets';
+import { waitUntil } from '../../src/stack/readiness';
+import { connectClient } from '../../src/temporal/connect-client';
+import { createDataConverter } from '../../src/temporal/data-converter';
+import { installTemporalRuntime } from '../../src/temporal/runtime';
+import { controlQuery, drainQueue, pauseSignal, resumeSignal, statsQuery, stopSignal } from '../../src/workflows';
+import type { DrainOptions } from '../../src/workflows/drain-options';
+import { TEST_ENV } from '../helpers/test-env';
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** A queue in memory and the four activities over it, with hooks a test uses to hold or fail one batch. */
+class StubQueue {
+  visible = 0;
+  /** Messages received by a consumer that is gone: reported in flight until they come back. */
+  inFlight = 0;
+  received = 0;
+  deleted = 0;
+  /** Activities running now, by activity id (`batch-7.load`). */
+  readonly running = new Set<string>();
+  readonly started: string[] = [];
+  private next = 0;
+  /** Runs before a load; may wait or throw. */
+  beforeLoad: (activityId: string) => Promise<void> = () => Promise.resolve();
+
+  add(count: number) {
+    this.visible += count;
+  }
+
+  activities(): PipelineActivities {
+    const track =
+      <A, R>(step: (input: A) => R | Promise<R>) =>
+      async (input: A): Promise<R> => {
+        const { activityId } = Context.current().info;
+        this.started.push(activityId);
+        this.running.add(activityId);
+        try {
+          return await step(input);
+        } finally {
+          this.running.delete(activityId);
+        }
+      };
+    return {
+      receiveBatch: track(async ({ maxMessages, waitTimeSeconds }) => {
+        const count = Math.min(maxMessages, this.visible);
+        if (count === 0) {
+          // A short stand-in for the long poll.
+          await sleep(Math.min(waitTimeSeconds * 1000, 50));
+          return { messages: [], released: 0, queueDepth: { visible: 0, inFlight: this.inFlight, delayed: 0 } };
+        }
+        this.visible -= count;
+        this.received += count;
+        const messages = Array.from({ length: count }, (): ReceivedMessage => {
+          const id = `m${++this.next}`;
+          return { messageId: id, receiptHandle: id, body: '{}', bodyBytes: 2, sentTimestamp: 0, receiveCount: 1 };
+        });
+        return { messages, released: 0 };
+      }),
+      maskBatch: track((messages) => ({
+        keyVersion: 1,
+        rows: messages.map((message) => stubRow(message.messageId)),
+        quarantined: [],
+        vault: [],
+      })),
+      loadBatch: track(async (batch) => {
+        await this.beforeLoad(Context.current().info.activityId);
+        return { loaded: batch.rows.length, quarantined: 0, duplicates: 0, rejected: 0 };
+      }),
+      deleteBatch: track((entries) => {
+        this.deleted += entries.length;
+        return { deleted: entries.length, stale: 0 };
+      }),
+    };
+  }
+}
+
+const stubRow = (messageId: string): LoginRow => ({
+  message_id: messageId,
+  user_id: 'u',
+  device_type: 'android',
+  masked_ip: 'v1:ip',
+  masked_device_id: 'v1:device',
+  ip_valid: true,
+  locale: null,
+  app_version: 1,
+  app_version_text: '0.0.1',
+  create_date: '2026-01-01',
+  sent_at: '2026-01-01T00:00:00Z',
+});
+
+/** A promise and the function that resolves it. */
+function latch() {
+  let release!: () => void;
+  const done = new Promise<void>((resolve) => (release = resolve));
+  return { release, done };
+}
+
+/** Holds the load of one batch until the test lets it go, and says when it has started. */
+function holdLoad(queue: StubQueue, activityId: string) {
+  const reached = latch();
+  const opened = latch();
+  queue.beforeLoad = async (id) => {
+    if (id !== activityId) return;
+    reached.release();
+    await opened.done;
+  };
+  return { reached: reached.done, open: opened.release };
+}
+
+describe('drainQueue with stub activities', () => {
+  const config = loadConfig();
+  let client: Client;
+  let connection: NativeConnection;
+  const workers: Promise<void>[] = [];
+  const running: Worker[] = [];
+
+  before(async () => {
+    const keyring = await loadKeyring(config);
+    client = await connectClient(config, keyring);
+    installTemporalRuntime();
+    connection = await NativeConnection.connect({ address: config.TEMPORAL_ADDRESS });
+  });
+  after(async () => {
+    for (const worker of running) worker.shutdown();
+    await Promise.all(workers);
+    await connection.close();
+    await client.connection.close();
+  });
+
+  /** A worker of its own task queue with the stub's activities, and a drain started on it. */
+  async function startDrain(queue: StubQueue, options: Partial<DrainOptions>) {
+    const taskQueue = `stub-${randomBytes(4).toString('hex')}`;
+    const worker = await Worker.create({
+      connection,
+      taskQueue,
+      workflowBundle: { codePath: process.env[TEST_ENV.bundle]! },
+      activities: queue.activities(),
+      dataConverter: createDataConverter(await loadKeyring(config)),
+    });
+    running.push(worker);
+    workers.push(worker.run());
+    return client.workflow.start(drainQueue, {
+      taskQueue,
+      workflowId: `drain-${taskQueue}`,
+      args: [{ options: { emptyGraceSeconds: 1, visibilityTimeoutSeconds: 10, ...options } }],
+    });
+  }
+
+  /** Lanes are winding down once only the held load runs and no new batch starts. */
+  async function windingDown(queue: StubQueue, held: string) {
+    await waitUntil('the other lanes to wind down', async () => {
+      const before = queue.started.length;
+      await sleep(300);
+      return queue.running.size === 1 && queue.running.has(held) && queue.started.length === before;
+    });
+  }
+
+  it('until-empty drains every message and completes', async () => {
+    const queue = new StubQueue();
+    queue.add(55);
+    const handle = await startDrain(queue, { batchSize: 10, concurrency: 2 });
+    const stats = await handle.result();
+    assert.deepEqual([stats.received, stats.loaded, stats.deleted, stats.batches, stats.runs], [55, 55, 55, 6, 1]);
+  });
+
+  it('until-empty waits for messages in flight to come back before it completes', async () => {
+    const queue = new StubQueue();
+    queue.inFlight = 5;
+    const handle = await startDrain(queue, { batchSize: 10, concurrency: 1 });
+    await sleep(2_500);
+    assert.equal((await handle.describe()).status.name, 'RUNNING', 'messages in flight keep the drain open');
+    queue.inFlight = 0;
+    queue.add(5);
+    const stats = await handle.result();
+    assert.equal(stats.received, 5);
+  });
+
+  it('continues as new at the batch limit, carrying the totals and the pause', async () => {
+    const queue = new StubQueue();
+    queue.add(150);
+    const held = holdLoad(queue, 'batch-100.load');
+    const handle = await startDrain(queue, { batchSize: 1, concurrency: 2 });
+    await held.reached;
+    await windingDown(queue, 'batch-100.load');
+    await handle.signal(pauseSignal);
+    held.open();
+    await waitUntil('the second run', async () => (await handle.query(statsQuery)).runs === 2);
+    const carried = await handle.query(statsQuery);
+    assert.ok(carried.batches >= 100, `the first run's ${carried.batches} batches are carried`);
+    assert.equal(carried.received, queue.received);
+    assert.deepEqual(await handle.query(controlQuery), { paused: true, stopping: false });
+    await sleep(1_000);
+    assert.equal(queue.received, carried.received, 'nothing moves while paused');
+    await handle.signal(resumeSignal);
+    const stats = await handle.result();
+    assert.deepEqual([stats.received, stats.loaded, stats.deleted, stats.runs], [150, 150, 150, 2]);
+  });
+
+  it('a stop that arrives while the lanes wind down for continue-as-new ends the drain', async () => {
+    const queue = new StubQueue();
+    queue.add(150);
+    const held = holdLoad(queue, 'batch-100.load');
+    const handle = await startDrain(queue, { batchSize: 1, concurrency: 2 });
+    await held.reached;
+    await windingDown(queue, 'batch-100.load');
+    await handle.signal(stopSignal);
+    held.open();
+    const stats = await handle.result();
+    assert.equal(stats.runs, 1, 'no new run after the stop');
+    assert.equal(stats.received, queue.received);
+    assert.ok(queue.visible > 0, 'the rest stays in the queue');
+  });
+
+  it('pause holds new batches, resume goes on, stop completes after the batches in flight', async () => {
+    const queue = new StubQueue();
+    queue.add(1_000);
+    const handle = await startDrain(queue, { batchSize: 5, concurrency: 2 });
+    await waitUntil('a first batch', async () => (await handle.query(statsQuery)).batches > 0);
+    await handle.signal(pauseSignal);
+    await waitUntil('the batches in flight', () => Promise.resolve(queue.running.size === 0));
+    const paused = queue.received;
+    await sleep(1_000);
+    assert.equal(queue.received, paused, 'nothing starts while paused');
+    await handle.signal(resumeSignal);
+    await waitUntil('more batches', () => Promise.resolve(queue.received > paused));
+    await handle.signal(stopSignal);
+    const stats = await handle.result();
+    assert.equal(stats.received, queue.received);
+    assert.equal(stats.deleted, queue.deleted, 'every batch started was finished');
+    assert.ok(queue.visible > 0);
+  });
+
+  it('continuous mode keeps waiting for new messages until stopped', async () => {
+    const queue = new StubQueue();
+    queue.add(30);
+    const handle = await startDrain(queue, { mode: 'continuous', batchSize: 10, concurrency: 2 });
+    await waitUntil('the first messages', async () => (await handle.query(statsQuery)).received === 30);
+    await sleep(1_000);
+    assert.equal((await handle.describe()).status.name, 'RUNNING', 'an empty queue does not end it');
+    queue.add(20);
+    await waitUntil('the later messages', async () => (await handle.query(statsQuery)).received === 50);
+    await handle.signal(stopSignal);
+    const stats = await handle.result();
+    assert.deepEqual([stats.received, stats.deleted], [50, 50]);
+  });
+
+  it('a failed batch fails the drain once the other batches in flight are done', async () => {
+    const queue = new StubQueue();
+    queue.add(500);
+    const batch3Failed = latch();
+    const batch4Loading = latch();
+    queue.beforeLoad = async (id) => {
+      // Batch 4 is in flight when batch 3 fails; it must still finish (load and delete).
+      if (id === 'batch-3.load') {
+        await batch4Loading.done;
+        batch3Failed.release();
+        throw ApplicationFailure.nonRetryable('Postgres refused every attempt', 'StubOutage');
+      }
+      if (id === 'batch-4.load') {
+        batch4Loading.release();
+        await batch3Failed.done;
+        await sleep(500);
+      }
+    };
+    const handle = await startDrain(queue, { batchSize: 10, concurrency: 2 });
+    const error = await handle.result().then(
+      () => assert.fail('the drain should fail'),
+      (e: unknown) => e,
+    );
+    assert.ok(error instanceof WorkflowFailedError);
+    assert.ok(error.cause instanceof ApplicationFailure);
+    assert.equal(error.cause.type, FAILURE_TYPES.batchFailed);
+    assert.match(error.cause.message, /batch 3 failed/);
+    assert.ok(queue.started.includes('batch-4.delete'), 'the batch in flight finished');
+    assert.equal(queue.started.filter((id) => id.endsWith('.receive')).length, 4, 'no batch started after');
+    const [stats] = error.cause.details as [{ deleted: number }];
+    assert.equal(stats.deleted, queue.deleted);
+  });
+});
