@@ -157,7 +157,7 @@ export async function naive(settings: ModeSettings): Promise<ModeRun> {
         sentTimestamp: Number(message.Attributes?.SentTimestamp ?? Date.now()),
         receiveCount: 1,
       };
-      const { rows, quarantined } = transformBatch([received], keys);
+      const { rows, quarantined } = transformBatch([received], keys, received.messageId);
       for (const row of rows) {
         await db.query(
           `INSERT INTO user_logins (message_id, user_id, device_type, masked_ip, masked_device_id, ip_valid, locale,

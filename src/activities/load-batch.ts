@@ -1,10 +1,11 @@
 import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
-import type { PoolClient } from 'pg';
+import type { Pool, PoolClient } from 'pg';
 import { quarantine } from '../core/quarantine-record';
 import { rekeyBatch } from '../core/rekey-batch';
 import type { LoginRow, QuarantineRecord, TransformedBatch } from '../core/types';
-import type { VaultEntry } from '../core/vault';
+import { inTransaction } from '../db/in-transaction';
+import { LOAD_SQL, loadParameters, type LoadOutcome, type LoadWrites } from '../db/load-statement';
 import { assertSameRoot, RootKeyMismatchError, type KeyState } from '../pii/key-state';
 import { createLogger } from '../log';
 import { countMessages } from '../metrics';
@@ -12,106 +13,37 @@ import type { ActivityDeps } from './deps';
 
 const log = createLogger('activity');
 
+type Queryable = Pick<Pool | PoolClient, 'query'>;
+
+/**
+ * Exact across retries: a message whose row or record an earlier attempt of this load committed counts as loaded
+ * or quarantined here too, so `loaded + quarantined` is the batch's messages that are now committed by it.
+ */
 export interface LoadBatchResult {
   loaded: number;
   quarantined: number;
-  /** Rows and quarantine records already in the database: redeliveries and retried batches. */
+  /** Messages another batch had already committed: SQS delivered them again. */
   duplicates: number;
   /** Rows Postgres refused (a data rule at insert time), quarantined in their place. */
   rejected: number;
 }
 
-/**
- * Rows, quarantine records and vault entries in one statement, hence one transaction: unnest() turns column
- * arrays into rows, and ON CONFLICT DO NOTHING makes a retried or redelivered batch load nothing twice.
- * Nothing is written unless the batch was masked with the active key version of the database's root key; the
- * share lock on the key state makes a rotation wait for loads under way, and later loads see the new version.
- */
-const LOAD_SQL = `
-WITH state AS (
-  SELECT active_version, root_fingerprint FROM pii_key_state FOR SHARE
-), current_version AS (
-  SELECT FROM state WHERE active_version = $1 AND root_fingerprint = $2
-), loaded AS (
-  INSERT INTO user_logins (message_id, user_id, device_type, masked_ip, masked_device_id, ip_valid, locale,
-                           app_version, app_version_text, create_date, sent_at)
-  SELECT * FROM unnest($3::varchar[], $4::varchar[], $5::varchar[], $6::varchar[], $7::varchar[], $8::boolean[],
-                       $9::varchar[], $10::integer[], $11::varchar[], $12::date[], $13::timestamptz[])
-  WHERE EXISTS (SELECT FROM current_version)
-  ON CONFLICT (message_id) DO NOTHING
-  RETURNING 1
-), quarantined AS (
-  INSERT INTO quarantined_messages (message_id, reason, sent_at, receive_count, body_bytes, body_sealed, body_key_id)
-  SELECT * FROM unnest($14::varchar[], $15::text[], $16::timestamptz[], $17::integer[], $18::integer[],
-                       $19::bytea[], $20::text[])
-  WHERE EXISTS (SELECT FROM current_version)
-  ON CONFLICT (message_id) DO NOTHING
-  RETURNING 1
-), vaulted AS (
-  INSERT INTO pii_vault (field, token, key_version, value_sealed)
-  SELECT * FROM unnest($21::text[], $22::varchar[], $23::integer[], $24::bytea[]) AS v(field, token, key_version, sealed)
-  WHERE EXISTS (SELECT FROM current_version)
-    AND NOT EXISTS (SELECT FROM pii_erasures e WHERE e.field = v.field AND e.token = v.token)
-  ON CONFLICT (field, token) DO NOTHING
-  RETURNING 1
-)
-SELECT (SELECT active_version FROM state) AS active_version, (SELECT root_fingerprint FROM state) AS root_fingerprint,
-       (SELECT count(*) FROM loaded)::int AS loaded, (SELECT count(*) FROM quarantined)::int AS quarantined,
-       (SELECT count(*) FROM vaulted)::int AS vaulted`;
-
-interface LoadOutcome {
-  active_version: number;
-  root_fingerprint: string | null;
-  loaded: number;
-  quarantined: number;
-}
-
-const ROW_COLUMNS = [
-  'message_id',
-  'user_id',
-  'device_type',
-  'masked_ip',
-  'masked_device_id',
-  'ip_valid',
-  'locale',
-  'app_version',
-  'app_version_text',
-  'create_date',
-  'sent_at',
-] as const satisfies readonly (keyof LoginRow)[];
-
-interface Writes {
-  rows: LoginRow[];
-  records: QuarantineRecord[];
-  vault: VaultEntry[];
-}
-
-function loadParameters(deps: ActivityDeps, keyVersion: number, { rows, records, vault }: Writes): unknown[] {
-  return [
-    keyVersion,
-    deps.keyring.rootFingerprint,
-    ...ROW_COLUMNS.map((column) => rows.map((row) => row[column])),
-    records.map((r) => r.message_id),
-    records.map((r) => r.reason),
-    records.map((r) => r.sent_at),
-    records.map((r) => r.receive_count),
-    records.map((r) => r.body_bytes),
-    records.map((r) => (r.body_sealed === null ? null : Buffer.from(r.body_sealed, 'base64'))),
-    records.map((r) => r.body_key_id),
-    vault.map((v) => v.field),
-    vault.map((v) => v.token),
-    vault.map((v) => v.key_version),
-    vault.map((v) => Buffer.from(v.value_sealed, 'base64')),
-  ];
-}
+/** The statement, run with this batch's writes. */
+const runLoad = (client: Queryable, deps: ActivityDeps, batch: TransformedBatch, writes: LoadWrites) =>
+  client.query<LoadOutcome>(
+    LOAD_SQL,
+    loadParameters(batch.keyVersion, deps.keyring.rootFingerprint, batch.batchId, writes),
+  );
 
 /** SQLSTATE classes of errors caused by a value (data exceptions, integrity violations), not by the system. */
 const isDataError = (error: unknown): error is { code: string } =>
   typeof (error as { code?: unknown }).code === 'string' && /^2[23]/.test((error as { code: string }).code);
 
 /** The batch's key version is no longer the active one: nothing was written. */
-class StaleKeyVersion {
-  constructor(readonly activeVersion: number) {}
+class StaleKeyVersion extends Error {
+  constructor(readonly activeVersion: number) {
+    super(`the active key version is now ${activeVersion}`);
+  }
 }
 
 const MAX_REKEYS = 5;
@@ -152,19 +84,17 @@ function checkState(deps: ActivityDeps, batch: TransformedBatch, outcome: LoadOu
 async function loadOnce(deps: ActivityDeps, batch: TransformedBatch): Promise<LoadBatchResult | StaleKeyVersion> {
   const total = batch.rows.length + batch.quarantined.length;
   try {
-    const { rows } = await deps.pool.query<LoadOutcome>(
-      LOAD_SQL,
-      loadParameters(deps, batch.keyVersion, { rows: batch.rows, records: batch.quarantined, vault: batch.vault }),
-    );
+    const { rows } = await runLoad(deps.pool, deps, batch, {
+      rows: batch.rows,
+      records: batch.quarantined,
+      vault: batch.vault,
+    });
     const outcome = rows[0]!;
     const stale = checkState(deps, batch, outcome);
     if (stale) return stale;
-    return {
-      loaded: outcome.loaded,
-      quarantined: outcome.quarantined,
-      duplicates: total - outcome.loaded - outcome.quarantined,
-      rejected: 0,
-    };
+    const loaded = outcome.loaded + outcome.loaded_before;
+    const quarantined = outcome.quarantined + outcome.quarantined_before;
+    return { loaded, quarantined, duplicates: total - loaded - quarantined, rejected: 0 };
   } catch (error) {
     if (!isDataError(error)) throw error;
     return loadRowByRow(deps, batch);
@@ -176,44 +106,33 @@ async function loadOnce(deps: ActivityDeps, batch: TransformedBatch): Promise<Lo
  * quarantined, and everything is committed together. Only the SQLSTATE is kept, since a message can echo a value.
  */
 async function loadRowByRow(deps: ActivityDeps, batch: TransformedBatch): Promise<LoadBatchResult | StaleKeyVersion> {
-  const client = await deps.pool.connect();
   try {
-    await client.query('BEGIN');
-    let loaded = 0;
-    let duplicates = 0;
-    const records = [...batch.quarantined];
-    for (const row of batch.rows) {
-      const outcome = await tryRow(deps, client, batch, row);
-      if (outcome instanceof StaleKeyVersion) {
-        await client.query('ROLLBACK');
-        return outcome;
+    return await inTransaction(deps.pool, async (client) => {
+      let loaded = 0;
+      let duplicates = 0;
+      const records = [...batch.quarantined];
+      for (const row of batch.rows) {
+        const outcome = await tryRow(deps, client, batch, row);
+        if (outcome === 'loaded') loaded++;
+        else if (outcome === 'duplicate') duplicates++;
+        else records.push(refusedRow(deps, batch, row, outcome.code));
       }
-      if (outcome === 'loaded') loaded++;
-      else if (outcome === 'duplicate') duplicates++;
-      else records.push(refusedRow(deps, batch, row, outcome.code));
-    }
-    const { rows } = await client.query<LoadOutcome>(
-      LOAD_SQL,
-      loadParameters(deps, batch.keyVersion, { rows: [], records, vault: batch.vault }),
-    );
-    const stale = checkState(deps, batch, rows[0]!);
-    if (stale) {
-      await client.query('ROLLBACK');
-      return stale;
-    }
-    await client.query('COMMIT');
-    const quarantined = rows[0]!.quarantined;
-    return {
-      loaded,
-      quarantined,
-      duplicates: duplicates + records.length - quarantined,
-      rejected: records.length - batch.quarantined.length,
-    };
+      const { rows } = await runLoad(client, deps, batch, { rows: [], records, vault: batch.vault });
+      const outcome = rows[0]!;
+      const stale = checkState(deps, batch, outcome);
+      if (stale) throw stale;
+      const quarantined = outcome.quarantined + outcome.quarantined_before;
+      return {
+        loaded,
+        quarantined,
+        duplicates: duplicates + records.length - quarantined,
+        rejected: records.length - batch.quarantined.length,
+      };
+    });
   } catch (error) {
-    await client.query('ROLLBACK').catch(() => undefined);
+    // Thrown to roll the transaction back; the caller re-keys the batch.
+    if (error instanceof StaleKeyVersion) return error;
     throw error;
-  } finally {
-    client.release();
   }
 }
 
@@ -222,15 +141,15 @@ async function tryRow(
   client: PoolClient,
   batch: TransformedBatch,
   row: LoginRow,
-): Promise<'loaded' | 'duplicate' | { code: string } | StaleKeyVersion> {
+): Promise<'loaded' | 'duplicate' | { code: string }> {
   await client.query('SAVEPOINT row_insert');
   try {
-    const { rows } = await client.query<LoadOutcome>(
-      LOAD_SQL,
-      loadParameters(deps, batch.keyVersion, { rows: [row], records: [], vault: [] }),
-    );
+    const { rows } = await runLoad(client, deps, batch, { rows: [row], records: [], vault: [] });
     await client.query('RELEASE SAVEPOINT row_insert');
-    return checkState(deps, batch, rows[0]!) ?? (rows[0]!.loaded === 1 ? 'loaded' : 'duplicate');
+    const outcome = rows[0]!;
+    const stale = checkState(deps, batch, outcome);
+    if (stale) throw stale;
+    return outcome.loaded + outcome.loaded_before === 1 ? 'loaded' : 'duplicate';
   } catch (error) {
     if (!isDataError(error)) throw error;
     await client.query('ROLLBACK TO SAVEPOINT row_insert');

@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { transformBatch } from '../core/transform-batch';
 import type { ReceivedMessage, TransformedBatch } from '../core/types';
 import { createLogger } from '../log';
@@ -8,7 +9,7 @@ const log = createLogger('activity');
 export function createMaskBatch(deps: ActivityDeps) {
   return async function maskBatch(messages: ReceivedMessage[]): Promise<TransformedBatch> {
     const keys = deps.keyring.keySet(await deps.keyVersion.current());
-    const batch = transformBatch(messages, keys);
+    const batch = transformBatch(messages, keys, randomUUID());
     log.debug('masked', {
       valid: batch.rows.length,
       invalid: batch.quarantined.length,

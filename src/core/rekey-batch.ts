@@ -20,6 +20,7 @@ export function rekeyBatch(batch: TransformedBatch, keyring: Keyring, to: KeySet
     return token;
   };
   return {
+    batchId: batch.batchId,
     keyVersion: to.version,
     rows: batch.rows.map((row) => ({
       ...row,

@@ -9,10 +9,10 @@ import { sealVaultEntry, type VaultEntry } from './vault';
 
 /**
  * Validates and masks each message with one key version: a valid one becomes a row (and a vault entry per new
- * token), any other a quarantine record.
+ * token), any other a quarantine record. `batchId` is new for each masking (TransformedBatch.batchId).
  */
-export function transformBatch(messages: ReceivedMessage[], keys: KeySet): TransformedBatch {
-  const batch: TransformedBatch = { keyVersion: keys.version, rows: [], quarantined: [], vault: [] };
+export function transformBatch(messages: ReceivedMessage[], keys: KeySet, batchId: string): TransformedBatch {
+  const batch: TransformedBatch = { batchId, keyVersion: keys.version, rows: [], quarantined: [], vault: [] };
   const vault = new Map<string, VaultEntry>();
   const tokenOf = (field: PiiField, canonical: string): string => {
     const token = tokenize(keys, field, canonical);

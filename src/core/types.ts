@@ -1,4 +1,7 @@
+import type { LoginRow, QuarantineRecord } from './loaded-columns';
 import type { VaultEntry } from './vault';
+
+export type { LoginRow, QuarantineRecord } from './loaded-columns';
 
 /** An SQS message as the pipeline carries it between stages. */
 export interface ReceivedMessage {
@@ -14,35 +17,12 @@ export interface ReceivedMessage {
   receiveCount: number;
 }
 
-/** One row of user_logins: the reference columns plus the idempotency key and provenance. */
-export interface LoginRow {
-  message_id: string;
-  user_id: string;
-  device_type: string;
-  masked_ip: string;
-  masked_device_id: string;
-  /** False when ip is not an IP address (it is tokenized as a string all the same). */
-  ip_valid: boolean;
-  locale: string | null;
-  app_version: number;
-  app_version_text: string;
-  create_date: string;
-  sent_at: string;
-}
-
-/** A message that could not become a row. The body is kept only sealed (AES-256-GCM), never in clear. */
-export interface QuarantineRecord {
-  message_id: string;
-  reason: string;
-  sent_at: string;
-  /** SQS ApproximateReceiveCount when known. */
-  receive_count: number | null;
-  body_bytes: number;
-  body_sealed: string | null;
-  body_key_id: string | null;
-}
-
 export interface TransformedBatch {
+  /**
+   * Made when the batch is masked and kept with each row and record it commits: a retried load recognizes the
+   * rows it committed before (loaded), a redelivered message finds another batch's (a duplicate).
+   */
+  batchId: string;
   /** The PII key version the tokens and sealed values were made with. */
   keyVersion: number;
   rows: LoginRow[];

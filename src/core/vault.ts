@@ -1,16 +1,11 @@
 import { open, seal } from './aead';
 import { canonicalValue, type PiiField } from './canonical-pii';
 import type { Keyring, KeySet } from './keys';
+import type { RowOf, VAULT_COLUMNS } from './loaded-columns';
 import { tokenize } from './mask';
 
 /** One vault record: the canonical value behind a token, sealed with the vault key of the token's version. */
-export interface VaultEntry {
-  field: PiiField;
-  token: string;
-  key_version: number;
-  /** AES-256-GCM (nonce ‖ ciphertext ‖ tag), base64. */
-  value_sealed: string;
-}
+export type VaultEntry = Omit<RowOf<typeof VAULT_COLUMNS>, 'field'> & { field: PiiField };
 
 /** Binds a sealed value to its field, token and key version: an entry moved to another token will not open. */
 const associatedData = (field: PiiField, token: string, version: number) =>

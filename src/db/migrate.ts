@@ -1,6 +1,7 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import type { Pool } from 'pg';
+import { withinTransaction } from './in-transaction';
 
 const MIGRATIONS_DIR = path.join(__dirname, 'migrations');
 
@@ -31,15 +32,10 @@ export async function migrate(pool: Pool, migrations: Migration[] = listMigratio
     const { rows } = await client.query<{ version: string }>('SELECT version FROM schema_migrations');
     const done = new Set(rows.map((row) => row.version));
     for (const migration of migrations.filter((m) => !done.has(m.version))) {
-      await client.query('BEGIN');
-      try {
+      await withinTransaction(client, async () => {
         await client.query(migration.sql);
         await client.query('INSERT INTO schema_migrations (version) VALUES ($1)', [migration.version]);
-        await client.query('COMMIT');
-      } catch (error) {
-        await client.query('ROLLBACK');
-        throw error;
-      }
+      });
       applied.push(migration.version);
     }
   } finally {

@@ -28,22 +28,3 @@ export async function appendAudit(client: PoolClient, record: AuditRecord): Prom
   );
   return Number(rows[0]!.id);
 }
-
-/** Runs `work` in one transaction on a client of its own. */
-export async function inTransaction<T>(
-  pool: { connect(): Promise<PoolClient> },
-  work: (client: PoolClient) => Promise<T>,
-): Promise<T> {
-  const client = await pool.connect();
-  try {
-    await client.query('BEGIN');
-    const result = await work(client);
-    await client.query('COMMIT');
-    return result;
-  } catch (error) {
-    await client.query('ROLLBACK').catch(() => undefined);
-    throw error;
-  } finally {
-    client.release();
-  }
-}

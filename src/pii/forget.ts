@@ -1,5 +1,6 @@
 import type { Pool } from 'pg';
-import { appendAudit, inTransaction } from './audit';
+import { inTransaction } from '../db/in-transaction';
+import { appendAudit } from './audit';
 import { lookUpVault, resolveTokens, type TokenRef, type TokenSelector } from './lookup';
 
 export type ForgetResult = TokenRef & { status: 'erased' | 'already forgotten' | 'unknown'; auditId: number };

@@ -1,7 +1,8 @@
 import type { Pool } from 'pg';
 import type { Keyring } from '../core/keys';
 import { openVaultEntry } from '../core/vault';
-import { appendAudit, inTransaction } from './audit';
+import { inTransaction } from '../db/in-transaction';
+import { appendAudit } from './audit';
 import { claimKeyState } from './key-state';
 import { lookUpVault, resolveTokens, type TokenRef, type TokenSelector } from './lookup';
 

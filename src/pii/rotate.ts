@@ -4,7 +4,8 @@ import type { Keyring, KeySet } from '../core/keys';
 import { resealQuarantineBody } from '../core/quarantine-record';
 import type { QuarantineRecord } from '../core/types';
 import { rekeyVaultEntry, type VaultEntry } from '../core/vault';
-import { appendAudit, inTransaction } from './audit';
+import { inTransaction } from '../db/in-transaction';
+import { appendAudit } from './audit';
 import { assertSameRoot, readKeyState } from './key-state';
 
 export interface RotationReport {

@@ -71,6 +71,7 @@ class StubQueue {
         return { messages, released: 0 };
       }),
       maskBatch: track((messages) => ({
+        batchId: messages[0]!.messageId,
         keyVersion: 1,
         rows: messages.map((message) => stubRow(message.messageId)),
         quarantined: [],

@@ -86,6 +86,31 @@ describe('redelivery', () => {
     const again = await pipeline.drain();
     assert.equal(again.received, 0);
   });
+
+  it("counts a retried load exactly: its own earlier commit as loaded, another batch's as duplicates", async () => {
+    const pipeline = pipelineOf();
+    await pipeline.send(sample);
+    const activities = createActivities(pipeline.deps);
+    const received = await run(activities.receiveBatch, {
+      maxMessages: 100,
+      maxBytes: 1024 * 1024,
+      waitTimeSeconds: 1,
+      visibilityTimeoutSeconds: 30,
+    });
+    const masked = await run(activities.maskBatch, received.messages);
+    // The first attempt commits, then its worker dies before reporting: Temporal runs the same load again.
+    await run(activities.loadBatch, masked);
+    const retried = await run(activities.loadBatch, masked);
+    assert.deepEqual(
+      [retried.loaded, retried.quarantined, retried.duplicates],
+      [99, 1, 0],
+      'the retry reports what this batch committed',
+    );
+    // The same messages masked again are another batch (SQS delivered them again): all duplicates.
+    const redelivered = await run(activities.loadBatch, await run(activities.maskBatch, received.messages));
+    assert.deepEqual([redelivered.loaded, redelivered.quarantined, redelivered.duplicates], [0, 0, 100]);
+    await run(activities.deleteBatch, received.messages);
+  });
 });
 
 describe('a receive cancelled halfway (its worker stopping)', () => {

@@ -71,7 +71,7 @@ describe('hostile input (property tests)', () => {
   it('turns every body of a batch into exactly one row or one quarantine record', () => {
     fc.assert(
       fc.property(fc.array(hostileBody, { minLength: 1, maxLength: 30 }), (bodies) => {
-        const batch = transformBatch(bodies.map(message), keys);
+        const batch = transformBatch(bodies.map(message), keys, 'b1');
         const ids = [...batch.rows.map((r) => r.message_id), ...batch.quarantined.map((q) => q.message_id)];
         assert.deepEqual(ids.sort(), bodies.map((_, i) => `m${i}`).sort());
         for (const record of batch.quarantined) assert.ok(record.reason.length > 0);

@@ -32,7 +32,7 @@ const event = {
 
 describe('transformBatch', () => {
   it('builds a row with masked ip and device_id, the encoded version and the UTC date it was sent', () => {
-    const { rows, quarantined, vault, keyVersion } = transformBatch([message('m1', JSON.stringify(event))], keys);
+    const { rows, quarantined, vault, keyVersion } = transformBatch([message('m1', JSON.stringify(event))], keys, 'b1');
     assert.equal(quarantined.length, 0);
     assert.equal(keyVersion, 1);
     assert.deepEqual(
@@ -59,7 +59,11 @@ describe('transformBatch', () => {
 
   it('turns each bad message into a quarantine record, keeping its body only sealed', () => {
     const bad = '{"ip": "10.1.2.3", "device_id": "111-22-3333"}';
-    const { rows, quarantined } = transformBatch([message('m1', JSON.stringify(event)), message('m2', bad)], keys);
+    const { rows, quarantined } = transformBatch(
+      [message('m1', JSON.stringify(event)), message('m2', bad)],
+      keys,
+      'b1',
+    );
     assert.equal(rows.length, 1);
     assert.equal(quarantined.length, 1);
     const record = quarantined[0]!;
@@ -73,14 +77,14 @@ describe('transformBatch', () => {
   });
 
   it('keeps a value that is not an IP address, tokenized as a string and flagged', () => {
-    const { rows } = transformBatch([message('m4', JSON.stringify({ ...event, ip: ' unknown ' }))], keys);
+    const { rows } = transformBatch([message('m4', JSON.stringify({ ...event, ip: ' unknown ' }))], keys, 'b1');
     assert.equal(rows[0]!.masked_ip, tokenize(keys, 'ip', 'unknown'));
     assert.equal(rows[0]!.ip_valid, false);
   });
 
   it('quarantines a body that was too large to carry, with the reason given at receive', () => {
     const big = { ...message('m3', null), rejectedReason: 'body of 2000000 bytes is too large to keep' };
-    const { quarantined } = transformBatch([big], keys);
+    const { quarantined } = transformBatch([big], keys, 'b1');
     assert.equal(quarantined[0]!.reason, 'body of 2000000 bytes is too large to keep');
     assert.equal(quarantined[0]!.body_sealed, null);
   });

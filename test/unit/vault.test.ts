@@ -52,10 +52,10 @@ describe('rekeyBatch', () => {
       message('b', body('198.51.100.4', '100-00-0002')),
       message('c', '{"not": "an event", "ip": "198.51.100.9"}'),
     ];
-    const old = transformBatch(messages, v1);
+    const old = transformBatch(messages, v1, 'b1');
     assert.equal(old.vault.length, 3, 'one entry per distinct token: both spellings share one');
     const rekeyed = rekeyBatch(old, keyring, v2);
-    const fresh = transformBatch(messages, v2);
+    const fresh = transformBatch(messages, v2, 'b1');
     assert.equal(rekeyed.keyVersion, 2);
     assert.deepEqual(rekeyed.rows, fresh.rows);
     assert.deepEqual(

@@ -1,0 +1,106 @@
+import {
+  LOGIN_ROW_COLUMNS,
+  QUARANTINE_COLUMNS,
+  VAULT_COLUMNS,
+  type ColumnSpec,
+  type RowOf,
+} from '../core/loaded-columns';
+
+/**
+ * The load: rows, quarantine records and vault entries in one statement, hence one transaction. unnest() turns
+ * column arrays into rows, and ON CONFLICT DO NOTHING makes a retried or redelivered batch load nothing twice;
+ * rows already there with this batch's id were committed by an earlier attempt of the same load. Nothing is
+ * written unless the batch was masked with the active key version of the database's root key; the share lock on
+ * the key state makes a rotation wait for loads under way, and later loads see the new version. Column lists,
+ * casts and parameter numbers all come from the declarations in core/loaded-columns.ts.
+ */
+type Columns = Record<string, ColumnSpec>;
+
+/** $1 key version, $2 root fingerprint, $3 batch id; the column arrays follow, table by table. */
+const FIXED_PARAMETERS = 3;
+
+const names = (columns: Columns) => Object.keys(columns).join(', ');
+const unnest = (columns: Columns, first: number) =>
+  Object.values(columns)
+    .map(({ type }, index) => `$${first + index}::${type}[]`)
+    .join(', ');
+
+const ROWS_AT = FIXED_PARAMETERS + 1;
+const RECORDS_AT = ROWS_AT + Object.keys(LOGIN_ROW_COLUMNS).length;
+const VAULT_AT = RECORDS_AT + Object.keys(QUARANTINE_COLUMNS).length;
+const messageIdsOf = (columns: Columns, first: number) => `$${first + Object.keys(columns).indexOf('message_id')}`;
+
+export const LOAD_SQL = `
+WITH state AS (
+  SELECT active_version, root_fingerprint FROM pii_key_state FOR SHARE
+), current_version AS (
+  SELECT FROM state WHERE active_version = $1 AND root_fingerprint = $2
+), loaded AS (
+  INSERT INTO user_logins (batch_id, ${names(LOGIN_ROW_COLUMNS)})
+  SELECT $3::uuid, * FROM unnest(${unnest(LOGIN_ROW_COLUMNS, ROWS_AT)})
+  WHERE EXISTS (SELECT FROM current_version)
+  ON CONFLICT (message_id) DO NOTHING
+  RETURNING 1
+), quarantined AS (
+  INSERT INTO quarantined_messages (batch_id, ${names(QUARANTINE_COLUMNS)})
+  SELECT $3::uuid, * FROM unnest(${unnest(QUARANTINE_COLUMNS, RECORDS_AT)})
+  WHERE EXISTS (SELECT FROM current_version)
+  ON CONFLICT (message_id) DO NOTHING
+  RETURNING 1
+), vaulted AS (
+  INSERT INTO pii_vault (${names(VAULT_COLUMNS)})
+  SELECT * FROM unnest(${unnest(VAULT_COLUMNS, VAULT_AT)}) AS v(${names(VAULT_COLUMNS)})
+  WHERE EXISTS (SELECT FROM current_version)
+    AND NOT EXISTS (SELECT FROM pii_erasures e WHERE e.field = v.field AND e.token = v.token)
+  ON CONFLICT (field, token) DO NOTHING
+  RETURNING 1
+)
+SELECT (SELECT active_version FROM state) AS active_version, (SELECT root_fingerprint FROM state) AS root_fingerprint,
+       (SELECT count(*) FROM loaded)::int AS loaded, (SELECT count(*) FROM quarantined)::int AS quarantined,
+       (SELECT count(*) FROM user_logins
+         WHERE batch_id = $3::uuid AND message_id = ANY(${messageIdsOf(LOGIN_ROW_COLUMNS, ROWS_AT)}))::int AS loaded_before,
+       (SELECT count(*) FROM quarantined_messages
+         WHERE batch_id = $3::uuid AND message_id = ANY(${messageIdsOf(QUARANTINE_COLUMNS, RECORDS_AT)}))::int
+         AS quarantined_before`;
+
+/** What the statement reports; the `_before` counts are this batch's commits of earlier attempts. */
+export interface LoadOutcome {
+  active_version: number;
+  root_fingerprint: string | null;
+  loaded: number;
+  quarantined: number;
+  loaded_before: number;
+  quarantined_before: number;
+}
+
+export interface LoadWrites {
+  rows: RowOf<typeof LOGIN_ROW_COLUMNS>[];
+  records: RowOf<typeof QUARANTINE_COLUMNS>[];
+  vault: RowOf<typeof VAULT_COLUMNS>[];
+}
+
+/** One array per column, in declaration order; bytea travels as base64 and is sent as bytes. */
+function columnArrays<C extends Columns>(columns: C, items: RowOf<C>[]): unknown[][] {
+  return Object.entries(columns).map(([name, { type }]) =>
+    items.map((item) => {
+      const value = item[name];
+      return type === 'bytea' && typeof value === 'string' ? Buffer.from(value, 'base64') : value;
+    }),
+  );
+}
+
+export function loadParameters(
+  keyVersion: number,
+  rootFingerprint: string,
+  batchId: string,
+  { rows, records, vault }: LoadWrites,
+): unknown[] {
+  return [
+    keyVersion,
+    rootFingerprint,
+    batchId,
+    ...columnArrays(LOGIN_ROW_COLUMNS, rows),
+    ...columnArrays(QUARANTINE_COLUMNS, records),
+    ...columnArrays(VAULT_COLUMNS, vault),
+  ];
+}
