@@ -6,7 +6,7 @@ export interface ManagedProcess {
   readonly child: ChildProcess;
   /** Resolves with the exit code (or signal) once the process has ended. */
   readonly exited: Promise<number | NodeJS.Signals>;
-  /** SIGTERM, then SIGKILL if it has not ended within the grace period. */
+  /** The stop signal (SIGTERM by default), then SIGKILL if it has not ended within the grace period. */
   stop(graceMs?: number): Promise<void>;
 }
 
@@ -26,12 +26,22 @@ function installExitHook(): void {
 export function startManagedProcess(
   command: string,
   args: string[],
-  options: { log: Logger; env?: NodeJS.ProcessEnv; cwd?: string; filterLine?: (line: string) => boolean },
+  options: {
+    log: Logger;
+    env?: NodeJS.ProcessEnv;
+    cwd?: string;
+    filterLine?: (line: string) => boolean;
+    /** Run as another user (root only). */
+    user?: { uid: number; gid: number };
+    /** What stop() sends first; SIGTERM unless the server wants another. */
+    stopSignal?: NodeJS.Signals;
+  },
 ): ManagedProcess {
   installExitHook();
   const child = spawn(command, args, {
     env: options.env ?? process.env,
     cwd: options.cwd,
+    ...options.user,
     stdio: ['ignore', 'pipe', 'pipe'],
     // Its own process group: Ctrl-C reaches the stack alone, which then stops its servers in order.
     detached: true,
@@ -60,7 +70,7 @@ export function startManagedProcess(
     exited,
     async stop(graceMs = 10_000) {
       if (child.exitCode !== null || child.signalCode !== null) return;
-      child.kill('SIGTERM');
+      child.kill(options.stopSignal ?? 'SIGTERM');
       const timer = setTimeout(() => child.kill('SIGKILL'), graceMs);
       await exited.catch(() => undefined);
       clearTimeout(timer);
