@@ -6,7 +6,11 @@ import { createReceiveBatch } from './receive-batch';
 
 export type { ActivityDeps } from './deps';
 
-/** The pipeline's four stages, built from their clients: receive → mask → load (upsert) → delete. */
+/**
+ * The pipeline's four stages, built from their clients: receive → mask → load (upsert) → delete. They log through
+ * the activity context logger (`log` of @temporalio/activity): workflow id, activity id and attempt on every line,
+ * redacted like every other line by the runtime logger it forwards to (src/temporal/runtime.ts).
+ */
 export function createActivities(deps: ActivityDeps) {
   return {
     receiveBatch: createReceiveBatch(deps),

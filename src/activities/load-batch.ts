@@ -1,4 +1,4 @@
-import { Context } from '@temporalio/activity';
+import { Context, log } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import type { Pool, PoolClient } from 'pg';
 import { quarantine } from '../core/quarantine-record';
@@ -7,11 +7,8 @@ import type { LoginRow, QuarantineRecord, TransformedBatch } from '../core/types
 import { inTransaction } from '../db/in-transaction';
 import { LOAD_SQL, loadParameters, type LoadOutcome, type LoadWrites } from '../db/load-statement';
 import { assertSameRoot, RootKeyMismatchError, type KeyState } from '../pii/key-state';
-import { createLogger } from '../log';
 import { countMessages } from '../metrics';
 import type { ActivityDeps } from './deps';
-
-const log = createLogger('activity');
 
 type Queryable = Pick<Pool | PoolClient, 'query'>;
 

@@ -1,10 +1,8 @@
+import { log } from '@temporalio/activity';
 import { randomUUID } from 'node:crypto';
 import { transformBatch } from '../core/transform-batch';
 import type { ReceivedMessage, TransformedBatch } from '../core/types';
-import { createLogger } from '../log';
 import type { ActivityDeps } from './deps';
-
-const log = createLogger('activity');
 
 export function createMaskBatch(deps: ActivityDeps) {
   return async function maskBatch(messages: ReceivedMessage[]): Promise<TransformedBatch> {

@@ -60,7 +60,9 @@ class StubQueue {
         if (count === 0) {
           // A short stand-in for the long poll.
           await sleep(Math.min(waitTimeSeconds * 1000, 50));
-          return { messages: [], released: 0, queueDepth: { visible: 0, inFlight: this.inFlight, delayed: 0 } };
+          // Counted after the wait, as SQS counts when it answers.
+          const queueDepth = { visible: this.visible, inFlight: this.inFlight, delayed: 0 };
+          return { messages: [], released: 0, queueDepth };
         }
         this.visible -= count;
         this.received += count;
@@ -184,8 +186,9 @@ describe('drainQueue with stub activities', () => {
     const handle = await startDrain(queue, { batchSize: 10, concurrency: 1 });
     await sleep(2_500);
     assert.equal((await handle.describe()).status.name, 'RUNNING', 'messages in flight keep the drain open');
-    queue.inFlight = 0;
+    // Their visibility timeout ends: they are visible again, no longer in flight.
     queue.add(5);
+    queue.inFlight = 0;
     const stats = await handle.result();
     assert.equal(stats.received, 5);
   });
