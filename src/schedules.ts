@@ -10,10 +10,19 @@ export interface ScheduleRequest {
   every?: string;
   cron?: string;
   options?: Partial<DrainOptions>;
+  /** The longest one run of a scheduled drain may take (a Temporal duration such as `1h`). */
+  runTimeout?: string;
 }
 
 /** Missed runs (the server was down) are taken only within this window after it comes back; older ones are skipped. */
 export const CATCHUP_WINDOW = '10 minutes';
+
+/**
+ * Each run of a scheduled drain ends by this time: with overlap SKIP, a run stuck for good would otherwise block
+ * every later tick. A run takes at most 100 batches before it continues as new (minutes); its retries give up
+ * after about a quarter of an hour. A run that times out leaves its batches in flight to their visibility timeout.
+ */
+export const SCHEDULED_RUN_TIMEOUT = '1 hour';
 
 export const defaultScheduleId = (config: Pick<Config, 'SQS_QUEUE_NAME'>) => `drain-${config.SQS_QUEUE_NAME}-schedule`;
 
@@ -38,6 +47,7 @@ export async function createDrainSchedule(
       taskQueue: config.TEMPORAL_TASK_QUEUE,
       // The server appends the scheduled time to it, so each run has its own id.
       workflowId: `drain-${config.SQS_QUEUE_NAME}-scheduled`,
+      workflowRunTimeout: request.runTimeout ?? SCHEDULED_RUN_TIMEOUT,
     },
     policies: { overlap: ScheduleOverlapPolicy.SKIP, catchupWindow: CATCHUP_WINDOW },
   });
@@ -52,7 +62,8 @@ export function describeSchedule(description: ScheduleDescription): string {
   return [
     `schedule ${description.scheduleId}: ${[...every, ...calendars].join(', ') || 'no spec'}`,
     `state: ${state.paused ? `paused${state.note ? ` (${state.note})` : ''}` : 'active'}`,
-    `overlap: ${description.policies.overlap}, catch-up window: ${description.policies.catchupWindow} ms`,
+    `overlap: ${description.policies.overlap}, catch-up window: ${description.policies.catchupWindow} ms, ` +
+      `run timeout: ${runTimeoutOf(description)}`,
     `runs so far: ${info.numActionsTaken}, skipped as overlapping: ${info.numActionsSkippedOverlap}`,
     `running: ${info.runningActions.map((a) => a.workflow.workflowId).join(', ') || 'none'}`,
     `recent: ${info.recentActions.map((a) => `${a.scheduledAt.toISOString()} ${a.action.workflow.workflowId}`).join('; ') || 'none'}`,
@@ -63,4 +74,9 @@ export function describeSchedule(description: ScheduleDescription): string {
         .join(', ') || 'none'
     }`,
   ].join('\n');
+}
+
+function runTimeoutOf({ action }: ScheduleDescription): string {
+  const timeout = action.type === 'startWorkflow' ? action.workflowRunTimeout : undefined;
+  return timeout === undefined ? 'none' : `${Number(timeout) / 1000} s`;
 }

@@ -6,8 +6,9 @@ import { connectClient } from '../temporal/connect-client';
 import { runMain, subcommand, wholeNumber } from './run-main';
 
 const USAGE = `usage: npm run schedule -- <command> [--id ID]
-  create (--every 5m | --cron "*/5 * * * *") [--batch-size N] [--concurrency N]
-          a schedule that starts an until-empty drain at each tick (overlap: skip; catch-up window: 10 minutes)
+  create (--every 5m | --cron "*/5 * * * *") [--batch-size N] [--concurrency N] [--run-timeout 1h]
+          a schedule that starts an until-empty drain at each tick (overlap: skip; catch-up window: 10 minutes;
+          each run ends by its run timeout, 1 hour by default, so a stuck run cannot block later ticks)
   list | describe | pause [--note TEXT] | unpause | trigger | delete
 The id defaults to drain-<queue name>-schedule.`;
 
@@ -21,6 +22,7 @@ runMain(async () => {
       note: { type: 'string' },
       'batch-size': { type: 'string' },
       concurrency: { type: 'string' },
+      'run-timeout': { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -37,6 +39,7 @@ runMain(async () => {
           scheduleId,
           every: values.every,
           cron: values.cron,
+          runTimeout: values['run-timeout'],
           options: {
             batchSize: wholeNumber('batch-size', values['batch-size']),
             concurrency: wholeNumber('concurrency', values.concurrency),

@@ -19,6 +19,7 @@ describe('scheduled drains', () => {
     assert.equal(created.code, 0, created.stderr);
     assert.match(created.stdout, /every 3600 s/);
     assert.match(created.stdout, /overlap: SKIP/);
+    assert.match(created.stdout, /run timeout: 3600 s/, 'a stuck run cannot block every later tick');
 
     const triggered = await schedule('trigger');
     assert.equal(triggered.code, 0, triggered.stderr);
