@@ -11,14 +11,13 @@ import {
 import { MockActivityEnvironment } from '@temporalio/testing';
 import { Client as PgClient } from 'pg';
 import { createActivities } from '../src/activities';
-import { SQS_BATCH_LIMIT } from '../src/activities/receive-batch';
 import type { Config } from '../src/config';
 import type { Keyring } from '../src/core/keys';
 import { transformBatch } from '../src/core/transform-batch';
 import type { ReceivedMessage } from '../src/core/types';
 import { openActivityDeps } from '../src/activities/open-deps';
 import { claimKeyState } from '../src/pii/key-state';
-import { createSqsClient, getQueueDepth, resolveQueueUrl } from '../src/sqs';
+import { createSqsClient, getQueueDepth, resolveQueueUrl, SQS_BATCH_LIMIT } from '../src/sqs';
 
 export interface ModeSettings {
   config: Config;

@@ -76,7 +76,8 @@ export function describeSchedule(description: ScheduleDescription): string {
   ].join('\n');
 }
 
+/** The server gives durations back in milliseconds. */
 function runTimeoutOf({ action }: ScheduleDescription): string {
-  const timeout = action.type === 'startWorkflow' ? action.workflowRunTimeout : undefined;
-  return timeout === undefined ? 'none' : `${Number(timeout) / 1000} s`;
+  if (action.type !== 'startWorkflow' || action.workflowRunTimeout === undefined) return 'none';
+  return `${Number(action.workflowRunTimeout) / 1000} s`;
 }

@@ -1,8 +1,8 @@
 import { SendMessageBatchCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { SQS_BATCH_LIMIT } from './activities/receive-batch';
 import { PROJECT_ROOT } from './config';
+import { chunks } from './sqs';
 
 export const SAMPLE_DATA_FILE = path.join(PROJECT_ROOT, 'data', 'sample-messages.jsonl');
 
@@ -19,18 +19,12 @@ export async function sendBodies(
   bodies: Iterable<string>,
   { concurrency = 8 }: { concurrency?: number } = {},
 ): Promise<number> {
-  const iterator = bodies[Symbol.iterator]();
+  // One generator shared by every sender: each takes the next chunk when it is free.
+  const pending = chunks(bodies);
   let sent = 0;
-  const nextChunk = (): string[] => {
-    const chunk: string[] = [];
-    for (let next = iterator.next(); !next.done; next = iterator.next()) {
-      chunk.push(next.value);
-      if (chunk.length === SQS_BATCH_LIMIT) break;
-    }
-    return chunk;
-  };
   const sender = async () => {
-    for (let chunk = nextChunk(); chunk.length > 0; chunk = nextChunk()) {
+    for (let next = pending.next(); !next.done; next = pending.next()) {
+      const chunk = next.value;
       const { Failed = [] } = await sqs.send(
         new SendMessageBatchCommand({
           QueueUrl: queueUrl,

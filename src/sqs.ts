@@ -11,6 +11,22 @@ import type { Config } from './config';
 import { FAILURE_TYPES } from './core/failure-types';
 
 export const DEAD_LETTER_SUFFIX = '-dlq';
+
+/** SQS hands out at most 10 messages per ReceiveMessage and takes at most 10 entries per batch call. */
+export const SQS_BATCH_LIMIT = 10;
+
+/** Consecutive groups of `size` (the last may be shorter), for SQS's batch calls; lazy, so any iterable will do. */
+export function* chunks<T>(items: Iterable<T>, size = SQS_BATCH_LIMIT): Generator<T[]> {
+  let chunk: T[] = [];
+  for (const item of items) {
+    chunk.push(item);
+    if (chunk.length === size) {
+      yield chunk;
+      chunk = [];
+    }
+  }
+  if (chunk.length > 0) yield chunk;
+}
 export const MAX_RECEIVE_COUNT = 5;
 
 export function createSqsClient(config: Pick<Config, 'sqsEndpoint' | 'AWS_REGION'>): SQSClient {

@@ -2,8 +2,8 @@ import { DeleteMessageBatchCommand, type BatchResultErrorEntry } from '@aws-sdk/
 import { ApplicationFailure, Context } from '@temporalio/activity';
 import { FAILURE_TYPES } from '../core/failure-types';
 import { countMessages } from '../metrics';
+import { chunks } from '../sqs';
 import type { ActivityDeps } from './deps';
-import { SQS_BATCH_LIMIT } from './receive-batch';
 
 export interface DeleteEntry {
   messageId: string;
@@ -32,10 +32,9 @@ export function createDeleteBatch(deps: ActivityDeps) {
     let stale = 0;
     for (let round = 1; pending.length > 0; round++) {
       Context.current().heartbeat();
-      const chunks = Array.from({ length: Math.ceil(pending.length / SQS_BATCH_LIMIT) }, (_, index) =>
-        pending.slice(index * SQS_BATCH_LIMIT, (index + 1) * SQS_BATCH_LIMIT),
-      );
-      const failures = (await Promise.all(chunks.map((chunk) => deleteChunk(deps, queueUrl, chunk)))).flat();
+      const failures = (
+        await Promise.all([...chunks(pending)].map((chunk) => deleteChunk(deps, queueUrl, chunk)))
+      ).flat();
       stale += failures.filter(({ error }) => error.Code === 'ReceiptHandleIsInvalid').length;
       pending = failures.filter(({ error }) => error.Code !== 'ReceiptHandleIsInvalid').map(({ entry }) => entry);
       if (pending.length > 0 && round === ROUNDS) {

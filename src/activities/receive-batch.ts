@@ -2,12 +2,9 @@ import { ChangeMessageVisibilityBatchCommand, ReceiveMessageCommand, type Messag
 import { Context } from '@temporalio/activity';
 import type { ReceivedMessage } from '../core/types';
 import { validateLoginMessage } from '../core/validate-message';
-import { getQueueDepth, type QueueDepth } from '../sqs';
+import { chunks, getQueueDepth, SQS_BATCH_LIMIT, type QueueDepth } from '../sqs';
 import { countMessages } from '../metrics';
 import type { ActivityDeps } from './deps';
-
-/** SQS hands out at most 10 messages per ReceiveMessage and takes at most 10 entries per batch call. */
-export const SQS_BATCH_LIMIT = 10;
 
 /**
  * The most one message may weigh in a Temporal payload. Temporal refuses payloads over 2 MB; an SQS body of
@@ -123,11 +120,11 @@ async function release(
   queueUrl: string,
   messages: Pick<Message, 'ReceiptHandle'>[],
 ): Promise<void> {
-  for (let start = 0; start < messages.length; start += SQS_BATCH_LIMIT) {
+  for (const chunk of chunks(messages)) {
     await deps.sqs.send(
       new ChangeMessageVisibilityBatchCommand({
         QueueUrl: queueUrl,
-        Entries: messages.slice(start, start + SQS_BATCH_LIMIT).map((message, index) => ({
+        Entries: chunk.map((message, index) => ({
           Id: String(index),
           ReceiptHandle: message.ReceiptHandle!,
           VisibilityTimeout: 0,
