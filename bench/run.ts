@@ -9,8 +9,8 @@
  *   npm run bench -- --memory N     the worker's RSS over a continuous drain of N messages (a curve)
  */
 import { spawn } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync, chmodSync } from 'node:fs';
-import { cpus, tmpdir } from 'node:os';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { cpus } from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { tsToMs } from '@temporalio/common/lib/time';
@@ -28,7 +28,7 @@ import { DEFAULT_DRAIN_OPTIONS } from '../src/workflows/drain-options';
 import { createLogger } from '../src/log';
 import { sendBodies } from '../src/seed-messages';
 import { createSqsClient, ensureQueues } from '../src/sqs';
-import { freeStackPorts, startLocalStack, type LocalStack } from '../src/stack/local-stack';
+import { startScratchStack, type LocalStack } from '../src/stack/local-stack';
 import { waitUntil } from '../src/stack/readiness';
 import { connectClient } from '../src/temporal/connect-client';
 import { historyEvents } from '../test/helpers/history';
@@ -86,31 +86,16 @@ async function main(): Promise<void> {
   for (const mode of modes)
     if (!MODES.includes(mode)) throw new Error(`unknown mode ${mode}; modes: ${MODES.join(', ')}`);
 
-  const dataDir = mkdtempSync(path.join(tmpdir(), 'login-etl-bench-'));
-  chmodSync(dataDir, 0o755);
   const keyring = createKeyring(Buffer.from(ROOT_SECRET, 'utf8'));
-  const ports = await freeStackPorts();
   log.info(
     `starting the stack; ${settings.messages} messages per mode, ${settings.concurrency} batches of ${settings.batchSize} in flight`,
   );
-  const stack = await startLocalStack({
-    ports,
-    dataDir,
-    keyring,
-    config: {
-      TEMPORAL_CLI: process.env.TEMPORAL_CLI,
-      SQS_QUEUE_NAME: 'login-queue',
-      AWS_REGION: 'us-east-1',
-      DATABASE_URL: undefined,
-      CODEC_AUTH_TOKEN: undefined,
-    },
-  });
+  const stack = await startScratchStack({ name: 'bench', keyring });
   if (values.memory) {
     try {
       await memoryRun(await prepare(stack, 'temporal'), settings, Number(values.memory));
     } finally {
       await stack.stop();
-      rmSync(dataDir, { recursive: true, force: true });
     }
     return;
   }
@@ -127,7 +112,6 @@ async function main(): Promise<void> {
     }
   } finally {
     await stack.stop();
-    rmSync(dataDir, { recursive: true, force: true });
   }
 
   const table = formatTable(results, settings);

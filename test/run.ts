@@ -4,12 +4,11 @@
  * with Node's test runner, and stops it all.
  */
 import { spawn } from 'node:child_process';
-import { appendFileSync, chmodSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { appendFileSync, readdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { createKeyring } from '../src/core/keys';
 import { addLogSink, createLogger } from '../src/log';
-import { freeStackPorts, startLocalStack } from '../src/stack/local-stack';
+import { startScratchStack } from '../src/stack/local-stack';
 import { bundleWorkflows } from '../src/temporal/workflow-bundle';
 import { TEST_ENV } from './helpers/test-env';
 
@@ -25,26 +24,19 @@ async function main(): Promise<number> {
       .map((file) => path.join('test', dir, file)),
   );
   const selected = filter.length ? files.filter((file) => filter.some((part) => file.includes(part))) : files;
-  const dataDir = mkdtempSync(path.join(tmpdir(), 'login-etl-test-'));
-  // Run as root, the embedded Postgres runs as the postgres user, who must be able to reach its data directory.
-  chmodSync(dataDir, 0o755);
-  // Every line the stack logs is kept, so a test can search all of it for raw PII.
-  const stackLog = path.join(dataDir, 'stack.log');
-  addLogSink((line) => appendFileSync(stackLog, line));
-  const ports = await freeStackPorts();
-  log.info('starting the test stack', { dataDir });
-  const stack = await startLocalStack({
-    ports,
-    dataDir,
-    config: {
-      TEMPORAL_CLI: process.env.TEMPORAL_CLI,
-      SQS_QUEUE_NAME: 'login-queue',
-      AWS_REGION: 'us-east-1',
-      DATABASE_URL: process.env.TEST_DATABASE_URL,
-      CODEC_AUTH_TOKEN: undefined,
-    },
+  let stackLog = '';
+  log.info('starting the test stack');
+  const stack = await startScratchStack({
+    name: 'test',
     keyring: createKeyring(Buffer.from(TEST_ROOT_SECRET, 'utf8')),
+    databaseUrl: process.env.TEST_DATABASE_URL,
+    // Every line the stack logs is kept, so a test can search all of it for raw PII.
+    prepare: (dir) => {
+      stackLog = path.join(dir, 'stack.log');
+      addLogSink((line) => appendFileSync(stackLog, line));
+    },
   });
+  const dataDir = stack.dataDir;
   try {
     const bundlePath = path.join(dataDir, 'workflow-bundle.js');
     const code = await bundleWorkflows();
@@ -68,7 +60,6 @@ async function main(): Promise<number> {
     return await new Promise<number>((resolve) => child.once('exit', (code) => resolve(code ?? 1)));
   } finally {
     await stack.stop();
-    rmSync(dataDir, { recursive: true, force: true });
   }
 }
 

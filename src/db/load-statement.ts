@@ -28,25 +28,26 @@ const unnest = (columns: Columns, first: number) =>
 const ROWS_AT = FIXED_PARAMETERS + 1;
 const RECORDS_AT = ROWS_AT + Object.keys(LOGIN_ROW_COLUMNS).length;
 const VAULT_AT = RECORDS_AT + Object.keys(QUARANTINE_COLUMNS).length;
-const messageIdsOf = (columns: Columns, first: number) => `$${first + Object.keys(columns).indexOf('message_id')}`;
+/** Rows of one table keyed by message_id, tagged with the batch id; a row already there is left as it is. */
+const insertOnce = (table: string, columns: Columns, first: number) => `
+  INSERT INTO ${table} (batch_id, ${names(columns)})
+  SELECT $3::uuid, * FROM unnest(${unnest(columns, first)})
+  WHERE EXISTS (SELECT FROM current_version)
+  ON CONFLICT (message_id) DO NOTHING
+  RETURNING 1`;
+
+/** This batch's rows that an earlier attempt committed (the statement's snapshot predates its own inserts). */
+const committedBefore = (table: string, columns: Columns, first: number) => `(
+  SELECT count(*) FROM ${table}
+  WHERE batch_id = $3::uuid AND message_id = ANY($${first + Object.keys(columns).indexOf('message_id')}))::int`;
 
 export const LOAD_SQL = `
 WITH state AS (
   SELECT active_version, root_fingerprint FROM pii_key_state FOR SHARE
 ), current_version AS (
   SELECT FROM state WHERE active_version = $1 AND root_fingerprint = $2
-), loaded AS (
-  INSERT INTO user_logins (batch_id, ${names(LOGIN_ROW_COLUMNS)})
-  SELECT $3::uuid, * FROM unnest(${unnest(LOGIN_ROW_COLUMNS, ROWS_AT)})
-  WHERE EXISTS (SELECT FROM current_version)
-  ON CONFLICT (message_id) DO NOTHING
-  RETURNING 1
-), quarantined AS (
-  INSERT INTO quarantined_messages (batch_id, ${names(QUARANTINE_COLUMNS)})
-  SELECT $3::uuid, * FROM unnest(${unnest(QUARANTINE_COLUMNS, RECORDS_AT)})
-  WHERE EXISTS (SELECT FROM current_version)
-  ON CONFLICT (message_id) DO NOTHING
-  RETURNING 1
+), loaded AS (${insertOnce('user_logins', LOGIN_ROW_COLUMNS, ROWS_AT)}
+), quarantined AS (${insertOnce('quarantined_messages', QUARANTINE_COLUMNS, RECORDS_AT)}
 ), vaulted AS (
   INSERT INTO pii_vault (${names(VAULT_COLUMNS)})
   SELECT * FROM unnest(${unnest(VAULT_COLUMNS, VAULT_AT)}) AS v(${names(VAULT_COLUMNS)})
@@ -57,11 +58,8 @@ WITH state AS (
 )
 SELECT (SELECT active_version FROM state) AS active_version, (SELECT root_fingerprint FROM state) AS root_fingerprint,
        (SELECT count(*) FROM loaded)::int AS loaded, (SELECT count(*) FROM quarantined)::int AS quarantined,
-       (SELECT count(*) FROM user_logins
-         WHERE batch_id = $3::uuid AND message_id = ANY(${messageIdsOf(LOGIN_ROW_COLUMNS, ROWS_AT)}))::int AS loaded_before,
-       (SELECT count(*) FROM quarantined_messages
-         WHERE batch_id = $3::uuid AND message_id = ANY(${messageIdsOf(QUARANTINE_COLUMNS, RECORDS_AT)}))::int
-         AS quarantined_before`;
+       ${committedBefore('user_logins', LOGIN_ROW_COLUMNS, ROWS_AT)} AS loaded_before,
+       ${committedBefore('quarantined_messages', QUARANTINE_COLUMNS, RECORDS_AT)} AS quarantined_before`;
 
 /** What the statement reports; the `_before` counts are this batch's commits of earlier attempts. */
 export interface LoadOutcome {

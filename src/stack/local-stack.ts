@@ -1,4 +1,5 @@
-import { mkdirSync } from 'node:fs';
+import { chmodSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { Config } from '../config';
 import type { Keyring } from '../core/keys';
@@ -137,6 +138,41 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     };
   } catch (error) {
     await stopAll();
+    throw error;
+  }
+}
+
+/**
+ * A stack on free ports in a new temporary directory, for the tests, the bench and recordings; stop() removes the
+ * directory. `prepare` runs on the directory before anything starts.
+ */
+export async function startScratchStack(options: {
+  name: string;
+  keyring: Keyring;
+  databaseUrl?: string;
+  prepare?: (dataDir: string) => void;
+}): Promise<LocalStack & { dataDir: string }> {
+  const dataDir = mkdtempSync(path.join(tmpdir(), `login-etl-${options.name}-`));
+  // As root, the embedded Postgres runs as the postgres user: it can then keep its data in here, removed with it.
+  chmodSync(dataDir, 0o755);
+  const remove = () => rmSync(dataDir, { recursive: true, force: true });
+  try {
+    options.prepare?.(dataDir);
+    const stack = await startLocalStack({
+      ports: await freeStackPorts(),
+      dataDir,
+      keyring: options.keyring,
+      config: {
+        TEMPORAL_CLI: process.env.TEMPORAL_CLI,
+        SQS_QUEUE_NAME: 'login-queue',
+        AWS_REGION: 'us-east-1',
+        DATABASE_URL: options.databaseUrl,
+        CODEC_AUTH_TOKEN: undefined,
+      },
+    });
+    return { ...stack, dataDir, stop: () => stack.stop().finally(remove) };
+  } catch (error) {
+    remove();
     throw error;
   }
 }

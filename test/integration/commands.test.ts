@@ -27,13 +27,14 @@ describe('commands', () => {
 
   it('start-workflow prints plain progress lines with the queue depth and an ETA when not on a terminal', async () => {
     const pipeline = pipelineOf();
-    await pipeline.send(syntheticBodies(2_000, { seed: 9, malformedShare: 0.02 }));
+    // Small batches one at a time: a drain of some seconds, long enough for a few progress lines.
+    await pipeline.send(syntheticBodies(400, { seed: 9, malformedShare: 0.02 }));
     const args = ['--batch-size', '10', '--concurrency', '1', '--grace-seconds', '1'];
     const result = await runCommand('src/client.ts', args, pipeline.env);
     assert.equal(result.code, 0, result.stderr);
     assert.match(
       result.stderr,
-      /^received \d+, loaded \d+, .* msg\/s, \d+ s\); queue \d+ waiting, \d+ in flight, ETA \d+ s$/m,
+      /^\d+ received, \d+ loaded, .* msg\/s, \d+ s\); queue \d+ waiting, \d+ in flight, ETA \d+ s$/m,
     );
     assert.ok(!result.stderr.includes('\r'), 'no terminal control characters in a log');
   });

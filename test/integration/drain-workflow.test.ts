@@ -163,15 +163,6 @@ describe('drainQueue with stub activities', () => {
     });
   }
 
-  /** Lanes are winding down once only the held load runs and no new batch starts. */
-  async function windingDown(queue: StubQueue, held: string) {
-    await waitUntil('the other lanes to wind down', async () => {
-      const before = queue.started.length;
-      await sleep(300);
-      return queue.running.size === 1 && queue.running.has(held) && queue.started.length === before;
-    });
-  }
-
   it('until-empty drains every message and completes', async () => {
     const queue = new StubQueue();
     queue.add(55);
@@ -193,15 +184,28 @@ describe('drainQueue with stub activities', () => {
     assert.equal(stats.received, 5);
   });
 
-  it('continues as new at the batch limit, carrying the totals and the pause', async () => {
-    const queue = new StubQueue();
+  /**
+   * A drain of 150 one-message batches whose 100th load is held: the other lane reaches the batch limit of a run
+   * and stops, so the drain is winding down for continue-as-new when this returns. Release the load to go on.
+   */
+  async function windingDownAtBatchLimit(queue: StubQueue) {
     queue.add(150);
     const held = holdLoad(queue, 'batch-100.load');
     const handle = await startDrain(queue, { batchSize: 1, concurrency: 2 });
     await held.reached;
-    await windingDown(queue, 'batch-100.load');
+    await waitUntil('the other lane to wind down', async () => {
+      const started = queue.started.length;
+      await sleep(300);
+      return queue.running.size === 1 && queue.running.has('batch-100.load') && queue.started.length === started;
+    });
+    return { handle, release: held.open };
+  }
+
+  it('continues as new at the batch limit, carrying the totals and the pause', async () => {
+    const queue = new StubQueue();
+    const { handle, release } = await windingDownAtBatchLimit(queue);
     await handle.signal(pauseSignal);
-    held.open();
+    release();
     await waitUntil('the second run', async () => (await handle.query(statsQuery)).runs === 2);
     const carried = await handle.query(statsQuery);
     assert.ok(carried.batches >= 100, `the first run's ${carried.batches} batches are carried`);
@@ -216,13 +220,9 @@ describe('drainQueue with stub activities', () => {
 
   it('a stop that arrives while the lanes wind down for continue-as-new ends the drain', async () => {
     const queue = new StubQueue();
-    queue.add(150);
-    const held = holdLoad(queue, 'batch-100.load');
-    const handle = await startDrain(queue, { batchSize: 1, concurrency: 2 });
-    await held.reached;
-    await windingDown(queue, 'batch-100.load');
+    const { handle, release } = await windingDownAtBatchLimit(queue);
     await handle.signal(stopSignal);
-    held.open();
+    release();
     const stats = await handle.result();
     assert.equal(stats.runs, 1, 'no new run after the stop');
     assert.equal(stats.received, queue.received);
