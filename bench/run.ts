@@ -5,7 +5,10 @@
  * Prints a markdown table; writes it, a chart (SVG) and the raw numbers under bench/results/; with --json the
  * last line on stdout is {"ceiling":{"msgsPerSec":…},"direct":{…},"temporal":{…},"naive":{…}}.
  *
- *   npm run bench -- [--messages N] [--concurrency N] [--batch-size N] [--modes a,b] [--local-mask] [--eager-activities] [--json]
+ *   npm run bench -- [--messages N] [--concurrency N] [--batch-size N] [--modes a,b] [--local-mask] [--eager-activities]
+ *                    [--sqs-latency-ms L] [--pg-latency-ms L] [--json]
+ *   With a latency, every mode reaches the SQS emulator (or Postgres) through a proxy that delays each request by
+ *   L ms: SQS 20 and Postgres 1 are about what a worker sees in the same AWS region.
  *   npm run bench -- --memory N     the worker's RSS over a continuous drain of N messages (a curve)
  */
 import { spawn } from 'node:child_process';
@@ -29,8 +32,9 @@ import { createLogger } from '../src/log';
 import { sendBodies } from '../src/seed-messages';
 import { createSqsClient, ensureQueues } from '../src/sqs';
 import { startScratchStack, type LocalStack } from '../src/stack/local-stack';
-import { waitUntil } from '../src/stack/readiness';
+import { freePort, waitUntil } from '../src/stack/readiness';
 import { connectClient } from '../src/temporal/connect-client';
+import { TcpProxy } from '../test/faults/tcp-proxy';
 import { historyEvents } from '../test/helpers/history';
 import { writeMarkdown } from '../test/helpers/write-markdown';
 import { eventsPerRun, memoryChart, sampleMemory } from './memory';
@@ -51,7 +55,16 @@ interface ModeResult {
   peakRssMb: number;
   cpuSeconds: number;
   historyEventsPer1000?: number;
+  /** Temporal history bytes (events as stored, payloads included) per message drained. */
+  historyBytesPerMessage?: number;
+  /** Billable Temporal Cloud actions per 1,000 messages, counted from the history (see `billableActions`). */
+  actionsPer1000?: number;
+  /** At Temporal Cloud's list price of $25 per million actions. */
+  dollarsPerMillionMessages?: number;
 }
+
+/** Temporal Cloud's list price per action. */
+const DOLLARS_PER_ACTION = 25 / 1_000_000;
 
 interface Settings {
   messages: number;
@@ -59,6 +72,8 @@ interface Settings {
   batchSize: number;
   localMask: boolean;
   eagerActivities: boolean;
+  sqsLatencyMs: number;
+  pgLatencyMs: number;
 }
 
 async function main(): Promise<void> {
@@ -73,6 +88,8 @@ async function main(): Promise<void> {
       'local-mask': { type: 'boolean' },
       'eager-activities': { type: 'boolean' },
       memory: { type: 'string' },
+      'sqs-latency-ms': { type: 'string', default: '0' },
+      'pg-latency-ms': { type: 'string', default: '0' },
     },
   });
   const settings: Settings = {
@@ -81,6 +98,8 @@ async function main(): Promise<void> {
     batchSize: Number(values['batch-size']),
     localMask: values['local-mask'] ?? false,
     eagerActivities: values['eager-activities'] ?? false,
+    sqsLatencyMs: Number(values['sqs-latency-ms']),
+    pgLatencyMs: Number(values['pg-latency-ms']),
   };
   const modes = values.modes.split(',').map((m) => m.trim()) as Mode[];
   for (const mode of modes)
@@ -90,7 +109,7 @@ async function main(): Promise<void> {
   log.info(
     `starting the stack; ${settings.messages} messages per mode, ${settings.concurrency} batches of ${settings.batchSize} in flight`,
   );
-  const stack = await startScratchStack({ name: 'bench', keyring });
+  const stack = await withLatency(await startScratchStack({ name: 'bench', keyring }), settings);
   if (values.memory) {
     try {
       await memoryRun(await prepare(stack, 'temporal'), settings, Number(values.memory));
@@ -129,8 +148,40 @@ async function main(): Promise<void> {
   if (values.json) process.stdout.write(`${JSON.stringify(results)}\n`);
 }
 
+/**
+ * The stack as the modes reach it: with a latency set, SQS and Postgres through proxies that add it (the servers
+ * themselves stay on localhost, so `prepare` still creates databases directly).
+ */
+interface BenchStack {
+  stack: LocalStack;
+  /** Where the modes reach SQS and Postgres: the servers, or the latency proxies in front of them. */
+  sqsEndpoint: string;
+  databaseUrl: string;
+  stop(): Promise<void>;
+}
+
+async function withLatency(stack: LocalStack, settings: Settings): Promise<BenchStack> {
+  const proxies: TcpProxy[] = [];
+  const proxied = async (url: URL, latencyMs: number): Promise<URL> => {
+    if (latencyMs === 0) return url;
+    const proxy = new TcpProxy(await freePort(), { host: url.hostname, port: Number(url.port) }, latencyMs);
+    await proxy.listen();
+    proxies.push(proxy);
+    return Object.assign(new URL(url), { port: String(proxy.port) });
+  };
+  return {
+    stack,
+    sqsEndpoint: (await proxied(new URL(stack.sqsEndpoint), settings.sqsLatencyMs)).origin,
+    databaseUrl: (await proxied(new URL(stack.databaseUrl), settings.pgLatencyMs)).toString(),
+    async stop() {
+      for (const proxy of proxies) await proxy.close();
+      await stack.stop();
+    },
+  };
+}
+
 /** A fresh queue and database for one mode, migrated, so the mode's clock measures the drain alone. */
-async function prepare(stack: LocalStack, mode: Mode): Promise<Config> {
+async function prepare({ stack, sqsEndpoint, databaseUrl }: BenchStack, mode: Mode): Promise<Config> {
   const name = `bench_${mode}_${Date.now()}`;
   const admin = new PgClient({ connectionString: stack.databaseUrl.replace(/\/[^/]+$/, '/postgres') });
   await admin.connect();
@@ -139,10 +190,10 @@ async function prepare(stack: LocalStack, mode: Mode): Promise<Config> {
   const config = loadConfig({
     ...process.env,
     TEMPORAL_ADDRESS: stack.temporalAddress,
-    SQS_ENDPOINT: stack.sqsEndpoint,
+    SQS_ENDPOINT: sqsEndpoint,
     SQS_QUEUE_NAME: name.replace(/_/g, '-'),
     TEMPORAL_TASK_QUEUE: name,
-    DATABASE_URL: stack.databaseUrl.replace(/\/[^/]+$/, `/${name}`),
+    DATABASE_URL: databaseUrl.replace(/\/[^/]+$/, `/${name}`),
     PII_HMAC_KEY: ROOT_SECRET,
     LOG_LEVEL: 'warn',
   });
@@ -228,9 +279,13 @@ async function runTemporal(config: Config, settings: Settings, bodies: string[])
     const cpuSeconds = procCpuSeconds(worker.pid!) - cpuBefore;
     const peakRssMb = procPeakRssMb(worker.pid!);
     const timings = await batchTimings(client, workflowId);
+    const perMessage = (total: number) => total / timings.run.messages;
     return {
       ...summarize(timings.run, cpuSeconds, peakRssMb),
-      historyEventsPer1000: Math.round((timings.events / timings.run.messages) * 1000),
+      historyEventsPer1000: Math.round(perMessage(timings.events) * 1000),
+      historyBytesPerMessage: Math.round(perMessage(timings.bytes) * 10) / 10,
+      actionsPer1000: Math.round(perMessage(timings.actions) * 1000 * 10) / 10,
+      dollarsPerMillionMessages: Math.round(perMessage(timings.actions) * 1_000_000 * DOLLARS_PER_ACTION * 100) / 100,
     };
   } finally {
     await client.connection.close();
@@ -292,6 +347,8 @@ async function memoryRun(config: Config, settings: Settings, total: number): Pro
 async function batchTimings(client: Awaited<ReturnType<typeof connectClient>>, workflowId: string) {
   const run: ModeRun = { messages: 0, seconds: 0, batchMs: [] };
   let events = 0;
+  let bytes = 0;
+  let actions = 0;
   let first = Infinity;
   let last = 0;
   const runs = new Map<string, { scheduled: Map<string, string>; receiveAt: Map<string, number> }>();
@@ -303,6 +360,8 @@ async function batchTimings(client: Awaited<ReturnType<typeof connectClient>>, w
     runs.set(page.runId, state);
     for (const event of page.events) {
       events++;
+      bytes += temporal.api.history.v1.HistoryEvent.encode(event).finish().length;
+      actions += billableActions(event);
       const at = tsToMs(event.eventTime);
       const scheduled = event.activityTaskScheduledEventAttributes;
       if (event.eventType === EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED && scheduled) {
@@ -323,7 +382,29 @@ async function batchTimings(client: Awaited<ReturnType<typeof connectClient>>, w
   const stats = await client.workflow.getHandle<typeof drainQueue>(workflowId).result();
   run.messages = stats.received;
   run.seconds = (last - first) / 1000;
-  return { run, events };
+  return { run, events, bytes, actions };
+}
+
+/**
+ * What Temporal Cloud bills as actions, as far as history shows them: each run's start (continue-as-new starts the
+ * next), every activity attempt (a started event carries its attempt number; earlier attempts leave no event),
+ * signals, timers, search attribute upserts and local activities. Queries are billed too but leave no event;
+ * the drain's progress line makes one every 2 s, which this leaves out.
+ */
+function billableActions(event: temporal.api.history.v1.IHistoryEvent): number {
+  switch (event.eventType) {
+    case EventType.EVENT_TYPE_WORKFLOW_EXECUTION_STARTED:
+    case EventType.EVENT_TYPE_WORKFLOW_EXECUTION_SIGNALED:
+    case EventType.EVENT_TYPE_TIMER_STARTED:
+    case EventType.EVENT_TYPE_UPSERT_WORKFLOW_SEARCH_ATTRIBUTES:
+      return 1;
+    case EventType.EVENT_TYPE_ACTIVITY_TASK_STARTED:
+      return event.activityTaskStartedEventAttributes?.attempt ?? 1;
+    case EventType.EVENT_TYPE_MARKER_RECORDED:
+      return event.markerRecordedEventAttributes?.markerName === 'core_local_activity' ? 1 : 0;
+    default:
+      return 0;
+  }
 }
 
 function procCpuSeconds(pid: number): number {
@@ -368,13 +449,17 @@ function formatTable(results: Partial<Record<Mode, ModeResult>>, settings: Setti
       r.peakRssMb,
       r.cpuSeconds,
       r.historyEventsPer1000 ?? '–',
+      r.historyBytesPerMessage ?? '–',
+      r.actionsPer1000 ?? '–',
+      r.dollarsPerMillionMessages ?? '–',
     ].join(' | '),
   );
   return [
-    `${settings.messages} messages, ${settings.concurrency} batches of ${settings.batchSize} in flight (ceiling: ${settings.concurrency} loops of 10, naive: one loop of 10); ${machine()}`,
+    `${settings.messages} messages, ${settings.concurrency} batches of ${settings.batchSize} in flight (ceiling: ${settings.concurrency} loops of 10, naive: one loop of 10); ` +
+      `SQS latency ${settings.sqsLatencyMs} ms, Postgres latency ${settings.pgLatencyMs} ms; ${machine()}`,
     '',
-    '| mode | msg/s | messages | seconds | p50 batch (ms) | p99 batch (ms) | peak RSS (MB) | CPU (s) | history events / 1,000 msgs |',
-    '| --- | --- | --- | --- | --- | --- | --- | --- | --- |',
+    '| mode | msg/s | messages | seconds | p50 batch (ms) | p99 batch (ms) | peak RSS (MB) | CPU (s) | history events / 1,000 msgs | history bytes / msg | actions / 1,000 msgs | $ / million msgs |',
+    '| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |',
     ...rows.map((row) => `| ${row} |`),
   ].join('\n');
 }

@@ -2,7 +2,9 @@ import { createConnection, createServer, type Server, type Socket } from 'node:n
 
 /**
  * A TCP proxy between the pipeline and a server, to take the server off the network and bring it back: while
- * down, every open connection is reset and every new one is reset as soon as it is accepted.
+ * down, every open connection is reset and every new one is reset as soon as it is accepted. With `latencyMs`,
+ * what the client sends reaches the server that much later, so each request and answer costs one such delay, as
+ * a server in another zone or service would (the bench's `--sqs-latency-ms`, `--pg-latency-ms`).
  */
 export class TcpProxy {
   private readonly server: Server;
@@ -12,6 +14,7 @@ export class TcpProxy {
   constructor(
     readonly port: number,
     private readonly target: { host: string; port: number },
+    private readonly latencyMs = 0,
   ) {
     this.server = createServer((client) => this.accept(client));
   }
@@ -52,7 +55,13 @@ export class TcpProxy {
     }
     client.on('close', () => upstream.destroy());
     upstream.on('close', () => client.destroy());
-    client.pipe(upstream);
+    if (this.latencyMs > 0) {
+      // Timers of equal delay fire in order, so the stream keeps its order.
+      client.on('data', (chunk) => setTimeout(() => upstream.write(chunk), this.latencyMs));
+      client.on('end', () => setTimeout(() => upstream.end(), this.latencyMs));
+    } else {
+      client.pipe(upstream);
+    }
     upstream.pipe(client);
   }
 }
