@@ -1,13 +1,23 @@
 import { parseArgs } from 'node:util';
 import { runMain, wholeNumber } from './cli/run-main';
 import { loadConfig } from './config';
-import { defaultWorkflowId, formatProgress, formatSummary, runDrain } from './drain';
+import {
+  combineProgress,
+  combineSummaries,
+  drainWorkflowIds,
+  formatProgress,
+  formatSummary,
+  runDrain,
+  type DrainProgress,
+} from './drain';
 import { loadKeyring } from './secrets';
 import { createSqsClient, getQueueDepth, resolveQueueUrl } from './sqs';
 import { connectClient } from './temporal/connect-client';
+import { registerDrainSearchAttributes } from './temporal/register-search-attributes';
+import type { DrainOptions } from './workflows/drain-options';
 
 const USAGE = `usage: npm run start-workflow -- [--until-empty | --continuous] [--batch-size N] [--concurrency N] [--max-batch-bytes N]
-  [--visibility-timeout S] [--grace-seconds S] [--eager-activities] [--workflow-id ID] [--json]`;
+  [--visibility-timeout S] [--grace-seconds S] [--eager-activities] [--drains N | --workflow-id ID] [--json]`;
 
 runMain(async () => {
   const { values } = parseArgs({
@@ -21,6 +31,7 @@ runMain(async () => {
       'grace-seconds': { type: 'string' },
       'eager-activities': { type: 'boolean' },
       'workflow-id': { type: 'string' },
+      drains: { type: 'string' },
       json: { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
     },
@@ -30,28 +41,44 @@ runMain(async () => {
     return 0;
   }
   if (values['until-empty'] && values.continuous) throw new Error('choose one of --until-empty and --continuous');
+  if (values.drains !== undefined && values['workflow-id'] !== undefined) {
+    throw new Error('choose one of --drains and --workflow-id');
+  }
   const config = loadConfig();
   const client = await connectClient(config, await loadKeyring(config));
   const sqs = createSqsClient(config);
   let queueUrl: Promise<string> | undefined;
-  const workflowId = values['workflow-id'] ?? defaultWorkflowId(config);
-  process.stderr.write(`drain ${workflowId} on task queue ${config.TEMPORAL_TASK_QUEUE}\n`);
+  const workflowIds = values['workflow-id']
+    ? [values['workflow-id']]
+    : drainWorkflowIds(config, wholeNumber('drains', values.drains));
+  process.stderr.write(`drain ${workflowIds.join(', ')} on task queue ${config.TEMPORAL_TASK_QUEUE}\n`);
   const interactive = process.stderr.isTTY;
-  const summary = await runDrain(client, config, {
-    workflowId,
-    options: {
-      mode: values.continuous ? 'continuous' : 'until-empty',
-      batchSize: wholeNumber('batch-size', values['batch-size']),
-      concurrency: wholeNumber('concurrency', values['concurrency']),
-      maxBatchBytes: wholeNumber('max-batch-bytes', values['max-batch-bytes']),
-      visibilityTimeoutSeconds: wholeNumber('visibility-timeout', values['visibility-timeout']),
-      emptyGraceSeconds: wholeNumber('grace-seconds', values['grace-seconds']),
-      eagerActivities: values['eager-activities'],
-    },
-    onProgress: (progress) =>
-      process.stderr.write(interactive ? `\r\x1b[K${formatProgress(progress)}` : `${formatProgress(progress)}\n`),
-    queueDepth: async () => getQueueDepth(sqs, await (queueUrl ??= resolveQueueUrl(sqs, config))),
-  }).finally(() => sqs.destroy());
+  const options: Partial<DrainOptions> = {
+    mode: values.continuous ? 'continuous' : 'until-empty',
+    batchSize: wholeNumber('batch-size', values['batch-size']),
+    concurrency: wholeNumber('concurrency', values['concurrency']),
+    maxBatchBytes: wholeNumber('max-batch-bytes', values['max-batch-bytes']),
+    visibilityTimeoutSeconds: wholeNumber('visibility-timeout', values['visibility-timeout']),
+    emptyGraceSeconds: wholeNumber('grace-seconds', values['grace-seconds']),
+    eagerActivities: values['eager-activities'],
+  };
+  // Several drains of one queue report one line: their totals and the queue they share.
+  const progress = new Map<string, DrainProgress>();
+  const report = (workflowId: string) => (latest: DrainProgress) => {
+    progress.set(workflowId, latest);
+    const line = formatProgress(combineProgress([...progress.values()]));
+    process.stderr.write(interactive ? `\r\x1b[K${line}` : `${line}\n`);
+  };
+  const queueDepth = async () => getQueueDepth(sqs, await (queueUrl ??= resolveQueueUrl(sqs, config)));
+  // Once, before the drains start side by side: they would otherwise all try to register the first time.
+  if (workflowIds.length > 1) await registerDrainSearchAttributes(client, config.TEMPORAL_NAMESPACE);
+  const summary = combineSummaries(
+    await Promise.all(
+      workflowIds.map((workflowId) =>
+        runDrain(client, config, { workflowId, options, onProgress: report(workflowId), queueDepth }),
+      ),
+    ).finally(() => sqs.destroy()),
+  );
   if (interactive) process.stderr.write('\r\x1b[K');
   process.stdout.write(formatSummary(summary) + '\n');
   if (values.json) process.stdout.write(JSON.stringify(summary) + '\n');

@@ -6,6 +6,7 @@ import { drainQueue, statsQuery } from './workflows';
 import {
   resolveDrainOptions,
   statsSentence,
+  sumStats,
   type DrainInput,
   type DrainOptions,
   type DrainStats,
@@ -30,6 +31,44 @@ export interface DrainProgress {
 }
 
 export const defaultWorkflowId = (config: Pick<Config, 'SQS_QUEUE_NAME'>): string => `drain-${config.SQS_QUEUE_NAME}`;
+
+/** The most drains one command starts on a queue; each holds DATABASE_POOL_SIZE-bounded connections while it loads. */
+export const MAX_DRAINS = 16;
+
+/**
+ * The ids of `drains` drains of one queue: `drain-<queue>` for one, `drain-<queue>-1` … `drain-<queue>-N` for
+ * more. start-workflow, schedule and control all name them so.
+ */
+export function drainWorkflowIds(config: Pick<Config, 'SQS_QUEUE_NAME'>, drains = 1): string[] {
+  if (!Number.isInteger(drains) || drains < 1 || drains > MAX_DRAINS) {
+    throw new RangeError(`--drains must be a whole number from 1 to ${MAX_DRAINS}`);
+  }
+  const base = defaultWorkflowId(config);
+  return drains === 1 ? [base] : Array.from({ length: drains }, (_, index) => `${base}-${index + 1}`);
+}
+
+/** The totals of several drains of one queue, as one summary; ids and run ids comma-separated. */
+export function combineSummaries(summaries: DrainSummary[]): DrainSummary {
+  const stats = sumStats(summaries);
+  const seconds = Math.max(...summaries.map((summary) => summary.seconds));
+  return {
+    workflowId: summaries.map((summary) => summary.workflowId).join(','),
+    runId: summaries.map((summary) => summary.runId).join(','),
+    ...stats,
+    seconds,
+    messagesPerSecond: Math.round(stats.received / Math.max(seconds, 0.001)),
+  };
+}
+
+/** The progress of several drains of one queue as one line's worth: their totals, the queue they share. */
+export function combineProgress(all: DrainProgress[]): DrainProgress {
+  return {
+    stats: sumStats(all.map((progress) => progress.stats)),
+    elapsedSeconds: Math.max(...all.map((progress) => progress.elapsedSeconds)),
+    queue: all.find((progress) => progress.queue)?.queue,
+    noWorker: all.some((progress) => progress.noWorker),
+  };
+}
 
 type DrainConfig = Pick<Config, 'TEMPORAL_TASK_QUEUE' | 'TEMPORAL_NAMESPACE' | 'SQS_QUEUE_NAME'>;
 

@@ -24,7 +24,12 @@ export const CATCHUP_WINDOW = '10 minutes';
  */
 export const SCHEDULED_RUN_TIMEOUT = '1 hour';
 
-export const defaultScheduleId = (config: Pick<Config, 'SQS_QUEUE_NAME'>) => `drain-${config.SQS_QUEUE_NAME}-schedule`;
+/**
+ * One schedule per drain id (`drain-<queue>-schedule`, or `drain-<queue>-<i>-schedule` for several drains), so
+ * `--drains N` schedules N drains of one queue, each skipping its tick while its own previous run still goes on.
+ */
+export const scheduleIdOf = (drainId: string) => `${drainId}-schedule`;
+const drainIdOf = (scheduleId: string) => scheduleId.replace(/-schedule$/, '');
 
 /**
  * A Temporal Schedule that starts an until-empty drain at each tick. Overlap SKIP: while a drain still runs, the
@@ -46,7 +51,7 @@ export async function createDrainSchedule(
       ...start,
       taskQueue: config.TEMPORAL_TASK_QUEUE,
       // The server appends the scheduled time to it, so each run has its own id.
-      workflowId: `drain-${config.SQS_QUEUE_NAME}-scheduled`,
+      workflowId: `${drainIdOf(request.scheduleId)}-scheduled`,
       workflowRunTimeout: request.runTimeout ?? SCHEDULED_RUN_TIMEOUT,
     },
     policies: { overlap: ScheduleOverlapPolicy.SKIP, catchupWindow: CATCHUP_WINDOW },

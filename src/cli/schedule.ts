@@ -1,22 +1,26 @@
 import { parseArgs } from 'node:util';
-import { loadConfig } from '../config';
-import { createDrainSchedule, defaultScheduleId, describeSchedule } from '../schedules';
+import { loadConfig, type Config } from '../config';
+import type { Client } from '@temporalio/client';
+import { drainWorkflowIds } from '../drain';
+import { createDrainSchedule, describeSchedule, scheduleIdOf } from '../schedules';
 import { loadKeyring } from '../secrets';
 import { connectClient } from '../temporal/connect-client';
 import { runMain, subcommand, wholeNumber } from './run-main';
 
-const USAGE = `usage: npm run schedule -- <command> [--id ID]
+const USAGE = `usage: npm run schedule -- <command> [--drains N | --id ID]
   create (--every 5m | --cron "*/5 * * * *") [--batch-size N] [--concurrency N] [--run-timeout 1h]
           a schedule that starts an until-empty drain at each tick (overlap: skip; catch-up window: 10 minutes;
           each run ends by its run timeout, 1 hour by default, so a stuck run cannot block later ticks)
   list | describe | pause [--note TEXT] | unpause | trigger | delete
-The id defaults to drain-<queue name>-schedule.`;
+The id defaults to drain-<queue name>-schedule; --drains N acts on N schedules, drain-<queue name>-1-schedule …
+-N-schedule, each starting its own drain of the queue.`;
 
 runMain(async () => {
   const { values, positionals } = parseArgs({
     allowPositionals: true,
     options: {
       id: { type: 'string' },
+      drains: { type: 'string' },
       every: { type: 'string' },
       cron: { type: 'string' },
       note: { type: 'string' },
@@ -30,50 +34,71 @@ runMain(async () => {
   if (typeof command === 'number') return command;
   const config = loadConfig();
   const client = await connectClient(config, await loadKeyring(config));
-  const scheduleId = values.id ?? defaultScheduleId(config);
-  const handle = client.schedule.getHandle(scheduleId);
+  if (values.id !== undefined && values.drains !== undefined) throw new Error('choose one of --drains and --id');
+  const scheduleIds = values.id
+    ? [values.id]
+    : drainWorkflowIds(config, wholeNumber('drains', values.drains)).map(scheduleIdOf);
   try {
-    switch (command) {
-      case 'create':
-        await createDrainSchedule(client, config, {
-          scheduleId,
-          every: values.every,
-          cron: values.cron,
-          runTimeout: values['run-timeout'],
-          options: {
-            batchSize: wholeNumber('batch-size', values['batch-size']),
-            concurrency: wholeNumber('concurrency', values.concurrency),
-          },
-        });
-        process.stdout.write(`created ${describeSchedule(await handle.describe())}\n`);
-        return 0;
-      case 'list':
-        for await (const schedule of client.schedule.list()) {
-          process.stdout.write(`${schedule.scheduleId}${schedule.state.paused ? ' (paused)' : ''}\n`);
-        }
-        return 0;
-      case 'describe':
-        process.stdout.write(`${describeSchedule(await handle.describe())}\n`);
-        return 0;
-      case 'pause':
-        await handle.pause(values.note ?? 'paused from npm run schedule');
-        break;
-      case 'unpause':
-        await handle.unpause(values.note ?? 'unpaused from npm run schedule');
-        break;
-      case 'trigger':
-        await handle.trigger();
-        break;
-      case 'delete':
-        await handle.delete();
-        process.stdout.write(`deleted schedule ${scheduleId}\n`);
-        return 0;
-      default:
-        throw new Error(`unknown command ${command}; see npm run schedule -- --help`);
+    if (command === 'list') {
+      for await (const schedule of client.schedule.list()) {
+        process.stdout.write(`${schedule.scheduleId}${schedule.state.paused ? ' (paused)' : ''}\n`);
+      }
+      return 0;
     }
-    process.stdout.write(`${command}: done\n${describeSchedule(await handle.describe())}\n`);
+    for (const scheduleId of scheduleIds) await runScheduleCommand(client, config, command, scheduleId, values);
     return 0;
   } finally {
     await client.connection.close();
   }
 });
+
+async function runScheduleCommand(
+  client: Client,
+  config: Config,
+  command: string,
+  scheduleId: string,
+  values: {
+    every?: string;
+    cron?: string;
+    note?: string;
+    'batch-size'?: string;
+    concurrency?: string;
+    'run-timeout'?: string;
+  },
+): Promise<void> {
+  const handle = client.schedule.getHandle(scheduleId);
+  switch (command) {
+    case 'create':
+      await createDrainSchedule(client, config, {
+        scheduleId,
+        every: values.every,
+        cron: values.cron,
+        runTimeout: values['run-timeout'],
+        options: {
+          batchSize: wholeNumber('batch-size', values['batch-size']),
+          concurrency: wholeNumber('concurrency', values.concurrency),
+        },
+      });
+      process.stdout.write(`created ${describeSchedule(await handle.describe())}\n`);
+      return;
+    case 'describe':
+      process.stdout.write(`${describeSchedule(await handle.describe())}\n`);
+      return;
+    case 'pause':
+      await handle.pause(values.note ?? 'paused from npm run schedule');
+      break;
+    case 'unpause':
+      await handle.unpause(values.note ?? 'unpaused from npm run schedule');
+      break;
+    case 'trigger':
+      await handle.trigger();
+      break;
+    case 'delete':
+      await handle.delete();
+      process.stdout.write(`deleted schedule ${scheduleId}\n`);
+      return;
+    default:
+      throw new Error(`unknown command ${command}; see npm run schedule -- --help`);
+  }
+  process.stdout.write(`${command}: done\n${describeSchedule(await handle.describe())}\n`);
+}

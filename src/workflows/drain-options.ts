@@ -91,6 +91,13 @@ export const emptyStats = (): DrainStats => ({
   runs: 1,
 });
 
+/** The totals of several drains (of one queue), field by field. */
+export function sumStats(all: DrainStats[]): DrainStats {
+  const sum: DrainStats = { ...emptyStats(), runs: 0 };
+  for (const stats of all) for (const key of Object.keys(sum) as (keyof DrainStats)[]) sum[key] += stats[key];
+  return sum;
+}
+
 /** The totals as every command and failure states them. */
 export const statsSentence = (stats: DrainStats): string =>
   `${stats.received} received, ${stats.loaded} loaded, ${stats.quarantined} quarantined, ` +

@@ -25,6 +25,26 @@ describe('commands', () => {
     );
   });
 
+  it('start-workflow --drains 2 runs two drains of one queue, and control reaches both', async () => {
+    const pipeline = pipelineOf();
+    const before = await pipeline.counts();
+    await pipeline.send(syntheticBodies(600, { seed: 11, malformedShare: 0.02 }));
+    const args = ['--drains', '2', '--batch-size', '20', '--json', '--grace-seconds', '1'];
+    const result = await runCommand('src/client.ts', args, pipeline.env);
+    assert.equal(result.code, 0, result.stderr);
+    const summary = JSON.parse(lastLine(result.stdout)) as Record<string, number | string>;
+    const ids = [1, 2].map((i) => `drain-${pipeline.config.SQS_QUEUE_NAME}-${i}`);
+    assert.equal(summary.workflowId, ids.join(','));
+    assert.equal(Number(summary.loaded) + Number(summary.quarantined), 600, 'the two together took every message');
+    assert.deepEqual(await pipeline.counts(), {
+      rows: before.rows + Number(summary.loaded),
+      quarantined: before.quarantined + Number(summary.quarantined),
+    });
+    const status = await runCommand('src/cli/control.ts', ['status', '--drains', '2'], pipeline.env);
+    assert.equal(status.code, 0, status.stderr);
+    for (const id of ids) assert.match(status.stdout, new RegExp(`^${id}: completed; \\d+ received`, 'm'));
+  });
+
   it('start-workflow prints plain progress lines with the queue depth and an ETA when not on a terminal', async () => {
     const pipeline = pipelineOf();
     // Small batches one at a time: a drain of some seconds, long enough for a few progress lines.
