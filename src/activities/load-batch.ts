@@ -25,6 +25,15 @@ export interface LoadBatchResult {
   rejected: number;
 }
 
+/**
+ * One attempt's outcome: the batch's result, and what this attempt itself inserted. The metrics count the latter,
+ * so that summed over attempts and workers they match the rows in Postgres.
+ */
+interface Attempt {
+  result: LoadBatchResult;
+  inserted: { loaded: number; quarantined: number };
+}
+
 /** The statement, run with this batch's writes. */
 const runLoad = (client: Queryable, deps: ActivityDeps, batch: TransformedBatch, writes: LoadWrites) =>
   client.query<LoadOutcome>(
@@ -50,10 +59,10 @@ export function createLoadBatch(deps: ActivityDeps) {
     for (let rekeys = 0; ; rekeys++) {
       const outcome = await loadOnce(deps, batch);
       if (!(outcome instanceof StaleKeyVersion)) {
-        log.debug('loaded', { ...outcome, keyVersion: batch.keyVersion });
-        const { loaded, duplicates, quarantined } = outcome;
-        countMessages(Context.current().metricMeter, { loaded, duplicates, quarantined });
-        return outcome;
+        const { result, inserted } = outcome;
+        log.debug('loaded', { ...result, keyVersion: batch.keyVersion });
+        countMessages(Context.current().metricMeter, { ...inserted, duplicates: result.duplicates });
+        return result;
       }
       log.info('batch masked with an older key version: re-keyed', {
         from: batch.keyVersion,
@@ -78,7 +87,7 @@ function checkState(deps: ActivityDeps, batch: TransformedBatch, outcome: LoadOu
   return state.activeVersion === batch.keyVersion ? undefined : new StaleKeyVersion(state.activeVersion);
 }
 
-async function loadOnce(deps: ActivityDeps, batch: TransformedBatch): Promise<LoadBatchResult | StaleKeyVersion> {
+async function loadOnce(deps: ActivityDeps, batch: TransformedBatch): Promise<Attempt | StaleKeyVersion> {
   const total = batch.rows.length + batch.quarantined.length;
   try {
     const { rows } = await runLoad(deps.pool, deps, batch, {
@@ -91,7 +100,10 @@ async function loadOnce(deps: ActivityDeps, batch: TransformedBatch): Promise<Lo
     if (stale) return stale;
     const loaded = outcome.loaded + outcome.loaded_before;
     const quarantined = outcome.quarantined + outcome.quarantined_before;
-    return { loaded, quarantined, duplicates: total - loaded - quarantined, rejected: 0 };
+    return {
+      result: { loaded, quarantined, duplicates: total - loaded - quarantined, rejected: 0 },
+      inserted: { loaded: outcome.loaded, quarantined: outcome.quarantined },
+    };
   } catch (error) {
     if (!isDataError(error)) throw error;
     return loadRowByRow(deps, batch);
@@ -102,16 +114,14 @@ async function loadOnce(deps: ActivityDeps, batch: TransformedBatch): Promise<Lo
  * The slow path when Postgres refused the batch: each row is tried in its own savepoint, a refused one is
  * quarantined, and everything is committed together. Only the SQLSTATE is kept, since a message can echo a value.
  */
-async function loadRowByRow(deps: ActivityDeps, batch: TransformedBatch): Promise<LoadBatchResult | StaleKeyVersion> {
+async function loadRowByRow(deps: ActivityDeps, batch: TransformedBatch): Promise<Attempt | StaleKeyVersion> {
   try {
     return await inTransaction(deps.pool, async (client) => {
-      let loaded = 0;
-      let duplicates = 0;
+      const counts = { inserted: 0, 'committed before': 0, duplicate: 0 };
       const records = [...batch.quarantined];
       for (const row of batch.rows) {
         const outcome = await tryRow(deps, client, batch, row);
-        if (outcome === 'loaded') loaded++;
-        else if (outcome === 'duplicate') duplicates++;
+        if (typeof outcome === 'string') counts[outcome]++;
         else records.push(refusedRow(deps, batch, row, outcome.code));
       }
       const { rows } = await runLoad(client, deps, batch, { rows: [], records, vault: batch.vault });
@@ -120,10 +130,13 @@ async function loadRowByRow(deps: ActivityDeps, batch: TransformedBatch): Promis
       if (stale) throw stale;
       const quarantined = outcome.quarantined + outcome.quarantined_before;
       return {
-        loaded,
-        quarantined,
-        duplicates: duplicates + records.length - quarantined,
-        rejected: records.length - batch.quarantined.length,
+        result: {
+          loaded: counts.inserted + counts['committed before'],
+          quarantined,
+          duplicates: counts.duplicate + records.length - quarantined,
+          rejected: records.length - batch.quarantined.length,
+        },
+        inserted: { loaded: counts.inserted, quarantined: outcome.quarantined },
       };
     });
   } catch (error) {
@@ -138,7 +151,7 @@ async function tryRow(
   client: PoolClient,
   batch: TransformedBatch,
   row: LoginRow,
-): Promise<'loaded' | 'duplicate' | { code: string }> {
+): Promise<'inserted' | 'committed before' | 'duplicate' | { code: string }> {
   await client.query('SAVEPOINT row_insert');
   try {
     const { rows } = await runLoad(client, deps, batch, { rows: [row], records: [], vault: [] });
@@ -146,7 +159,7 @@ async function tryRow(
     const outcome = rows[0]!;
     const stale = checkState(deps, batch, outcome);
     if (stale) throw stale;
-    return outcome.loaded + outcome.loaded_before === 1 ? 'loaded' : 'duplicate';
+    return outcome.loaded === 1 ? 'inserted' : outcome.loaded_before === 1 ? 'committed before' : 'duplicate';
   } catch (error) {
     if (!isDataError(error)) throw error;
     await client.query('ROLLBACK TO SAVEPOINT row_insert');

@@ -144,6 +144,18 @@ describe('drainQueue with stub activities', () => {
     await client.connection.close();
   });
 
+  /** The drain's last run, replayed on the same code: the patched paths it took are deterministic. */
+  async function assertReplays(workflowId: string) {
+    const history = await client.workflow.getHandle(workflowId).fetchHistory();
+    await Worker.runReplayHistory(
+      {
+        workflowBundle: { codePath: process.env[TEST_ENV.bundle]! },
+        dataConverter: createDataConverter(await loadKeyring(config)),
+      },
+      history,
+    );
+  }
+
   /** A worker of its own task queue with the stub's activities, and a drain started on it. */
   async function startDrain(queue: StubQueue, options: Partial<DrainOptions>) {
     const taskQueue = `stub-${randomBytes(4).toString('hex')}`;
@@ -224,6 +236,7 @@ describe('drainQueue with stub activities', () => {
     await handle.signal(stopSignal);
     release();
     const stats = await handle.result();
+    await assertReplays(handle.workflowId);
     assert.equal(stats.runs, 1, 'no new run after the stop');
     assert.equal(stats.received, queue.received);
     assert.ok(queue.visible > 0, 'the rest stays in the queue');
@@ -285,6 +298,7 @@ describe('drainQueue with stub activities', () => {
       () => assert.fail('the drain should fail'),
       (e: unknown) => e,
     );
+    await assertReplays(handle.workflowId);
     assert.ok(error instanceof WorkflowFailedError);
     assert.ok(error.cause instanceof ApplicationFailure);
     assert.equal(error.cause.type, FAILURE_TYPES.batchFailed);
