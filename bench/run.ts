@@ -6,9 +6,10 @@
  * last line on stdout is {"ceiling":{"msgsPerSec":…},"direct":{…},"temporal":{…},"naive":{…}}.
  *
  *   npm run bench -- [--messages N] [--concurrency N] [--batch-size N] [--modes a,b] [--local-mask] [--eager-activities]
- *                    [--sqs-latency-ms L] [--pg-latency-ms L] [--json]
+ *                    [--sqs-latency-ms L] [--pg-latency-ms L] [--drains N] [--workers N] [--body-bytes N] [--json]
  *   With a latency, every mode reaches the SQS emulator (or Postgres) through a proxy that delays each request by
- *   L ms: SQS 20 and Postgres 1 are about what a worker sees in the same AWS region.
+ *   L ms: SQS 20 and Postgres 1 are about what a worker sees in the same AWS region. `temporal` runs --drains
+ *   drains of the queue on --workers worker processes; --body-bytes pads each valid body to about N bytes.
  *   npm run bench -- --memory N     the worker's RSS over a continuous drain of N messages (a curve)
  */
 import { spawn } from 'node:child_process';
@@ -74,6 +75,9 @@ interface Settings {
   eagerActivities: boolean;
   sqsLatencyMs: number;
   pgLatencyMs: number;
+  drains: number;
+  workers: number;
+  bodyBytes: number;
 }
 
 async function main(): Promise<void> {
@@ -90,6 +94,9 @@ async function main(): Promise<void> {
       memory: { type: 'string' },
       'sqs-latency-ms': { type: 'string', default: '0' },
       'pg-latency-ms': { type: 'string', default: '0' },
+      drains: { type: 'string', default: '1' },
+      workers: { type: 'string', default: '1' },
+      'body-bytes': { type: 'string', default: '0' },
     },
   });
   const settings: Settings = {
@@ -100,6 +107,9 @@ async function main(): Promise<void> {
     eagerActivities: values['eager-activities'] ?? false,
     sqsLatencyMs: Number(values['sqs-latency-ms']),
     pgLatencyMs: Number(values['pg-latency-ms']),
+    drains: Number(values.drains),
+    workers: Number(values.workers),
+    bodyBytes: Number(values['body-bytes']),
   };
   const modes = values.modes.split(',').map((m) => m.trim()) as Mode[];
   for (const mode of modes)
@@ -118,7 +128,9 @@ async function main(): Promise<void> {
     }
     return;
   }
-  const bodies = [...syntheticBodies(settings.messages, { seed: 1, malformedShare: 0.02 })];
+  const bodies = [...syntheticBodies(settings.messages, { seed: 1, malformedShare: 0.02 })].map((body) =>
+    padBody(body, settings.bodyBytes),
+  );
   const results: Partial<Record<Mode, ModeResult>> = {};
   try {
     for (const mode of modes) {
@@ -146,6 +158,12 @@ async function main(): Promise<void> {
   );
   process.stderr.write(`results: bench/results/${stamp}.{md,svg,json}\n`);
   if (values.json) process.stdout.write(`${JSON.stringify(results)}\n`);
+}
+
+/** A valid event grows to about `bytes` with a field the pipeline ignores; anything else stays as it is. */
+function padBody(body: string, bytes: number): string {
+  if (body.length >= bytes || !body.startsWith('{"')) return body;
+  return `{"padding":"${'x'.repeat(bytes - body.length - 14)}",${body.slice(1)}`;
 }
 
 /**
@@ -256,13 +274,18 @@ async function runInProcess(mode: Mode, config: Config, settings: Settings): Pro
  * on 1,000 messages first; its CPU time counts from the measured drain on, its peak RSS over its whole life.
  */
 async function runTemporal(config: Config, settings: Settings, bodies: string[]): Promise<ModeResult> {
-  const worker = nodeWithTsx('src/worker.ts', [], envOf(config), workerFlags());
-  worker.stdout.resume();
+  const workers = Array.from({ length: settings.workers }, () => {
+    const worker = nodeWithTsx('src/worker.ts', [], envOf(config), workerFlags());
+    worker.stdout.resume();
+    return worker;
+  });
   const client = await connectClient(config, createKeyring(Buffer.from(ROOT_SECRET, 'utf8')));
   try {
-    await waitUntil('bench worker', async () => (await taskQueuePollers(client, config)).size > 0, {
-      timeoutMs: 60_000,
-    });
+    await waitUntil(
+      'bench workers',
+      async () => (await taskQueuePollers(client, config, 'activity')).size >= settings.workers,
+      { timeoutMs: 60_000 },
+    );
     const options = {
       concurrency: settings.concurrency,
       batchSize: settings.batchSize,
@@ -270,15 +293,23 @@ async function runTemporal(config: Config, settings: Settings, bodies: string[])
       eagerActivities: settings.eagerActivities,
       emptyGraceSeconds: 1,
     };
+    const drainAll = (name: string) =>
+      Promise.all(
+        Array.from({ length: settings.drains }, (_, index) =>
+          runDrain(client, config, { workflowId: `${config.TEMPORAL_TASK_QUEUE}-${name}-${index + 1}`, options }),
+        ),
+      );
     await send(config, [...syntheticBodies(1_000, { seed: 2, malformedShare: 0.02 })]);
-    await runDrain(client, config, { workflowId: `${config.TEMPORAL_TASK_QUEUE}-warm-up`, options });
+    await drainAll('warm-up');
     await send(config, bodies);
-    const cpuBefore = procCpuSeconds(worker.pid!);
-    const workflowId = `${config.TEMPORAL_TASK_QUEUE}-measured`;
-    await runDrain(client, config, { workflowId, options });
-    const cpuSeconds = procCpuSeconds(worker.pid!) - cpuBefore;
-    const peakRssMb = procPeakRssMb(worker.pid!);
-    const timings = await batchTimings(client, workflowId);
+    const cpuBefore = workers.map((worker) => procCpuSeconds(worker.pid!));
+    const drains = await drainAll('measured');
+    const cpuSeconds = workers.reduce((sum, worker, index) => sum + procCpuSeconds(worker.pid!) - cpuBefore[index]!, 0);
+    const peakRssMb = Math.max(...workers.map((worker) => procPeakRssMb(worker.pid!)));
+    const timings = await batchTimings(
+      client,
+      drains.map((drain) => drain.workflowId),
+    );
     const perMessage = (total: number) => total / timings.run.messages;
     return {
       ...summarize(timings.run, cpuSeconds, peakRssMb),
@@ -289,9 +320,13 @@ async function runTemporal(config: Config, settings: Settings, bodies: string[])
     };
   } finally {
     await client.connection.close();
-    const exited = new Promise((resolve) => worker.once('exit', resolve));
-    worker.kill('SIGTERM');
-    await exited;
+    await Promise.all(
+      workers.map((worker) => {
+        const exited = new Promise((resolve) => worker.once('exit', resolve));
+        worker.kill('SIGTERM');
+        return exited;
+      }),
+    );
   }
 }
 
@@ -344,7 +379,7 @@ async function memoryRun(config: Config, settings: Settings, total: number): Pro
  * Each batch's latency from the history: from its receive being scheduled to its delete completing (activity
  * ids name the batch, `batch-7.receive` … `batch-7.delete`); messages drained, and events in all runs.
  */
-async function batchTimings(client: Awaited<ReturnType<typeof connectClient>>, workflowId: string) {
+async function batchTimings(client: Awaited<ReturnType<typeof connectClient>>, workflowIds: string[]) {
   const run: ModeRun = { messages: 0, seconds: 0, batchMs: [] };
   let events = 0;
   let bytes = 0;
@@ -352,7 +387,7 @@ async function batchTimings(client: Awaited<ReturnType<typeof connectClient>>, w
   let first = Infinity;
   let last = 0;
   const runs = new Map<string, { scheduled: Map<string, string>; receiveAt: Map<string, number> }>();
-  for await (const page of historyEvents(client, workflowId)) {
+  for await (const page of workflowIds.map((id) => historyEvents(client, id)).reduce(concatPages)) {
     const state = runs.get(page.runId) ?? {
       scheduled: new Map<string, string>(),
       receiveAt: new Map<string, number>(),
@@ -379,10 +414,19 @@ async function batchTimings(client: Awaited<ReturnType<typeof connectClient>>, w
       }
     }
   }
-  const stats = await client.workflow.getHandle<typeof drainQueue>(workflowId).result();
-  run.messages = stats.received;
+  for (const workflowId of workflowIds) {
+    run.messages += (await client.workflow.getHandle<typeof drainQueue>(workflowId).result()).received;
+  }
   run.seconds = (last - first) / 1000;
   return { run, events, bytes, actions };
+}
+
+/** One history reader after the other. */
+function concatPages<T>(first: AsyncGenerator<T>, second: AsyncGenerator<T>): AsyncGenerator<T> {
+  return (async function* () {
+    yield* first;
+    yield* second;
+  })();
 }
 
 /**
@@ -456,7 +500,10 @@ function formatTable(results: Partial<Record<Mode, ModeResult>>, settings: Setti
   );
   return [
     `${settings.messages} messages, ${settings.concurrency} batches of ${settings.batchSize} in flight (ceiling: ${settings.concurrency} loops of 10, naive: one loop of 10); ` +
-      `SQS latency ${settings.sqsLatencyMs} ms, Postgres latency ${settings.pgLatencyMs} ms; ${machine()}`,
+      `SQS latency ${settings.sqsLatencyMs} ms, Postgres latency ${settings.pgLatencyMs} ms; ` +
+      `temporal: ${settings.drains} drains on ${settings.workers} workers` +
+      (settings.bodyBytes ? `; bodies padded to ${settings.bodyBytes} bytes` : '') +
+      `; ${machine()}`,
     '',
     '| mode | msg/s | messages | seconds | p50 batch (ms) | p99 batch (ms) | peak RSS (MB) | CPU (s) | history events / 1,000 msgs | history bytes / msg | actions / 1,000 msgs | $ / million msgs |',
     '| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |',
