@@ -22,7 +22,7 @@ import { temporal } from '@temporalio/proto';
 import { Client as PgClient } from 'pg';
 import { loadConfig, PROJECT_ROOT, type Config } from '../src/config';
 import { createKeyring } from '../src/core/keys';
-import { syntheticBodies } from '../src/core/synthetic-events';
+import { seededRandom, syntheticBodies } from '../src/core/synthetic-events';
 import { migrate } from '../src/db/migrate';
 import { createPool } from '../src/db/pool';
 import { runDrain, taskQueuePollers } from '../src/drain';
@@ -128,8 +128,9 @@ async function main(): Promise<void> {
     }
     return;
   }
+  const random = seededRandom(7);
   const bodies = [...syntheticBodies(settings.messages, { seed: 1, malformedShare: 0.02 })].map((body) =>
-    padBody(body, settings.bodyBytes),
+    padBody(body, settings.bodyBytes, random),
   );
   const results: Partial<Record<Mode, ModeResult>> = {};
   try {
@@ -160,11 +161,16 @@ async function main(): Promise<void> {
   if (values.json) process.stdout.write(`${JSON.stringify(results)}\n`);
 }
 
-/** A valid event grows to about `bytes` with a field the pipeline ignores; anything else stays as it is. */
-function padBody(body: string, bytes: number): string {
+/**
+ * A valid event grows to about `bytes` with a field the pipeline ignores, of seeded random characters (repeated
+ * ones would compress to nothing in the payload codec); anything else stays as it is.
+ */
+function padBody(body: string, bytes: number, random = seededRandom(bytes)): string {
   if (body.length >= bytes || !body.startsWith('{"')) return body;
-  return `{"padding":"${'x'.repeat(bytes - body.length - 14)}",${body.slice(1)}`;
+  const padding = Array.from({ length: bytes - body.length - 14 }, () => PAD_CHARS[Math.floor(random() * 64)]).join('');
+  return `{"padding":"${padding}",${body.slice(1)}`;
 }
+const PAD_CHARS = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/';
 
 /**
  * The stack as the modes reach it: with a latency set, SQS and Postgres through proxies that add it (the servers

@@ -85,7 +85,11 @@ async function fill(deps: ActivityDeps, queueUrl: string, input: ReceiveBatchInp
   let received = add(batch, first.Messages ?? [], input.maxBytes);
   while (received > 0 && batch.messages.length < input.maxMessages && batch.overflow.length === 0) {
     context.heartbeat();
-    const missing = input.maxMessages - batch.messages.length;
+    // Ask only for what can still fit by bytes, going by the messages so far: every message received past the
+    // bound is handed back, and each receive counts toward the dead-letter queue's limit.
+    const fits = Math.floor((input.maxBytes - batch.bytes) / (batch.bytes / batch.messages.length));
+    const missing = Math.min(input.maxMessages - batch.messages.length, fits);
+    if (missing < 1) return;
     const calls = Math.min(PARALLEL_RECEIVES, Math.ceil(missing / SQS_BATCH_LIMIT));
     const sizes = Array.from({ length: calls }, (_, call) =>
       Math.min(SQS_BATCH_LIMIT, missing - call * SQS_BATCH_LIMIT),

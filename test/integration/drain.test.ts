@@ -113,6 +113,31 @@ describe('redelivery', () => {
   });
 });
 
+describe('a receive near its byte bound', () => {
+  const pipelineOf = usePipeline('byte-bound');
+
+  it('asks only for what can still fit, so few messages are handed back (each receive counts toward the DLQ)', async () => {
+    const pipeline = pipelineOf();
+    const event = JSON.parse(sample[0]!) as Record<string, unknown>;
+    // About 5 KB each: the first call's ten fit in the bound below, and hardly any more.
+    const bodies = Array.from({ length: 80 }, (_, i) => JSON.stringify({ ...event, note: `${i}`.padEnd(5_000, '.') }));
+    await pipeline.send(bodies);
+    const { receiveBatch, deleteBatch } = createActivities(pipeline.deps);
+    const received = await run(receiveBatch, {
+      maxMessages: 200,
+      maxBytes: 64 * 1024,
+      waitTimeSeconds: 1,
+      visibilityTimeoutSeconds: 30,
+    });
+    assert.ok(received.messages.length >= 10 && received.messages.length <= 12, `${received.messages.length} taken`);
+    assert.ok(
+      received.released <= 10,
+      `${received.released} handed back: at most what one call returned past the bound`,
+    );
+    await run(deleteBatch, received.messages);
+  });
+});
+
 describe('a receive cancelled halfway (its worker stopping)', () => {
   const pipelineOf = usePipeline('cancelled-receive');
 
