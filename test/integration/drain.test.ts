@@ -9,7 +9,7 @@ import { readBodies, SAMPLE_DATA_FILE } from '../../src/seed-messages';
 import { waitUntil } from '../../src/stack/readiness';
 import { DRAIN_SEARCH_ATTRIBUTES } from '../../src/workflows/search-attributes';
 import { runActivity as run } from '../helpers/activities';
-import { usePipeline } from '../helpers/pipeline';
+import { usePipeline, type TestPipeline } from '../helpers/pipeline';
 
 const sample = readBodies(SAMPLE_DATA_FILE);
 
@@ -59,18 +59,24 @@ describe('drain of the sample data', () => {
 describe('redelivery', () => {
   const pipelineOf = usePipeline('redelivery');
 
-  it('loads nothing twice when messages already loaded come back (a consumer lost before its delete)', async () => {
-    const pipeline = pipelineOf();
+  /** The sample sent and received as one batch, as a consumer outside the drain would take it. */
+  async function receiveSample(pipeline: TestPipeline, visibilityTimeoutSeconds: number) {
     await pipeline.send(sample);
-    // A first consumer receives, masks and loads everything, then dies before deleting.
     const activities = createActivities(pipeline.deps);
     const received = await run(activities.receiveBatch, {
       maxMessages: 100,
       maxBytes: 1024 * 1024,
       waitTimeSeconds: 1,
-      visibilityTimeoutSeconds: 2,
+      visibilityTimeoutSeconds,
     });
     assert.equal(received.messages.length, 100);
+    return { activities, received };
+  }
+
+  it('loads nothing twice when messages already loaded come back (a consumer lost before its delete)', async () => {
+    const pipeline = pipelineOf();
+    // A first consumer receives, masks and loads everything, then dies before deleting.
+    const { activities, received } = await receiveSample(pipeline, 2);
     const first = await run(activities.loadBatch, await run(activities.maskBatch, received.messages));
     assert.deepEqual([first.loaded, first.quarantined], [99, 1]);
 
@@ -89,14 +95,7 @@ describe('redelivery', () => {
 
   it("counts a retried load exactly: its own earlier commit as loaded, another batch's as duplicates", async () => {
     const pipeline = pipelineOf();
-    await pipeline.send(sample);
-    const activities = createActivities(pipeline.deps);
-    const received = await run(activities.receiveBatch, {
-      maxMessages: 100,
-      maxBytes: 1024 * 1024,
-      waitTimeSeconds: 1,
-      visibilityTimeoutSeconds: 30,
-    });
+    const { activities, received } = await receiveSample(pipeline, 30);
     const masked = await run(activities.maskBatch, received.messages);
     // The first attempt commits, then its worker dies before reporting: Temporal runs the same load again.
     await run(activities.loadBatch, masked);
