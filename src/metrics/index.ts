@@ -2,9 +2,9 @@ import type { MetricMeter } from '@temporalio/common';
 import type { QueueDepth } from '../sqs';
 
 /**
- * The pipeline's own Prometheus metrics (pure: the workflow bundle imports them), served by the worker beside the Temporal SDK's (`temporal_*`). Counters
- * count what this worker did, so the sums over all workers are the pipeline's totals; a redelivered message is
- * received twice and counted once as loaded and once as a duplicate.
+ * The pipeline's own Prometheus metrics, served by the worker beside the Temporal SDK's (`temporal_*`); pure, since
+ * the workflow bundle imports them. Counters count what this worker did, so the sums over all workers are the
+ * pipeline's totals; a redelivered message is received twice and counted once as loaded and once as a duplicate.
  */
 export const PIPELINE_METRICS = {
   received: { name: 'login_etl_messages_received', help: 'Messages received from SQS' },

@@ -3,7 +3,7 @@ import type { ActivityDeps } from '../activities/deps';
 import { getQueueDepth } from '../sqs';
 import { recordQueueDepth } from '.';
 
-/** Samples the queue's depth into the `login_etl_queue_messages` gauge until stopped, drain or no drain. into the `login_etl_queue_messages` gauge until stopped, drain or no drain. */
+/** Samples the queue's depth into the `login_etl_queue_messages` gauge until stopped, drain or no drain. */
 export function sampleQueueDepth(deps: Pick<ActivityDeps, 'sqs' | 'queueUrl'>, intervalMs = 5_000): () => void {
   const meter = Runtime.instance().metricMeter;
   // A failed sample (SQS unreachable) leaves the last values; the drain itself reports the outage.

@@ -54,7 +54,7 @@ function serverUser(): ServerUser {
 }
 
 /** Whether `user` may reach `target` and, for a directory, create files in it (`test` runs as that user). */
-export function reachableBy(user: ServerUser, target: string, access: 'x' | 'wx'): boolean {
+function reachableBy(user: ServerUser, target: string, access: 'x' | 'wx'): boolean {
   const checks = access === 'wx' ? 'test -x "$1" && test -w "$1"' : 'test -x "$1"';
   return (
     spawnSync('/bin/sh', ['-c', checks, 'sh', target], { uid: user.uid, gid: user.gid, stdio: 'ignore' }).status === 0
