@@ -4,7 +4,7 @@ import { loadKeyring } from '../src/secrets';
 import { IN_PROCESS_MODES, type InProcessMode } from './modes';
 
 async function main() {
-  const [mode, concurrency, batchSize] = process.argv.slice(2);
+  const [mode, concurrency, batchSize, maxBatchBytes] = process.argv.slice(2);
   const config = loadConfig();
   const keyring = await loadKeyring(config);
   const cpuBefore = process.cpuUsage();
@@ -13,6 +13,7 @@ async function main() {
     keyring,
     concurrency: Number(concurrency),
     batchSize: Number(batchSize),
+    maxBatchBytes: Number(maxBatchBytes),
   });
   const cpu = process.cpuUsage(cpuBefore);
   const peakRssMb = process.resourceUsage().maxRSS / 1024;

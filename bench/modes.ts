@@ -10,7 +10,7 @@ import {
 } from '@aws-sdk/client-sqs';
 import { MockActivityEnvironment } from '@temporalio/testing';
 import { Client as PgClient } from 'pg';
-import { createActivities } from '../src/activities';
+import { createHeldActivities, createSharedActivities } from '../src/activities';
 import type { Config } from '../src/config';
 import type { Keyring } from '../src/core/keys';
 import { transformBatch } from '../src/core/transform-batch';
@@ -25,6 +25,8 @@ export interface ModeSettings {
   /** Batches in flight (the pipeline's); the ceiling runs as many receive loops. */
   concurrency: number;
   batchSize: number;
+  /** The pipeline's bound on one batch's bytes. */
+  maxBatchBytes: number;
 }
 
 /** What a mode measured: every message drained, and how long each batch took from receive to delete. */
@@ -90,10 +92,13 @@ export async function ceiling(settings: ModeSettings): Promise<ModeRun> {
   }
 }
 
-/** The pipeline's own activities (receive → mask → load → delete) in plain loops, without Temporal. */
+/**
+ * The pipeline's own activities (receive → mask → load → delete) in plain loops, without Temporal: the batch held
+ * in memory between steps, as a worker holds it.
+ */
 export async function direct(settings: ModeSettings): Promise<ModeRun> {
   const deps = await openActivityDeps(settings.config, settings.keyring, settings.concurrency + 2);
-  const activities = createActivities(deps);
+  const activities = { ...createSharedActivities(deps), ...createHeldActivities(deps) };
   const queueUrl = await deps.queueUrl();
   const lane = (): Lane => {
     // The activities read their context (heartbeats, cancellation); outside a worker a mock one stands in.
@@ -102,21 +107,19 @@ export async function direct(settings: ModeSettings): Promise<ModeRun> {
       context.run<[A], R, typeof activity>(activity, input);
     return async () => {
       const started = Date.now();
-      const received = await run(activities.receiveBatch, {
+      const { batch } = await run(activities.receiveHeldBatch, {
         maxMessages: settings.batchSize,
-        maxBytes: 1024 * 1024,
+        maxBytes: settings.maxBatchBytes,
         waitTimeSeconds: 1,
-        visibilityTimeoutSeconds: 300,
+        leaseSeconds: 60,
+        holdSeconds: 600,
       });
-      if (received.messages.length === 0) return 'empty';
-      const load = await run(activities.loadBatch, await run(activities.maskBatch, received.messages));
-      if (load.loaded + load.quarantined + load.duplicates !== received.messages.length)
-        throw new Error('load lost a message');
-      await run(
-        activities.deleteBatch,
-        received.messages.map(({ messageId, receiptHandle }) => ({ messageId, receiptHandle })),
-      );
-      return { messages: received.messages.length, ms: Date.now() - started };
+      if (!batch) return 'empty';
+      await run(activities.maskHeldBatch, batch.id);
+      const load = await run(activities.loadHeldBatch, batch.id);
+      if (load.loaded + load.quarantined + load.duplicates !== batch.messages) throw new Error('load lost a message');
+      await run(activities.deleteHeldBatch, batch.id);
+      return { messages: batch.messages, ms: Date.now() - started };
     };
   };
   try {

@@ -5,7 +5,7 @@
  * Prints a markdown table; writes it, a chart (SVG) and the raw numbers under bench/results/; with --json the
  * last line on stdout is {"ceiling":{"msgsPerSec":…},"direct":{…},"temporal":{…},"naive":{…}}.
  *
- *   npm run bench -- [--messages N] [--concurrency N] [--batch-size N] [--modes a,b] [--local-mask] [--eager-activities]
+ *   npm run bench -- [--messages N] [--concurrency N] [--batch-size N] [--modes a,b] [--max-batch-bytes N] [--eager-activities]
  *                    [--sqs-latency-ms L] [--pg-latency-ms L] [--drains N] [--workers N] [--body-bytes N] [--json]
  *   With a latency, every mode reaches the SQS emulator (or Postgres) through a proxy that delays each request by
  *   L ms: SQS 20 and Postgres 1 are about what a worker sees in the same AWS region. `temporal` runs --drains
@@ -56,6 +56,11 @@ interface ModeResult {
   peakRssMb: number;
   cpuSeconds: number;
   historyEventsPer1000?: number;
+  /**
+   * Where a batch's time goes, medians over the drain's batches (ms): per step, waiting in its task queue and
+   * running; and `decide`, from one step's completion to the next one's scheduling (the workflow task).
+   */
+  stepsP50Ms?: Record<string, { wait: number; run: number; decide: number }>;
   /** Temporal history bytes (events as stored, payloads included) per message drained. */
   historyBytesPerMessage?: number;
   /** Billable Temporal Cloud actions per 1,000 messages, counted from the history (see `billableActions`). */
@@ -71,7 +76,7 @@ interface Settings {
   messages: number;
   concurrency: number;
   batchSize: number;
-  localMask: boolean;
+  maxBatchBytes: number;
   eagerActivities: boolean;
   sqsLatencyMs: number;
   pgLatencyMs: number;
@@ -89,7 +94,7 @@ async function main(): Promise<void> {
       'batch-size': { type: 'string', default: String(DEFAULT_DRAIN_OPTIONS.batchSize) },
       modes: { type: 'string', default: MODES.join(',') },
       json: { type: 'boolean' },
-      'local-mask': { type: 'boolean' },
+      'max-batch-bytes': { type: 'string', default: String(DEFAULT_DRAIN_OPTIONS.maxBatchBytes) },
       'eager-activities': { type: 'boolean' },
       memory: { type: 'string' },
       'sqs-latency-ms': { type: 'string', default: '0' },
@@ -103,7 +108,7 @@ async function main(): Promise<void> {
     messages: Number(values.messages),
     concurrency: Number(values.concurrency),
     batchSize: Number(values['batch-size']),
-    localMask: values['local-mask'] ?? false,
+    maxBatchBytes: Number(values['max-batch-bytes']),
     eagerActivities: values['eager-activities'] ?? false,
     sqsLatencyMs: Number(values['sqs-latency-ms']),
     pgLatencyMs: Number(values['pg-latency-ms']),
@@ -264,7 +269,7 @@ const nodeWithTsx = (script: string, args: string[], env: NodeJS.ProcessEnv, fla
 async function runInProcess(mode: Mode, config: Config, settings: Settings): Promise<ModeResult> {
   const child = nodeWithTsx(
     'bench/mode-main.ts',
-    [mode, String(settings.concurrency), String(settings.batchSize)],
+    [mode, String(settings.concurrency), String(settings.batchSize), String(settings.maxBatchBytes)],
     envOf(config),
   );
   let output = '';
@@ -295,7 +300,7 @@ async function runTemporal(config: Config, settings: Settings, bodies: string[])
     const options = {
       concurrency: settings.concurrency,
       batchSize: settings.batchSize,
-      localMask: settings.localMask,
+      maxBatchBytes: settings.maxBatchBytes,
       eagerActivities: settings.eagerActivities,
       emptyGraceSeconds: 1,
     };
@@ -320,6 +325,7 @@ async function runTemporal(config: Config, settings: Settings, bodies: string[])
     return {
       ...summarize(timings.run, cpuSeconds, peakRssMb),
       historyEventsPer1000: Math.round(perMessage(timings.events) * 1000),
+      stepsP50Ms: timings.stepsP50Ms,
       historyBytesPerMessage: Math.round(perMessage(timings.bytes) * 10) / 10,
       actionsPer1000: Math.round(perMessage(timings.actions) * 1000 * 10) / 10,
       dollarsPerMillionMessages: Math.round(perMessage(timings.actions) * 1_000_000 * DOLLARS_PER_ACTION * 100) / 100,
@@ -351,7 +357,12 @@ async function memoryRun(config: Config, settings: Settings, total: number): Pro
     });
     const drain = runDrain(client, config, {
       workflowId,
-      options: { mode: 'continuous', concurrency: settings.concurrency, batchSize: settings.batchSize },
+      options: {
+        mode: 'continuous',
+        concurrency: settings.concurrency,
+        batchSize: settings.batchSize,
+        maxBatchBytes: settings.maxBatchBytes,
+      },
     });
     drain.catch(() => undefined);
     const samples = await sampleMemory(worker, pool, total);
@@ -393,6 +404,8 @@ async function batchTimings(client: Awaited<ReturnType<typeof connectClient>>, w
   let first = Infinity;
   let last = 0;
   const runs = new Map<string, { scheduled: Map<string, string>; receiveAt: Map<string, number> }>();
+  /** Per activity id: when it was scheduled, started (last attempt) and completed. */
+  const times = new Map<string, { scheduled: number; started?: number; completed?: number }>();
   for await (const page of workflowIds.map((id) => historyEvents(client, id)).reduce(concatPages)) {
     const state = runs.get(page.runId) ?? {
       scheduled: new Map<string, string>(),
@@ -407,11 +420,18 @@ async function batchTimings(client: Awaited<ReturnType<typeof connectClient>>, w
       const scheduled = event.activityTaskScheduledEventAttributes;
       if (event.eventType === EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED && scheduled) {
         state.scheduled.set(String(event.eventId), scheduled.activityId!);
+        times.set(`${page.runId}/${scheduled.activityId!}`, { scheduled: at });
         if (scheduled.activityId!.endsWith('.receive')) state.receiveAt.set(scheduled.activityId!.split('.')[0]!, at);
+      }
+      const startedTask = event.activityTaskStartedEventAttributes;
+      if (event.eventType === EventType.EVENT_TYPE_ACTIVITY_TASK_STARTED && startedTask) {
+        const activityId = state.scheduled.get(String(startedTask.scheduledEventId)) ?? '';
+        times.get(`${page.runId}/${activityId}`)!.started = at;
       }
       const completed = event.activityTaskCompletedEventAttributes;
       if (event.eventType === EventType.EVENT_TYPE_ACTIVITY_TASK_COMPLETED && completed) {
         const activityId = state.scheduled.get(String(completed.scheduledEventId)) ?? '';
+        times.get(`${page.runId}/${activityId}`)!.completed = at;
         if (!activityId.endsWith('.delete')) continue;
         const started = state.receiveAt.get(activityId.split('.')[0]!)!;
         run.batchMs.push(at - started);
@@ -424,7 +444,26 @@ async function batchTimings(client: Awaited<ReturnType<typeof connectClient>>, w
     run.messages += (await client.workflow.getHandle<typeof drainQueue>(workflowId).result()).received;
   }
   run.seconds = (last - first) / 1000;
-  return { run, events, bytes, actions };
+  return { run, events, bytes, actions, stepsP50Ms: stepMedians(times) };
+}
+
+const STEPS = ['receive', 'mask', 'load', 'delete'] as const;
+
+function stepMedians(times: Map<string, { scheduled: number; started?: number; completed?: number }>) {
+  const medians: Record<string, { wait: number; run: number; decide: number }> = {};
+  STEPS.forEach((step, index) => {
+    const samples = { wait: [] as number[], run: [] as number[], decide: [] as number[] };
+    for (const [key, time] of times) {
+      if (!key.endsWith(`.${step}`) || time.started === undefined || time.completed === undefined) continue;
+      samples.wait.push(time.started - time.scheduled);
+      samples.run.push(time.completed - time.started);
+      const previous = index > 0 ? times.get(key.replace(`.${step}`, `.${STEPS[index - 1]!}`)) : undefined;
+      if (previous?.completed !== undefined) samples.decide.push(time.scheduled - previous.completed);
+    }
+    const median = (values: number[]) => (values.length ? Math.round(percentile(values, 50)) : 0);
+    medians[step] = { wait: median(samples.wait), run: median(samples.run), decide: median(samples.decide) };
+  });
+  return medians;
 }
 
 /** One history reader after the other. */

@@ -2,6 +2,7 @@ import type { SQSClient } from '@aws-sdk/client-sqs';
 import type { Pool } from 'pg';
 import type { Keyring } from '../core/keys';
 import type { KeyVersionCache } from '../pii/key-state';
+import type { HeldBatches } from './held-batches';
 
 /** The clients every activity is built from; the worker, the direct loop and the tests each make one. */
 export interface ActivityDeps {
@@ -11,4 +12,6 @@ export interface ActivityDeps {
   pool: Pool;
   keyring: Keyring;
   keyVersion: KeyVersionCache;
+  /** Batches this worker received and holds between their steps. */
+  held: HeldBatches;
 }

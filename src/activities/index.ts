@@ -1,18 +1,23 @@
 import type { ActivityDeps } from './deps';
-import { createDeleteBatch } from './delete-batch';
-import { createLoadBatch } from './load-batch';
-import { createMaskBatch } from './mask-batch';
-import { createReceiveBatch } from './receive-batch';
+import { createDeleteBatch, createDeleteHeldBatch } from './delete-batch';
+import { createLoadBatch, createLoadHeldBatch } from './load-batch';
+import { createMaskBatch, createMaskHeldBatch } from './mask-batch';
+import { createReceiveBatch, createReceiveHeldBatch } from './receive-batch';
+import { createSettleLostBatch } from './settle-lost-batch';
 
 export type { ActivityDeps } from './deps';
 
 /**
- * The pipeline's four stages, built from their clients: receive → mask → load (upsert) → delete. They log through
- * the activity context logger (`log` of @temporalio/activity): workflow id, activity id and attempt on every line,
- * redacted like every other line by the runtime logger it forwards to (src/temporal/runtime.ts).
+ * The activities any worker of the task queue runs: a receive that holds the batch in this worker's memory, and the
+ * settling of a batch lost with its worker. The four that carry the batch itself (`receiveBatch` … `deleteBatch`)
+ * serve drains started by 0.1.0, until they continue as new (PATCHES.heldBatches); remove them with that patch.
+ * They log through the activity context logger (`log` of @temporalio/activity): workflow id, activity id and
+ * attempt on every line, redacted like every other line by the runtime logger it forwards to.
  */
-export function createActivities(deps: ActivityDeps) {
+export function createSharedActivities(deps: ActivityDeps) {
   return {
+    receiveHeldBatch: createReceiveHeldBatch(deps),
+    settleLostBatch: createSettleLostBatch(deps),
     receiveBatch: createReceiveBatch(deps),
     maskBatch: createMaskBatch(deps),
     loadBatch: createLoadBatch(deps),
@@ -20,4 +25,15 @@ export function createActivities(deps: ActivityDeps) {
   };
 }
 
-export type PipelineActivities = ReturnType<typeof createActivities>;
+/** The steps of a batch this worker holds, on its own task queue (`deps.held.taskQueue`): mask → load → delete. */
+export function createHeldActivities(deps: ActivityDeps) {
+  return {
+    maskHeldBatch: createMaskHeldBatch(deps),
+    loadHeldBatch: createLoadHeldBatch(deps),
+    deleteHeldBatch: createDeleteHeldBatch(deps),
+  };
+}
+
+export type SharedActivities = ReturnType<typeof createSharedActivities>;
+export type HeldActivities = ReturnType<typeof createHeldActivities>;
+export type PipelineActivities = SharedActivities & HeldActivities;

@@ -9,6 +9,7 @@ import { LOAD_SQL, loadParameters, type LoadOutcome, type LoadWrites } from '../
 import { assertSameRoot, RootKeyMismatchError, type KeyState } from '../pii/key-state';
 import { countMessages } from '../metrics';
 import type { ActivityDeps } from './deps';
+import { heartbeating } from './heartbeating';
 
 type Queryable = Pick<Pool | PoolClient, 'query'>;
 
@@ -54,25 +55,38 @@ class StaleKeyVersion extends Error {
 
 const MAX_REKEYS = 5;
 
+/** Loads a batch carried in the activity's input: the activity of drains started before held batches. */
 export function createLoadBatch(deps: ActivityDeps) {
   return async function loadBatch(batch: TransformedBatch): Promise<LoadBatchResult> {
-    for (let rekeys = 0; ; rekeys++) {
-      const outcome = await loadOnce(deps, batch);
-      if (!(outcome instanceof StaleKeyVersion)) {
-        const { result, inserted } = outcome;
-        log.debug('loaded', { ...result, keyVersion: batch.keyVersion });
-        countMessages(Context.current().metricMeter, { ...inserted, duplicates: result.duplicates });
-        return result;
-      }
-      log.info('batch masked with an older key version: re-keyed', {
-        from: batch.keyVersion,
-        to: outcome.activeVersion,
-      });
-      if (rekeys === MAX_REKEYS) throw new Error('the PII key version kept changing while the batch loaded');
-      deps.keyVersion.observe(outcome.activeVersion);
-      batch = rekeyBatch(batch, deps.keyring, deps.keyring.keySet(outcome.activeVersion));
-    }
+    return heartbeating(() => load(deps, batch));
   };
+}
+
+/** Loads the masked batch this worker holds. */
+export function createLoadHeldBatch(deps: ActivityDeps) {
+  return async function loadHeldBatch(batchId: string): Promise<LoadBatchResult> {
+    const batch = deps.held.masked(batchId);
+    return heartbeating(() => load(deps, batch));
+  };
+}
+
+async function load(deps: ActivityDeps, batch: TransformedBatch): Promise<LoadBatchResult> {
+  for (let rekeys = 0; ; rekeys++) {
+    const outcome = await loadOnce(deps, batch);
+    if (!(outcome instanceof StaleKeyVersion)) {
+      const { result, inserted } = outcome;
+      log.debug('loaded', { ...result, keyVersion: batch.keyVersion });
+      countMessages(Context.current().metricMeter, { ...inserted, duplicates: result.duplicates });
+      return result;
+    }
+    log.info('batch masked with an older key version: re-keyed', {
+      from: batch.keyVersion,
+      to: outcome.activeVersion,
+    });
+    if (rekeys === MAX_REKEYS) throw new Error('the PII key version kept changing while the batch loaded');
+    deps.keyVersion.observe(outcome.activeVersion);
+    batch = rekeyBatch(batch, deps.keyring, deps.keyring.keySet(outcome.activeVersion));
+  }
 }
 
 /** Refuses another root for good (retrying cannot help); tells a stale batch apart. */

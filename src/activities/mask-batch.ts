@@ -4,16 +4,42 @@ import { transformBatch } from '../core/transform-batch';
 import type { ReceivedMessage, TransformedBatch } from '../core/types';
 import type { ActivityDeps } from './deps';
 
+/** What the workflow learns of a masked batch: counts only. */
+export interface MaskSummary {
+  valid: number;
+  invalid: number;
+  tokens: number;
+  keyVersion: number;
+}
+
+async function mask(deps: ActivityDeps, messages: ReceivedMessage[], batchId: string): Promise<TransformedBatch> {
+  const keys = deps.keyring.keySet(await deps.keyVersion.current());
+  const batch = transformBatch(messages, keys, batchId);
+  log.debug('masked', summarize(batch));
+  return batch;
+}
+
+const summarize = (batch: TransformedBatch): MaskSummary => ({
+  valid: batch.rows.length,
+  invalid: batch.quarantined.length,
+  tokens: batch.vault.length,
+  keyVersion: batch.keyVersion,
+});
+
+/** Masks a batch carried in the activity's input and returns it: the activity of drains started before held batches. */
 export function createMaskBatch(deps: ActivityDeps) {
   return async function maskBatch(messages: ReceivedMessage[]): Promise<TransformedBatch> {
-    const keys = deps.keyring.keySet(await deps.keyVersion.current());
-    const batch = transformBatch(messages, keys, randomUUID());
-    log.debug('masked', {
-      valid: batch.rows.length,
-      invalid: batch.quarantined.length,
-      tokens: batch.vault.length,
-      keyVersion: keys.version,
-    });
-    return batch;
+    return mask(deps, messages, randomUUID());
+  };
+}
+
+/** Masks a batch this worker holds, in place; the raw messages are dropped once masked. */
+export function createMaskHeldBatch(deps: ActivityDeps) {
+  return async function maskHeldBatch(batchId: string): Promise<MaskSummary> {
+    const held = deps.held.get(batchId);
+    // A retry after the masked batch was kept (its result lost on the way to the server) keeps that one.
+    held.transformed ??= await mask(deps, held.messages!, held.id);
+    delete held.messages;
+    return summarize(held.transformed);
   };
 }

@@ -5,6 +5,7 @@ import { createPool } from '../db/pool';
 import { claimKeyState, createKeyVersionCache } from '../pii/key-state';
 import { createSqsClient, resolveQueueUrl } from '../sqs';
 import type { ActivityDeps } from './deps';
+import { heldBatchTaskQueue, HeldBatches } from './held-batches';
 
 /** Opens the activities' clients (the schema migrated, the root key checked against the database's), and how to close them. */
 export async function openActivityDeps(
@@ -24,10 +25,12 @@ export async function openActivityDeps(
     throw error;
   }
   let queueUrl: Promise<string> | undefined;
+  const held = new HeldBatches(sqs, heldBatchTaskQueue(config.TEMPORAL_TASK_QUEUE));
   return {
     sqs,
     pool,
     keyring,
+    held,
     keyVersion: createKeyVersionCache(pool, activeVersion),
     queueUrl: () => {
       queueUrl ??= resolveQueueUrl(sqs, config).catch((error: unknown) => {
@@ -37,6 +40,8 @@ export async function openActivityDeps(
       return queueUrl;
     },
     async close() {
+      // The worker has stopped: what it still holds goes back to the queue now rather than when its lease ends.
+      await held.giveUpAll('the worker stopped');
       sqs.destroy();
       await pool.end();
     },

@@ -2,9 +2,10 @@ import { ChangeMessageVisibilityBatchCommand, ReceiveMessageCommand, type Messag
 import { Context } from '@temporalio/activity';
 import type { ReceivedMessage } from '../core/types';
 import { validateLoginMessage } from '../core/validate-message';
-import { chunks, getQueueDepth, SQS_BATCH_LIMIT, type QueueDepth } from '../sqs';
+import { getQueueDepth, PARALLEL_SQS_CALLS, sendInChunks, SQS_BATCH_LIMIT, type QueueDepth } from '../sqs';
 import { countMessages } from '../metrics';
 import type { ActivityDeps } from './deps';
+import type { HoldTerms } from './held-batches';
 
 /**
  * The most one message may weigh in a Temporal payload. Temporal refuses payloads over 2 MB; an SQS body of
@@ -29,6 +30,22 @@ export interface ReceiveBatchResult {
   queueDepth?: QueueDepth;
 }
 
+export interface ReceiveHeldBatchInput extends Omit<ReceiveBatchInput, 'visibilityTimeoutSeconds'>, HoldTerms {}
+
+/** The claim check: what the workflow needs to know of a held batch, and where its next steps must run. */
+export interface HeldBatchRef {
+  id: string;
+  /** The task queue of the worker that holds the batch. */
+  taskQueue: string;
+  messages: number;
+  bytes: number;
+}
+
+export interface ReceiveHeldBatchResult extends Omit<ReceiveBatchResult, 'messages'> {
+  /** Absent when nothing was received. */
+  batch?: HeldBatchRef;
+}
+
 /** What a receive has taken from the queue so far. */
 interface Filling {
   messages: ReceivedMessage[];
@@ -37,35 +54,54 @@ interface Filling {
   bytes: number;
 }
 
+/** Receives a batch and returns it whole: the activity of drains started before batches were held by workers. */
 export function createReceiveBatch(deps: ActivityDeps) {
   return async function receiveBatch(input: ReceiveBatchInput): Promise<ReceiveBatchResult> {
-    const queueUrl = await deps.queueUrl();
-    const batch: Filling = { messages: [], overflow: [], bytes: 0 };
-    try {
-      await fill(deps, queueUrl, input, batch);
-    } catch (error) {
-      // Cancelled (the worker is stopping) or failed halfway: hand back what was received, so the messages are
-      // visible again at once instead of after the visibility timeout.
-      const taken = [...batch.messages.map((m) => ({ ReceiptHandle: m.receiptHandle })), ...batch.overflow];
-      await release(deps, queueUrl, taken).catch(() => undefined);
-      throw error;
-    }
-    if (batch.overflow.length > 0) await release(deps, queueUrl, batch.overflow);
-    countMessages(Context.current().metricMeter, { received: batch.messages.length });
-    const queueDepth = batch.messages.length === 0 ? await getQueueDepth(deps.sqs, queueUrl) : undefined;
-    return { messages: batch.messages, released: batch.overflow.length, queueDepth };
+    const { filling, queueDepth } = await receive(deps, await deps.queueUrl(), input);
+    return { messages: filling.messages, released: filling.overflow.length, queueDepth };
   };
 }
 
-/**
- * ReceiveMessage calls at once after the first: against real SQS a call costs 10–30 ms, so a batch of 200
- * filled one call after another would spend most of its time waiting.
- */
-export const PARALLEL_RECEIVES = 5;
+/** Receives a batch into this worker's memory, under a lease it renews, and returns only the claim check. */
+export function createReceiveHeldBatch(deps: ActivityDeps) {
+  return async function receiveHeldBatch(input: ReceiveHeldBatchInput): Promise<ReceiveHeldBatchResult> {
+    const queueUrl = await deps.queueUrl();
+    const { filling, queueDepth } = await receive(deps, queueUrl, {
+      ...input,
+      visibilityTimeoutSeconds: input.leaseSeconds,
+    });
+    const released = filling.overflow.length;
+    if (filling.messages.length === 0) return { released, queueDepth };
+    const held = deps.held.hold(queueUrl, filling.messages, input);
+    const batch = { id: held.id, taskQueue: deps.held.taskQueue, messages: held.receipts.length, bytes: filling.bytes };
+    return { batch, released };
+  };
+}
+
+async function receive(
+  deps: ActivityDeps,
+  queueUrl: string,
+  input: ReceiveBatchInput,
+): Promise<{ filling: Filling; queueDepth?: QueueDepth }> {
+  const filling: Filling = { messages: [], overflow: [], bytes: 0 };
+  try {
+    await fill(deps, queueUrl, input, filling);
+  } catch (error) {
+    // Cancelled (the worker is stopping) or failed halfway: hand back what was received, so the messages are
+    // visible again at once instead of after the visibility timeout.
+    const taken = [...filling.messages.map((m) => ({ ReceiptHandle: m.receiptHandle })), ...filling.overflow];
+    await release(deps, queueUrl, taken).catch(() => undefined);
+    throw error;
+  }
+  if (filling.overflow.length > 0) await release(deps, queueUrl, filling.overflow);
+  countMessages(Context.current().metricMeter, { received: filling.messages.length });
+  const queueDepth = filling.messages.length === 0 ? await getQueueDepth(deps.sqs, queueUrl) : undefined;
+  return { filling, queueDepth };
+}
 
 /**
  * ReceiveMessage calls of 10 until the batch is full by count or bytes, or the queue has nothing more: the first
- * long-polls alone; then rounds of up to PARALLEL_RECEIVES calls, each for what is still missing.
+ * long-polls alone; then rounds of up to PARALLEL_SQS_CALLS calls, each for what is still missing.
  */
 async function fill(deps: ActivityDeps, queueUrl: string, input: ReceiveBatchInput, batch: Filling): Promise<void> {
   const context = Context.current();
@@ -90,7 +126,7 @@ async function fill(deps: ActivityDeps, queueUrl: string, input: ReceiveBatchInp
     const fits = Math.floor((input.maxBytes - batch.bytes) / (batch.bytes / batch.messages.length));
     const missing = Math.min(input.maxMessages - batch.messages.length, fits);
     if (missing < 1) return;
-    const calls = Math.min(PARALLEL_RECEIVES, Math.ceil(missing / SQS_BATCH_LIMIT));
+    const calls = Math.min(PARALLEL_SQS_CALLS, Math.ceil(missing / SQS_BATCH_LIMIT));
     const sizes = Array.from({ length: calls }, (_, call) =>
       Math.min(SQS_BATCH_LIMIT, missing - call * SQS_BATCH_LIMIT),
     );
@@ -151,8 +187,8 @@ async function release(
   queueUrl: string,
   messages: Pick<Message, 'ReceiptHandle'>[],
 ): Promise<void> {
-  for (const chunk of chunks(messages)) {
-    await deps.sqs.send(
+  await sendInChunks(messages, (chunk) =>
+    deps.sqs.send(
       new ChangeMessageVisibilityBatchCommand({
         QueueUrl: queueUrl,
         Entries: chunk.map((message, index) => ({
@@ -161,6 +197,6 @@ async function release(
           VisibilityTimeout: 0,
         })),
       }),
-    );
-  }
+    ),
+  );
 }

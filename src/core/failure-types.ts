@@ -11,6 +11,8 @@ export const FAILURE_TYPES = {
   deleteFailed: 'DeleteFailed',
   /** Drain options out of range: fails the drain at once. */
   invalidDrainOptions: 'InvalidDrainOptions',
+  /** The worker asked to run a batch's step does not hold it (it restarted, or gave the batch up): the batch is lost. */
+  batchNotHeld: 'BatchNotHeld',
   /** A batch failed after its retries: the drain ends with it, once the other batches in flight are done. */
   batchFailed: 'BatchFailed',
 } as const;

@@ -5,6 +5,8 @@ import { BATCH_DURATION_BUCKETS, PIPELINE_METRICS } from '../metrics';
 
 let runtimeInstalled = false;
 
+const NO_WORKFLOWS_WARNING = 'No workflows registered, not polling for workflow tasks';
+
 const SDK_LOG_LEVELS: Record<LogLevelName, LogLevel> = { debug: 'DEBUG', info: 'INFO', warn: 'WARN', error: 'ERROR' };
 
 /**
@@ -17,6 +19,8 @@ export function installTemporalRuntime(options: { metricsAddress?: string; logLe
   const { metricsAddress, logLevel = 'warn' } = options;
   const log = createLogger('temporal');
   const logger = new DefaultLogger(SDK_LOG_LEVELS[logLevel], ({ level, message, meta }) => {
+    // The worker of a worker's own task queue runs activities only, by design (src/temporal/worker.ts).
+    if (message === NO_WORKFLOWS_WARNING) return;
     if (level === 'ERROR') log.error(message, meta);
     else if (level === 'WARN') log.warn(message, meta);
     else if (level === 'INFO') log.info(message, meta);

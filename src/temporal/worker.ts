@@ -1,5 +1,5 @@
 import { NativeConnection, Worker, type WorkflowBundleOption } from '@temporalio/worker';
-import { createActivities, type ActivityDeps } from '../activities';
+import { createHeldActivities, createSharedActivities, type ActivityDeps } from '../activities';
 import type { Config } from '../config';
 import { connectionError, temporalConnectionOptions } from './connection-options';
 import { createDataConverter } from './data-converter';
@@ -26,20 +26,59 @@ async function connectWorker(config: Config): Promise<NativeConnection> {
   });
 }
 
-/** The pipeline's worker: the drain workflow and the four activities, on the configured task queue. */
-export async function createPipelineWorker(options: PipelineWorkerOptions): Promise<Worker> {
+/** The two Temporal workers of one pipeline worker process, run and stopped together. */
+export interface PipelineWorker {
+  /** Resolves once both have stopped; if one fails, the other is stopped too. */
+  run(): Promise<void>;
+  /** Stops polling; in-flight tasks finish within the shutdown grace time. */
+  shutdown(): void;
+  getState(): ReturnType<Worker['getState']>;
+}
+
+/**
+ * The pipeline's worker: on the configured task queue, the drain workflow and the receive (any worker may take a
+ * batch); on a task queue of its own, the steps of the batches it received and holds (samples-typescript,
+ * worker-specific-task-queues).
+ */
+export async function createPipelineWorker(options: PipelineWorkerOptions): Promise<PipelineWorker> {
   installTemporalRuntime({ metricsAddress: options.config.metricsAddress, logLevel: options.config.LOG_LEVEL });
   const connection = options.connection ?? (await connectWorker(options.config));
-  return Worker.create({
+  const common = {
     connection,
     namespace: options.config.TEMPORAL_NAMESPACE,
-    taskQueue: options.config.TEMPORAL_TASK_QUEUE,
     ...(options.identity ? { identity: options.identity } : {}),
     dataConverter: createDataConverter(options.deps.keyring),
     // On SIGTERM: short activities finish; a receive still long-polling is cancelled and hands its messages back.
     shutdownGraceTime: WORKER_SHUTDOWN_GRACE,
     shutdownForceTime: WORKER_SHUTDOWN_FORCE,
-    activities: createActivities(options.deps),
+  };
+  const shared = await Worker.create({
+    ...common,
+    taskQueue: options.config.TEMPORAL_TASK_QUEUE,
+    activities: createSharedActivities(options.deps),
     workflowBundle: options.workflowBundle ?? { code: await bundleWorkflowsApart() },
   });
+  const held = await Worker.create({
+    ...common,
+    taskQueue: options.deps.held.taskQueue,
+    activities: createHeldActivities(options.deps),
+  });
+  const workers = [shared, held];
+  const shutdown = () => {
+    for (const worker of workers) if (worker.getState() === 'RUNNING') worker.shutdown();
+  };
+  return {
+    async run() {
+      const runs = workers.map((worker) => worker.run());
+      try {
+        await Promise.all(runs);
+      } catch (error) {
+        shutdown();
+        await Promise.allSettled(runs);
+        throw error;
+      }
+    },
+    shutdown,
+    getState: () => shared.getState(),
+  };
 }

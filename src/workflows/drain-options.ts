@@ -3,20 +3,21 @@ export type DrainMode = 'until-empty' | 'continuous';
 
 export interface DrainOptions {
   mode: DrainMode;
-  /** Messages per batch, received with several ReceiveMessage calls of 10. */
+  /** Messages per batch, received with several ReceiveMessage calls of 10 at once. */
   batchSize: number;
   /** Batches in flight at once, each its own receive → mask → load → delete. */
   concurrency: number;
-  /** Mask as a local activity (in the workflow's worker, recorded as a marker): fewer round trips, less visible. */
-  localMask: boolean;
   /**
    * Let the server hand a batch's activities straight back to the worker running the drain (eager dispatch):
    * faster with one worker (docs/PERFORMANCE.md), but other workers then sit idle, so off by default.
    */
   eagerActivities: boolean;
-  /** Serialized bytes per batch, well under Temporal's 2 MB payload limit. */
+  /** Bytes of one batch (its messages as received): bounds what a worker holds in memory. */
   maxBatchBytes: number;
-  /** How long received messages stay hidden from other consumers; outlasts a batch's worst case. */
+  /**
+   * The lease: how long SQS hides received messages at a time. The worker holding a batch renews it every third of
+   * this; a batch lost with its worker is visible again within it.
+   */
   visibilityTimeoutSeconds: number;
   /** until-empty: how long a receive waits for messages before the queue counts as empty. */
   emptyGraceSeconds: number;
@@ -26,20 +27,19 @@ export interface DrainOptions {
 
 export const DEFAULT_DRAIN_OPTIONS: DrainOptions = {
   mode: 'until-empty',
-  batchSize: 200,
+  batchSize: 1000,
   concurrency: 4,
-  localMask: false,
   eagerActivities: false,
-  maxBatchBytes: 1024 * 1024,
-  visibilityTimeoutSeconds: 300,
+  maxBatchBytes: 8 * 1024 * 1024,
+  visibilityTimeoutSeconds: 60,
   emptyGraceSeconds: 3,
   searchAttributes: false,
 };
 
 export const DRAIN_LIMITS = {
-  batchSize: { min: 1, max: 1000 },
+  batchSize: { min: 1, max: 10_000 },
   concurrency: { min: 1, max: 32 },
-  maxBatchBytes: { min: 64 * 1024, max: 1536 * 1024 },
+  maxBatchBytes: { min: 64 * 1024, max: 64 * 1024 * 1024 },
   visibilityTimeoutSeconds: { min: 10, max: 43_200 },
   emptyGraceSeconds: { min: 0, max: 20 },
 } as const;
@@ -48,7 +48,7 @@ export const DRAIN_LIMITS = {
 export function resolveDrainOptions(options: Partial<DrainOptions> = {}): DrainOptions {
   const given = Object.fromEntries(Object.entries(options).filter(([, value]) => value !== undefined));
   const resolved = { ...DEFAULT_DRAIN_OPTIONS, ...given };
-  for (const name of ['localMask', 'eagerActivities', 'searchAttributes'] as const) {
+  for (const name of ['eagerActivities', 'searchAttributes'] as const) {
     if (typeof resolved[name] !== 'boolean') throw new RangeError(`${name} must be true or false`);
   }
   if (resolved.mode !== 'until-empty' && resolved.mode !== 'continuous') {
@@ -75,6 +75,8 @@ export interface DrainStats {
   /** Rows Postgres refused at insert time, quarantined instead. */
   rejected: number;
   batches: number;
+  /** Batches lost with the worker that held them: their messages came back to the queue, to be received again. */
+  lostBatches: number;
   /** Runs of this drain so far: 1 plus the number of continue-as-new. */
   runs: number;
 }
@@ -88,6 +90,7 @@ export const emptyStats = (): DrainStats => ({
   staleDeletes: 0,
   rejected: 0,
   batches: 0,
+  lostBatches: 0,
   runs: 1,
 });
 
@@ -101,7 +104,8 @@ export function sumStats(all: DrainStats[]): DrainStats {
 /** The totals as every command and failure states them. */
 export const statsSentence = (stats: DrainStats): string =>
   `${stats.received} received, ${stats.loaded} loaded, ${stats.quarantined} quarantined, ` +
-  `${stats.duplicates} duplicates, ${stats.deleted} deleted`;
+  `${stats.duplicates} duplicates, ${stats.deleted} deleted` +
+  (stats.lostBatches > 0 ? `, ${stats.lostBatches} batches lost with their worker (received again)` : '');
 
 export interface DrainInput {
   options?: Partial<DrainOptions>;

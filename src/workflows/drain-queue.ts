@@ -1,4 +1,6 @@
+import { TimeoutType } from '@temporalio/common';
 import {
+  ActivityFailure,
   ApplicationFailure,
   condition,
   continueAsNew,
@@ -10,11 +12,14 @@ import {
   proxyActivities,
   proxyLocalActivities,
   setHandler,
+  TimeoutFailure,
   upsertSearchAttributes,
   workflowInfo,
   type ActivityOptions,
 } from '@temporalio/workflow';
-import type { PipelineActivities } from '../activities';
+import type { HeldActivities, PipelineActivities, SharedActivities } from '../activities';
+import type { LoadBatchResult } from '../activities/load-batch';
+import type { ReceiveHeldBatchResult } from '../activities/receive-batch';
 import { FAILURE_TYPES, NON_RETRYABLE_FAILURE_TYPES } from '../core/failure-types';
 import { PIPELINE_METRICS } from '../metrics';
 import type { QueueDepth } from '../sqs';
@@ -39,6 +44,11 @@ export const PATCHES = {
   stopDuringWindDown: 'stop-during-wind-down',
   /** A failed batch lets the other batches in flight finish, then fails the drain with the totals. */
   failedBatchWindsDown: 'failed-batch-winds-down',
+  /**
+   * Batches live in the memory of the worker that received them; history carries their id and counts. Decided once
+   * per run: a run started before it keeps carrying its batches through history until it continues as new.
+   */
+  heldBatches: 'held-batches',
 } as const;
 
 export const statsQuery = defineQuery<DrainStats>('stats');
@@ -72,12 +82,53 @@ const CPU_ACTIVITY: ActivityOptions = {
 };
 
 /**
- * The four activities of one batch, with ids that name it (`batch-7.load`), so the Web UI lists each batch as
- * its four steps even when several batches run at once.
+ * A held batch's steps run on the task queue of the worker that holds it. If that worker is gone, no other worker
+ * will ever start them, so they give up soon; a worker that dies mid-step is noticed by its missing heartbeats.
  */
-function batchActivities(batch: number, options: DrainOptions) {
+const HELD_STEP: ActivityOptions = { scheduleToStartTimeout: '15 seconds', heartbeatTimeout: '15 seconds' };
+
+/**
+ * How long a worker holds a batch at most: past the load's retry budget (INFRASTRUCTURE_RETRY), so only a batch
+ * the workflow has stopped waiting for is given up.
+ */
+const HOLD_SECONDS = 45 * 60;
+
+/** Activity ids that name the batch and step (`batch-7.load`), so the Web UI lists each batch as its four steps. */
+const activityId = (batch: number, step: string) => `batch-${batch}.${step}`;
+
+/** The receive and the settling of a lost batch, on the drain's own task queue, where any worker may take them. */
+function sharedActivities(batch: number, options: DrainOptions) {
   // Without eager dispatch, each activity goes through the task queue, so batches spread over all workers.
-  const id = (step: string) => ({ activityId: `batch-${batch}.${step}`, allowEagerDispatch: options.eagerActivities });
+  const id = (step: string) => ({ activityId: activityId(batch, step), allowEagerDispatch: options.eagerActivities });
+  return {
+    receiveHeldBatch: proxyActivities<SharedActivities>({ ...IO_ACTIVITY, ...id('receive') }).receiveHeldBatch,
+    settleLostBatch: proxyActivities<SharedActivities>({ ...IO_ACTIVITY, ...id('settle') }).settleLostBatch,
+  };
+}
+
+/** The steps of a batch held by the worker at `taskQueue`. */
+function heldBatchSteps(batch: number, taskQueue: string) {
+  const on = (step: string, base: ActivityOptions) =>
+    proxyActivities<HeldActivities>({ ...base, ...HELD_STEP, taskQueue, activityId: activityId(batch, step) });
+  return {
+    maskHeldBatch: on('mask', CPU_ACTIVITY).maskHeldBatch,
+    loadHeldBatch: on('load', IO_ACTIVITY).loadHeldBatch,
+    deleteHeldBatch: on('delete', IO_ACTIVITY).deleteHeldBatch,
+  };
+}
+
+/** The worker holding the batch is gone (its step was never started) or no longer holds it. */
+const isBatchLost = (error: unknown): boolean =>
+  error instanceof ActivityFailure &&
+  ((error.cause instanceof TimeoutFailure && error.cause.timeoutType === TimeoutType.SCHEDULE_TO_START) ||
+    (error.cause instanceof ApplicationFailure && error.cause.type === FAILURE_TYPES.batchNotHeld));
+
+/**
+ * The four activities of one batch carried through history, as drains started by 0.1.0 run them; `localMask` is
+ * that release's option to mask in a local activity.
+ */
+function carriedBatchActivities(batch: number, options: DrainOptions & { localMask?: boolean }) {
+  const id = (step: string) => ({ activityId: activityId(batch, step), allowEagerDispatch: options.eagerActivities });
   return {
     receiveBatch: proxyActivities<PipelineActivities>({ ...IO_ACTIVITY, ...id('receive') }).receiveBatch,
     maskBatch: options.localMask
@@ -110,6 +161,7 @@ export async function drainQueue(input: DrainInput = {}): Promise<DrainStats> {
   let counted = 0;
   let sequence = 0;
   let emptySince: number | undefined;
+  const holdsBatches = patched(PATCHES.heldBatches);
   let outcome: 'drained' | 'stopped' | 'continue-as-new' | 'failed' | undefined;
   let failure: { batch: number; error: unknown } | undefined;
 
@@ -152,7 +204,7 @@ export async function drainQueue(input: DrainInput = {}): Promise<DrainStats> {
       }
       const batch = ++sequence;
       try {
-        await runBatch(batch);
+        await (holdsBatches ? runHeldBatch(batch) : runCarriedBatch(batch));
       } catch (error) {
         if (isCancellation(error) || !patched(PATCHES.failedBatchWindsDown)) throw error;
         failure ??= { batch, error };
@@ -161,22 +213,69 @@ export async function drainQueue(input: DrainInput = {}): Promise<DrainStats> {
     }
   };
 
-  const runBatch = async (batch: number) => {
-    const activities = batchActivities(batch, options);
+  const receiveInput = () => ({
+    maxMessages: options.batchSize,
+    maxBytes: options.maxBatchBytes,
+    waitTimeSeconds: options.mode === 'continuous' ? MAX_WAIT_SECONDS : options.emptyGraceSeconds,
+  });
+  /** Notes a receive that found nothing; an until-empty drain may be done. */
+  const receivedNothing = (queueDepth: QueueDepth | undefined) => {
+    emptySince ??= Date.now();
+    if (options.mode === 'until-empty' && isDrained(queueDepth, emptySince, options)) outcome ??= 'drained';
+    // An idle continuous drain still moves toward continue-as-new.
+    if (options.mode === 'continuous') counted++;
+  };
+  const countLoad = (load: Omit<LoadBatchResult, 'duplicates' | 'rejected'> & Partial<LoadBatchResult>) => {
+    stats.loaded += load.loaded;
+    stats.quarantined += load.quarantined;
+    stats.duplicates += load.duplicates ?? 0;
+    stats.rejected += load.rejected ?? 0;
+  };
+  const batchDone = (batchStarted: number) => {
+    stats.batches++;
+    batchDuration.record((Date.now() - batchStarted) / 1000);
+    publish();
+  };
+
+  const runHeldBatch = async (batch: number) => {
+    const batchStarted = Date.now();
+    const received: ReceiveHeldBatchResult = await sharedActivities(batch, options).receiveHeldBatch({
+      ...receiveInput(),
+      leaseSeconds: options.visibilityTimeoutSeconds,
+      holdSeconds: HOLD_SECONDS,
+    });
+    if (!received.batch) return receivedNothing(received.queueDepth);
+    emptySince = undefined;
+    counted++;
+    const held = received.batch;
+    const steps = heldBatchSteps(batch, held.taskQueue);
+    stats.received += held.messages;
+    let loading = false;
+    try {
+      await steps.maskHeldBatch(held.id);
+      loading = true;
+      countLoad(await steps.loadHeldBatch(held.id));
+      loading = false;
+      const removal = await steps.deleteHeldBatch(held.id);
+      stats.deleted += removal.deleted;
+      stats.staleDeletes += removal.stale;
+    } catch (error) {
+      if (!isBatchLost(error)) throw error;
+      // Its messages come back when their lease runs out; what its load committed counts here, not as duplicates.
+      if (loading) countLoad(await sharedActivities(batch, options).settleLostBatch(held.id));
+      stats.lostBatches++;
+    }
+    batchDone(batchStarted);
+  };
+
+  const runCarriedBatch = async (batch: number) => {
+    const activities = carriedBatchActivities(batch, options);
     const batchStarted = Date.now();
     const received = await activities.receiveBatch({
-      maxMessages: options.batchSize,
-      maxBytes: options.maxBatchBytes,
-      waitTimeSeconds: options.mode === 'continuous' ? MAX_WAIT_SECONDS : options.emptyGraceSeconds,
+      ...receiveInput(),
       visibilityTimeoutSeconds: options.visibilityTimeoutSeconds,
     });
-    if (received.messages.length === 0) {
-      emptySince ??= Date.now();
-      if (options.mode === 'until-empty' && isDrained(received.queueDepth, emptySince, options)) outcome ??= 'drained';
-      // An idle continuous drain still moves toward continue-as-new.
-      if (options.mode === 'continuous') counted++;
-      return;
-    }
+    if (received.messages.length === 0) return receivedNothing(received.queueDepth);
     emptySince = undefined;
     counted++;
     const transformed = await activities.maskBatch(received.messages);
@@ -185,15 +284,10 @@ export async function drainQueue(input: DrainInput = {}): Promise<DrainStats> {
       received.messages.map(({ messageId, receiptHandle }) => ({ messageId, receiptHandle })),
     );
     stats.received += received.messages.length;
-    stats.loaded += load.loaded;
-    stats.quarantined += load.quarantined;
-    stats.duplicates += load.duplicates;
-    stats.rejected += load.rejected;
+    countLoad(load);
     stats.deleted += removal.deleted;
     stats.staleDeletes += removal.stale;
-    stats.batches++;
-    batchDuration.record((Date.now() - batchStarted) / 1000);
-    publish();
+    batchDone(batchStarted);
   };
 
   await Promise.all(Array.from({ length: options.concurrency }, lane));

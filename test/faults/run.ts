@@ -21,9 +21,11 @@ import { addLogSink, createLogger } from '../../src/log';
 import { sendBodies } from '../../src/seed-messages';
 import { createSqsClient, ensureQueues, getQueueDepth } from '../../src/sqs';
 import { connectClient } from '../../src/temporal/connect-client';
+import { createPayloadCodec } from '../../src/temporal/data-converter';
 import { FaultStack, sleep, WorkerProcesses } from './fault-stack';
 import { SCENARIOS, type DrainTotals, type Scenario, type ScenarioContext } from './scenarios';
-import { allHistoryBytes, expectedOutcome, verify, type Outcome } from './verify';
+import { allHistoryText } from '../helpers/history';
+import { expectedOutcome, verify, type Outcome } from './verify';
 
 const log = createLogger('faults');
 const ROOT_SECRET = 'fault-suite-root-secret-fault-suite-root-secret';
@@ -186,7 +188,11 @@ async function runScenario(
       queueUrl,
       dlqUrl,
       logs,
-      history: (await Promise.all(workflowIds.map((workflowId) => allHistoryBytes(client, workflowId)))).join('\n'),
+      history: (
+        await Promise.all(
+          workflowIds.map((workflowId) => allHistoryText(client, workflowId, createPayloadCodec(keyring))),
+        )
+      ).join('\n'),
     });
     result.outcome = outcome;
     result.failure = failureOf(outcome);

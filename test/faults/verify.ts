@@ -1,12 +1,9 @@
 import { ReceiveMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
-import type { Client } from '@temporalio/client';
-import { temporal } from '@temporalio/proto';
 import type { Pool } from 'pg';
 import type { Keyring } from '../../src/core/keys';
 import { openQuarantineBody } from '../../src/core/quarantine-record';
 import { validateLoginMessage } from '../../src/core/validate-message';
 import { getQueueDepth, type QueueDepth } from '../../src/sqs';
-import { historyEvents } from '../helpers/history';
 
 /** What the bodies sent should become: one row per valid event (by user_id), one record per other body. */
 export interface Expected {
@@ -154,15 +151,6 @@ async function dumpTablesButVault(pool: Pool): Promise<string> {
   for (const { name } of tables) {
     const { rows } = await pool.query<{ row: string }>(`SELECT t::text AS row FROM ${name} t`);
     parts.push(...rows.map((r) => r.row));
-  }
-  return parts.join('\n');
-}
-
-/** Every run's history of a workflow id as the server stores it (payloads encoded), as one text to search. */
-export async function allHistoryBytes(client: Client, workflowId: string): Promise<string> {
-  const parts: string[] = [];
-  for await (const { events } of historyEvents(client, workflowId)) {
-    parts.push(Buffer.from(temporal.api.history.v1.History.encode({ events }).finish()).toString('latin1'));
   }
   return parts.join('\n');
 }

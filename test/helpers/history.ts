@@ -1,5 +1,6 @@
 import type { Client } from '@temporalio/client';
-import type { temporal } from '@temporalio/proto';
+import type { Payload, PayloadCodec } from '@temporalio/common';
+import { temporal } from '@temporalio/proto';
 
 type HistoryEvent = temporal.api.history.v1.IHistoryEvent;
 
@@ -24,4 +25,30 @@ export async function* historyEvents(
       nextPageToken = page.nextPageToken?.length ? page.nextPageToken : undefined;
     } while (nextPageToken);
   }
+}
+
+/**
+ * Every run's history of a workflow id as one text to search: as the server stores it (payloads encrypted), and
+ * every payload decoded, as anyone who may call the codec server would read it.
+ */
+export async function allHistoryText(client: Client, workflowId: string, codec: PayloadCodec): Promise<string> {
+  const parts: string[] = [];
+  for await (const { events } of historyEvents(client, workflowId)) {
+    parts.push(Buffer.from(temporal.api.history.v1.History.encode({ events }).finish()).toString('latin1'));
+    const decoded = await codec.decode(payloadsIn(events));
+    parts.push(...decoded.map((payload) => Buffer.from(payload.data ?? []).toString('utf8')));
+  }
+  return parts.join('\n');
+}
+
+/** Every payload anywhere in the events: inputs, results, failures' details, heartbeats, markers. */
+function payloadsIn(value: unknown, found: Payload[] = []): Payload[] {
+  if (value === null || typeof value !== 'object' || value instanceof Uint8Array) return found;
+  const candidate = value as Payload;
+  if (candidate.data instanceof Uint8Array && candidate.metadata && typeof candidate.metadata === 'object') {
+    found.push(candidate);
+    return found;
+  }
+  for (const child of Object.values(value)) payloadsIn(child, found);
+  return found;
 }

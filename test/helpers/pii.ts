@@ -1,5 +1,3 @@
-import { temporal } from '@temporalio/proto';
-import type { Client } from '@temporalio/client';
 import type { Pool } from 'pg';
 import { validateLoginMessage } from '../../src/core/validate-message';
 
@@ -30,12 +28,6 @@ export async function dumpTables(pool: Pool, { except = [] as string[] } = {}): 
     .flat()
     .map(({ row }) => row)
     .join('\n');
-}
-
-/** The workflow's whole history as stored by the server: payloads as they are on the wire (encoded). */
-export async function historyBytes(client: Client, workflowId: string): Promise<string> {
-  const history = await client.workflow.getHandle(workflowId).fetchHistory();
-  return Buffer.from(temporal.api.history.v1.History.encode(history).finish()).toString('latin1');
 }
 
 export function findLeaks(haystack: string, values: string[]): string[] {

@@ -8,10 +8,9 @@ import { after, before, describe, it } from 'node:test';
 import { Context } from '@temporalio/activity';
 import { ApplicationFailure, WorkflowFailedError, type Client, type WorkflowHandle } from '@temporalio/client';
 import { NativeConnection, Worker } from '@temporalio/worker';
-import type { PipelineActivities } from '../../src/activities';
+import type { HeldActivities, PipelineActivities } from '../../src/activities';
 import { loadConfig } from '../../src/config';
 import { FAILURE_TYPES } from '../../src/core/failure-types';
-import type { LoginRow, ReceivedMessage } from '../../src/core/types';
 import { loadKeyring } from '../../src/secrets';
 import { waitUntil } from '../../src/stack/readiness';
 import { connectClient } from '../../src/temporal/connect-client';
@@ -23,7 +22,9 @@ import { TEST_ENV } from '../helpers/test-env';
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
-/** A queue in memory and the four activities over it, with hooks a test uses to hold or fail one batch. */
+type StubActivities = Pick<PipelineActivities, 'receiveHeldBatch' | 'settleLostBatch' | keyof HeldActivities>;
+
+/** A queue in memory and the activities over it, with hooks a test uses to hold, fail or lose one batch. */
 class StubQueue {
   visible = 0;
   /** Messages received by a consumer that is gone: reported in flight until they come back. */
@@ -33,15 +34,23 @@ class StubQueue {
   /** Activities running now, by activity id (`batch-7.load`). */
   readonly running = new Set<string>();
   readonly started: string[] = [];
+  /** Message counts of the batches held, by id. */
+  private readonly held = new Map<string, number>();
   private next = 0;
+  /** The task queue of the stub's worker, where the held steps run. */
+  taskQueue = '';
   /** Runs before a load; may wait or throw. */
   beforeLoad: (activityId: string) => Promise<void> = () => Promise.resolve();
+  /** Receives (by activity id) whose batch goes to a worker that is gone. */
+  readonly lostWith = new Set<string>();
+  /** What a lost batch's load had committed, as Postgres would tell. */
+  committedByLostBatch = { loaded: 0, quarantined: 0 };
 
   add(count: number) {
     this.visible += count;
   }
 
-  activities(): PipelineActivities {
+  activities(): StubActivities {
     const track =
       <A, R>(step: (input: A) => R | Promise<R>) =>
       async (input: A): Promise<R> => {
@@ -54,56 +63,40 @@ class StubQueue {
           this.running.delete(activityId);
         }
       };
+    const count = (batchId: string) => this.held.get(batchId)!;
     return {
-      receiveBatch: track(async ({ maxMessages, waitTimeSeconds }) => {
-        const count = Math.min(maxMessages, this.visible);
-        if (count === 0) {
+      receiveHeldBatch: track(async ({ maxMessages, waitTimeSeconds }) => {
+        const messages = Math.min(maxMessages, this.visible);
+        if (messages === 0) {
           // A short stand-in for the long poll.
           await sleep(Math.min(waitTimeSeconds * 1000, 50));
           // Counted after the wait, as SQS counts when it answers.
           const queueDepth = { visible: this.visible, inFlight: this.inFlight, delayed: 0 };
-          return { messages: [], released: 0, queueDepth };
+          return { released: 0, queueDepth };
         }
-        this.visible -= count;
-        this.received += count;
-        const messages = Array.from({ length: count }, (): ReceivedMessage => {
-          const id = `m${++this.next}`;
-          return { messageId: id, receiptHandle: id, body: '{}', bodyBytes: 2, sentTimestamp: 0, receiveCount: 1 };
-        });
-        return { messages, released: 0 };
+        this.visible -= messages;
+        this.received += messages;
+        const id = `b${++this.next}`;
+        this.held.set(id, messages);
+        const lost = this.lostWith.has(Context.current().info.activityId);
+        // Held by a worker that is gone: in flight until the lease runs out.
+        if (lost) this.inFlight += messages;
+        const taskQueue = lost ? `${this.taskQueue}/held/gone` : this.taskQueue;
+        return { batch: { id, taskQueue, messages, bytes: messages * 2 }, released: 0 };
       }),
-      maskBatch: track((messages) => ({
-        batchId: messages[0]!.messageId,
-        keyVersion: 1,
-        rows: messages.map((message) => stubRow(message.messageId)),
-        quarantined: [],
-        vault: [],
-      })),
-      loadBatch: track(async (batch) => {
+      settleLostBatch: track(() => this.committedByLostBatch),
+      maskHeldBatch: track((batchId) => ({ valid: count(batchId), invalid: 0, tokens: 0, keyVersion: 1 })),
+      loadHeldBatch: track(async (batchId) => {
         await this.beforeLoad(Context.current().info.activityId);
-        return { loaded: batch.rows.length, quarantined: 0, duplicates: 0, rejected: 0 };
+        return { loaded: count(batchId), quarantined: 0, duplicates: 0, rejected: 0 };
       }),
-      deleteBatch: track((entries) => {
-        this.deleted += entries.length;
-        return { deleted: entries.length, stale: 0 };
+      deleteHeldBatch: track((batchId) => {
+        this.deleted += count(batchId);
+        return { deleted: count(batchId), stale: 0 };
       }),
     };
   }
 }
-
-const stubRow = (messageId: string): LoginRow => ({
-  message_id: messageId,
-  user_id: 'u',
-  device_type: 'android',
-  masked_ip: 'v1:ip',
-  masked_device_id: 'v1:device',
-  ip_valid: true,
-  locale: null,
-  app_version: 1,
-  app_version_text: '0.0.1',
-  create_date: '2026-01-01',
-  sent_at: '2026-01-01T00:00:00Z',
-});
 
 /** A promise and the function that resolves it. */
 function latch() {
@@ -170,6 +163,7 @@ describe('drainQueue with stub activities', () => {
   /** A worker of its own task queue with the stub's activities, and a drain started on it. */
   async function startDrain(queue: StubQueue, options: Partial<DrainOptions>) {
     const taskQueue = `stub-${randomBytes(4).toString('hex')}`;
+    queue.taskQueue = taskQueue;
     const worker = await Worker.create({
       connection,
       taskQueue,
@@ -192,6 +186,50 @@ describe('drainQueue with stub activities', () => {
     const handle = await startDrain(queue, { batchSize: 10, concurrency: 2 });
     const stats = await handle.result();
     assert.deepEqual([stats.received, stats.loaded, stats.deleted, stats.batches, stats.runs], [55, 55, 55, 6, 1]);
+  });
+
+  it('counts a batch lost with its worker and receives its messages again, without waiting on the lost worker', async () => {
+    const queue = new StubQueue();
+    queue.add(30);
+    queue.lostWith.add('batch-2.receive');
+    const handle = await startDrain(queue, { batchSize: 10, concurrency: 1 });
+    await waitUntil('the lost batch', async () => (await handle.query(statsQuery)).lostBatches === 1, {
+      timeoutMs: 60_000,
+    });
+    assert.equal((await handle.describe()).status.name, 'RUNNING', 'its messages in flight keep the drain open');
+    // Its lease runs out: the messages are visible again.
+    queue.inFlight = 0;
+    queue.add(10);
+    const stats = await handle.result();
+    await assertReplays(handle.workflowId);
+    assert.deepEqual(
+      [stats.received, stats.loaded, stats.deleted, stats.lostBatches, stats.batches],
+      [40, 30, 30, 1, 4],
+    );
+    assert.ok(!queue.started.includes('batch-2.settle'), 'nothing to settle: it was lost before its load');
+  });
+
+  it('settles a batch lost during its load by what the load committed, so its messages are not counted twice', async () => {
+    const queue = new StubQueue();
+    queue.add(20);
+    queue.committedByLostBatch = { loaded: 9, quarantined: 1 };
+    queue.beforeLoad = (id) => {
+      if (id !== 'batch-1.load') return Promise.resolve();
+      // The worker gave the batch up: its messages are in flight until their lease runs out.
+      queue.inFlight += 10;
+      return Promise.reject(ApplicationFailure.nonRetryable('given up', FAILURE_TYPES.batchNotHeld));
+    };
+    const handle = await startDrain(queue, { batchSize: 10, concurrency: 1 });
+    await waitUntil('the lost batch', async () => (await handle.query(statsQuery)).lostBatches === 1);
+    // Its messages come back (the stub loads them again; Postgres would find them, duplicates).
+    queue.inFlight = 0;
+    queue.add(10);
+    const stats = await handle.result();
+    assert.ok(queue.started.includes('batch-1.settle'));
+    assert.deepEqual(
+      [stats.received, stats.loaded, stats.quarantined, stats.deleted, stats.lostBatches],
+      [30, 9 + 10 + 10, 1, 20, 1],
+    );
   });
 
   it('until-empty waits for messages in flight to come back before it completes', async () => {

@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { MockActivityEnvironment } from '@temporalio/testing';
-import { createActivities } from '../../src/activities';
+import { createHeldActivities, createSharedActivities } from '../../src/activities';
+import type { ReceiveHeldBatchInput } from '../../src/activities/receive-batch';
 import { encodeAppVersion } from '../../src/core/app-version';
 import { tokenize } from '../../src/core/mask';
 import { validateLoginMessage } from '../../src/core/validate-message';
@@ -12,6 +13,21 @@ import { runActivity as run } from '../helpers/activities';
 import { usePipeline, type TestPipeline } from '../helpers/pipeline';
 
 const sample = readBodies(SAMPLE_DATA_FILE);
+
+/** The activities of a worker, run outside Temporal as one process's steps. */
+const activitiesOf = (pipeline: TestPipeline) => ({
+  ...createSharedActivities(pipeline.deps),
+  ...createHeldActivities(pipeline.deps),
+});
+
+const receiveInput = (input: Partial<ReceiveHeldBatchInput> = {}): ReceiveHeldBatchInput => ({
+  maxMessages: 100,
+  maxBytes: 1024 * 1024,
+  waitTimeSeconds: 1,
+  leaseSeconds: 30,
+  holdSeconds: 300,
+  ...input,
+});
 
 describe('drain of the sample data', () => {
   const pipelineOf = usePipeline('sample');
@@ -59,28 +75,25 @@ describe('drain of the sample data', () => {
 describe('redelivery', () => {
   const pipelineOf = usePipeline('redelivery');
 
-  /** The sample sent and received as one batch, as a consumer outside the drain would take it. */
-  async function receiveSample(pipeline: TestPipeline, visibilityTimeoutSeconds: number) {
-    await pipeline.send(sample);
-    const activities = createActivities(pipeline.deps);
-    const received = await run(activities.receiveBatch, {
-      maxMessages: 100,
-      maxBytes: 1024 * 1024,
-      waitTimeSeconds: 1,
-      visibilityTimeoutSeconds,
-    });
-    assert.equal(received.messages.length, 100);
-    return { activities, received };
+  /** The messages in the queue, received as one held batch, masked and loaded, as a worker outside the drain would. */
+  async function receiveAndLoad(pipeline: TestPipeline, leaseSeconds: number) {
+    const activities = activitiesOf(pipeline);
+    const { batch } = await run(activities.receiveHeldBatch, receiveInput({ leaseSeconds }));
+    assert.equal(batch?.messages, 100);
+    await run(activities.maskHeldBatch, batch.id);
+    const load = await run(activities.loadHeldBatch, batch.id);
+    return { activities, batch, load };
   }
 
-  it('loads nothing twice when messages already loaded come back (a consumer lost before its delete)', async () => {
+  it('loads nothing twice when messages already loaded come back (a worker lost before its delete)', async () => {
     const pipeline = pipelineOf();
-    // A first consumer receives, masks and loads everything, then dies before deleting.
-    const { activities, received } = await receiveSample(pipeline, 2);
-    const first = await run(activities.loadBatch, await run(activities.maskBatch, received.messages));
-    assert.deepEqual([first.loaded, first.quarantined], [99, 1]);
+    await pipeline.send(sample);
+    // A first worker receives, masks and loads everything, then dies before deleting: its lease is not renewed.
+    const { batch, load } = await receiveAndLoad(pipeline, 2);
+    pipeline.deps.held.release(batch.id);
+    assert.deepEqual([load.loaded, load.quarantined], [99, 1]);
 
-    // Their visibility timeout ends, SQS delivers them again, and the drain finds every one already there.
+    // Their lease ends, SQS delivers them again, and the drain finds every one already there.
     const summary = await pipeline.drain();
     assert.deepEqual(
       [summary.received, summary.loaded, summary.quarantined, summary.duplicates, summary.deleted],
@@ -95,20 +108,40 @@ describe('redelivery', () => {
 
   it("counts a retried load exactly: its own earlier commit as loaded, another batch's as duplicates", async () => {
     const pipeline = pipelineOf();
-    const { activities, received } = await receiveSample(pipeline, 30);
-    const masked = await run(activities.maskBatch, received.messages);
-    // The first attempt commits, then its worker dies before reporting: Temporal runs the same load again.
-    await run(activities.loadBatch, masked);
-    const retried = await run(activities.loadBatch, masked);
+    await pipeline.send(sample);
+    // The first attempt commits, then its result is lost on the way to the server: Temporal runs the same load again.
+    const { activities, batch } = await receiveAndLoad(pipeline, 30);
+    const retried = await run(activities.loadHeldBatch, batch.id);
     assert.deepEqual(
       [retried.loaded, retried.quarantined, retried.duplicates],
       [99, 1, 0],
       'the retry reports what this batch committed',
     );
-    // The same messages masked again are another batch (SQS delivered them again): all duplicates.
-    const redelivered = await run(activities.loadBatch, await run(activities.maskBatch, received.messages));
-    assert.deepEqual([redelivered.loaded, redelivered.quarantined, redelivered.duplicates], [0, 0, 100]);
-    await run(activities.deleteBatch, received.messages);
+    // A lost batch is settled by what its load committed.
+    assert.deepEqual(await run(activities.settleLostBatch, batch.id), { loaded: 99, quarantined: 1 });
+    // The same messages received again are another batch: all duplicates.
+    await pipeline.deps.held.giveUpAll('test: received again');
+    const redelivered = await receiveAndLoad(pipeline, 30);
+    assert.deepEqual([redelivered.load.loaded, redelivered.load.quarantined, redelivered.load.duplicates], [0, 0, 100]);
+    await run(activities.deleteHeldBatch, redelivered.batch.id);
+    assert.deepEqual(await pipeline.queueDepth(), { visible: 0, inFlight: 0, delayed: 0 });
+  });
+});
+
+describe('a batch held by its worker', () => {
+  const pipelineOf = usePipeline('held');
+
+  it('stays hidden past its lease while held, and is visible again at once when given up', async () => {
+    const pipeline = pipelineOf();
+    await pipeline.send(sample);
+    const activities = activitiesOf(pipeline);
+    const { batch } = await run(activities.receiveHeldBatch, receiveInput({ leaseSeconds: 2 }));
+    assert.equal(batch?.messages, 100);
+    await new Promise((resolve) => setTimeout(resolve, 5_000));
+    assert.deepEqual(await pipeline.queueDepth(), { visible: 0, inFlight: 100, delayed: 0 }, 'the lease was renewed');
+    await pipeline.deps.held.giveUpAll('test: the worker stops');
+    assert.deepEqual(await pipeline.queueDepth(), { visible: 100, inFlight: 0, delayed: 0 });
+    await assert.rejects(run(activities.maskHeldBatch, batch.id), { type: 'BatchNotHeld' });
   });
 });
 
@@ -121,19 +154,15 @@ describe('a receive near its byte bound', () => {
     // About 5 KB each: the first call's ten fit in the bound below, and hardly any more.
     const bodies = Array.from({ length: 80 }, (_, i) => JSON.stringify({ ...event, note: `${i}`.padEnd(5_000, '.') }));
     await pipeline.send(bodies);
-    const { receiveBatch, deleteBatch } = createActivities(pipeline.deps);
-    const received = await run(receiveBatch, {
-      maxMessages: 200,
-      maxBytes: 64 * 1024,
-      waitTimeSeconds: 1,
-      visibilityTimeoutSeconds: 30,
-    });
-    assert.ok(received.messages.length >= 10 && received.messages.length <= 12, `${received.messages.length} taken`);
+    const { receiveHeldBatch, deleteHeldBatch } = activitiesOf(pipeline);
+    const received = await run(receiveHeldBatch, receiveInput({ maxMessages: 200, maxBytes: 64 * 1024 }));
+    const taken = received.batch?.messages ?? 0;
+    assert.ok(taken >= 10 && taken <= 12, `${taken} taken`);
     assert.ok(
       received.released <= 10,
       `${received.released} handed back: at most what one call returned past the bound`,
     );
-    await run(deleteBatch, received.messages);
+    await run(deleteHeldBatch, received.batch!.id);
   });
 });
 
@@ -154,15 +183,9 @@ describe('a receive cancelled halfway (its worker stopping)', () => {
       },
       { step: 'finalizeRequest', name: 'cancelAfterFirstCall' },
     );
-    const { receiveBatch } = createActivities(pipeline.deps);
-    await assert.rejects(
-      environment.run(receiveBatch, {
-        maxMessages: 100,
-        maxBytes: 1024 * 1024,
-        waitTimeSeconds: 1,
-        visibilityTimeoutSeconds: 300,
-      }),
-    );
+    const { receiveHeldBatch } = activitiesOf(pipeline);
+    await assert.rejects(environment.run(receiveHeldBatch, receiveInput({ leaseSeconds: 300 })));
+    assert.equal(pipeline.deps.held.size, 0, 'nothing held');
     assert.equal(receives, 1, 'one batch of 10 was taken before the cancellation');
     assert.deepEqual(await pipeline.queueDepth(), { visible: 100, inFlight: 0, delayed: 0 });
   });

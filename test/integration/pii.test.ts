@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { createActivities } from '../../src/activities';
+import { createHeldActivities } from '../../src/activities';
 import { canonicalIp } from '../../src/core/canonical-pii';
 import { createKeyring } from '../../src/core/keys';
 import { tokenize } from '../../src/core/mask';
@@ -156,7 +156,7 @@ describe('PII recovery, erasure and rotation', () => {
 
   it('re-keys a batch masked before a rotation when it loads after it', async () => {
     const pipeline = pipelineOf();
-    const activities = createActivities(pipeline.deps);
+    const activities = createHeldActivities(pipeline.deps);
     const message = {
       messageId: 'masked-before-rotation',
       receiptHandle: 'rh',
@@ -165,10 +165,12 @@ describe('PII recovery, erasure and rotation', () => {
       sentTimestamp: Date.now(),
       receiveCount: 1,
     };
-    const masked = await runActivity(activities.maskBatch, [message]);
+    const held = pipeline.deps.held.hold(pipeline.queueUrl, [message], { leaseSeconds: 60, holdSeconds: 60 });
+    const masked = await runActivity(activities.maskHeldBatch, held.id);
     const rotated = await rotate(pipeline.deps.pool, pipeline.keyring, { actor: 'ops', reason: 'quarterly rotation' });
     assert.equal(rotated.toVersion, masked.keyVersion + 1);
-    const loaded = await runActivity(activities.loadBatch, masked);
+    const loaded = await runActivity(activities.loadHeldBatch, held.id);
+    pipeline.deps.held.release(held.id);
     assert.equal(loaded.loaded, 1);
     const row = await rowOf('stale-batch-user');
     const current = pipeline.keyring.keySet(rotated.toVersion);

@@ -88,12 +88,12 @@ describe('metrics and Temporal connection settings', () => {
 
 describe('resolveDrainOptions', () => {
   it('fills defaults and rejects out-of-range values by name', () => {
-    assert.deepEqual([resolveDrainOptions().batchSize, resolveDrainOptions().concurrency], [200, 4]);
+    assert.deepEqual([resolveDrainOptions().batchSize, resolveDrainOptions().concurrency], [1000, 4]);
     assert.equal(resolveDrainOptions({ batchSize: 10 }).batchSize, 10);
     // Options a command line leaves out arrive as undefined and must not erase the defaults.
-    assert.equal(resolveDrainOptions({ batchSize: undefined, mode: undefined }).batchSize, 200);
+    assert.equal(resolveDrainOptions({ batchSize: undefined, mode: undefined }).batchSize, 1000);
     assert.throws(() => resolveDrainOptions({ concurrency: 0 }), /concurrency must be an integer from 1 to 32/);
-    assert.throws(() => resolveDrainOptions({ batchSize: 0 }), /batchSize must be an integer from 1 to 1000/);
+    assert.throws(() => resolveDrainOptions({ batchSize: 0 }), /batchSize must be an integer from 1 to 10000/);
     assert.throws(() => resolveDrainOptions({ maxBatchBytes: 10 ** 8 }), /maxBatchBytes/);
   });
 });

@@ -1,0 +1,152 @@
+import { ChangeMessageVisibilityBatchCommand, type SQSClient } from '@aws-sdk/client-sqs';
+import { ApplicationFailure } from '@temporalio/common';
+import { randomBytes, randomUUID } from 'node:crypto';
+import { hostname } from 'node:os';
+import { FAILURE_TYPES } from '../core/failure-types';
+import type { ReceivedMessage, TransformedBatch } from '../core/types';
+import { createLogger } from '../log';
+import { sendInChunks } from '../sqs';
+
+const log = createLogger('held-batches');
+
+/**
+ * A batch between its steps, kept in the memory of the worker that received it: the claim check's store. Workflow
+ * history carries only its id; the steps run on this worker's own task queue, so they find it here.
+ */
+export interface HeldBatch {
+  readonly id: string;
+  readonly queueUrl: string;
+  /** Raw messages until masked, then dropped: raw ip and device_id live no longer than the mask. */
+  messages?: ReceivedMessage[];
+  transformed?: TransformedBatch;
+  /** Receipt handles, for the lease and the delete. */
+  readonly receipts: readonly string[];
+}
+
+export interface HoldTerms {
+  /** How long SQS hides the messages at a time; renewed every third of it while the batch is held. */
+  leaseSeconds: number;
+  /** After this the batch is given up: its messages are made visible again and its steps fail as lost. */
+  holdSeconds: number;
+}
+
+interface Holding {
+  batch: HeldBatch;
+  renewal: NodeJS.Timeout;
+  expiry: NodeJS.Timeout;
+  /** When a step last asked for the batch. */
+  touched: number;
+}
+
+/**
+ * A batch no step has asked for in this long is orphaned (its receive's result never reached the workflow) and is
+ * given up. Steps come well within it: a retried load asks at least every 30 s backoff plus a 1-minute attempt.
+ */
+export const IDLE_LIMIT_MS = 3 * 60_000;
+
+/** The task queue only this worker process polls; a restarted worker gets a new one, so it never sees old ids. */
+export const heldBatchTaskQueue = (taskQueue: string): string =>
+  `${taskQueue}/held/${hostname()}-${process.pid}-${randomBytes(3).toString('hex')}`;
+
+/**
+ * Batches held by this worker, each under a visibility lease it keeps renewing. A worker that dies renews nothing:
+ * its messages are visible again within one lease, and the workflow counts the batch as lost.
+ */
+export class HeldBatches {
+  private readonly held = new Map<string, Holding>();
+
+  constructor(
+    private readonly sqs: SQSClient,
+    readonly taskQueue: string,
+  ) {}
+
+  get size(): number {
+    return this.held.size;
+  }
+
+  hold(queueUrl: string, messages: ReceivedMessage[], terms: HoldTerms): HeldBatch {
+    const batch: HeldBatch = {
+      id: randomUUID(),
+      queueUrl,
+      messages,
+      receipts: messages.map((message) => message.receiptHandle),
+    };
+    const renewEvery = (terms.leaseSeconds * 1000) / 3;
+    const renewal = setInterval(() => void this.renew(batch.id, terms.leaseSeconds), renewEvery).unref();
+    const expiry = setTimeout(() => void this.giveUp(batch.id, 'held past its limit'), terms.holdSeconds * 1000);
+    this.held.set(batch.id, { batch, renewal, expiry: expiry.unref(), touched: Date.now() });
+    return batch;
+  }
+
+  /** The batch, or a non-retryable failure the workflow reads as a lost batch. */
+  get(id: string): HeldBatch {
+    const holding = this.held.get(id);
+    if (!holding) {
+      throw ApplicationFailure.nonRetryable(`batch ${id} is not held by this worker`, FAILURE_TYPES.batchNotHeld);
+    }
+    holding.touched = Date.now();
+    return holding.batch;
+  }
+
+  /** The batch's masked form, which its load and delete need; only after its mask. */
+  masked(id: string): TransformedBatch {
+    const { transformed } = this.get(id);
+    if (!transformed) throw ApplicationFailure.nonRetryable(`batch ${id} was not masked`, FAILURE_TYPES.batchNotHeld);
+    return transformed;
+  }
+
+  /** Done with the batch (its messages are deleted): stop renewing and forget it. */
+  release(id: string): void {
+    const holding = this.held.get(id);
+    if (!holding) return;
+    clearInterval(holding.renewal);
+    clearTimeout(holding.expiry);
+    this.held.delete(id);
+  }
+
+  /** Hands every held batch back to the queue at once, as a stopping worker does. */
+  async giveUpAll(reason: string): Promise<void> {
+    await Promise.all([...this.held.keys()].map((id) => this.giveUp(id, reason)));
+  }
+
+  private async giveUp(id: string, reason: string): Promise<void> {
+    const holding = this.held.get(id);
+    if (!holding) return;
+    this.release(id);
+    const { batch } = holding;
+    log.warn('batch given up: its messages are visible again', { batch: id, messages: batch.receipts.length, reason });
+    await this.setVisibility(batch, 0).catch((error: unknown) =>
+      log.warn('could not hand the batch back; its lease runs out instead', { batch: id, error: String(error) }),
+    );
+  }
+
+  private async renew(id: string, leaseSeconds: number): Promise<void> {
+    const holding = this.held.get(id);
+    if (!holding) return;
+    if (Date.now() - holding.touched > IDLE_LIMIT_MS) return this.giveUp(id, 'no step asked for it');
+    const { batch } = holding;
+    const failed = await this.setVisibility(batch, leaseSeconds).catch((error: unknown) => {
+      log.warn('lease renewal failed; retried at the next renewal', { batch: batch.id, error: String(error) });
+      return 0;
+    });
+    // A handle SQS no longer takes belongs to a message received again elsewhere: its delete here counts as stale.
+    if (failed > 0) log.warn('lease lost for some messages', { batch: batch.id, messages: failed });
+  }
+
+  /** Sets the visibility timeout of the batch's messages; returns how many SQS refused. */
+  private async setVisibility(batch: HeldBatch, seconds: number): Promise<number> {
+    const results = await sendInChunks(batch.receipts, (chunk) =>
+      this.sqs.send(
+        new ChangeMessageVisibilityBatchCommand({
+          QueueUrl: batch.queueUrl,
+          Entries: chunk.map((receiptHandle, index) => ({
+            Id: String(index),
+            ReceiptHandle: receiptHandle,
+            VisibilityTimeout: seconds,
+          })),
+        }),
+      ),
+    );
+    return results.reduce((failed, { Failed = [] }) => failed + Failed.length, 0);
+  }
+}
