@@ -275,7 +275,8 @@ Then it checks every message sent: each valid event is exactly one row (counted 
 loaded twice under two message ids would show), each other body exactly one quarantine record (counted by
 its sealed content, opened with the key), the queue is empty with nothing in flight, the dead-letter queue holds
 nothing that was not loaded, and no raw ip or device_id appears in any table but the vault, in the workers' and
-the stack's logs, or in the history payload bytes of every run of the drain.
+the stack's logs, or in the history of every run of the drain, as stored (encrypted) and with every payload
+decoded (what the codec server would show).
 
 - **lost / doubled**: events with no row (or record), and rows (or records) beyond one per event.
 - **duplicates**: messages the drain received again and found already loaded (redeliveries, retried batches):
