@@ -26,5 +26,12 @@ function noticeOldNode(): void {
 export function awsClientSettings(endpoint: string | undefined, region: string) {
   noticeOldNode();
   const local = endpoint !== undefined && !process.env.AWS_ACCESS_KEY_ID && !process.env.AWS_PROFILE;
-  return { region, endpoint, credentials: local ? LOCAL_CREDENTIALS : undefined, maxAttempts: 3 };
+  return {
+    region,
+    endpoint,
+    credentials: local ? LOCAL_CREDENTIALS : undefined,
+    maxAttempts: 3,
+    // A silent network (no reset) fails the call instead of hanging it; the longest call is a 20 s long poll.
+    requestHandler: { connectionTimeout: 5_000, requestTimeout: 30_000 },
+  };
 }

@@ -4,20 +4,22 @@ import { loadConfig } from './config';
 import {
   combineProgress,
   combineSummaries,
+  type DrainProgress,
   drainWorkflowIds,
   formatProgress,
   formatSummary,
+  poolSizeWarning,
   runDrain,
-  type DrainProgress,
+  taskQueuePollers,
 } from './drain';
 import { loadKeyring } from './secrets';
 import { createSqsClient, getQueueDepth, resolveQueueUrl } from './sqs';
 import { connectClient } from './temporal/connect-client';
 import { registerDrainSearchAttributes } from './temporal/register-search-attributes';
-import type { DrainOptions } from './workflows/drain-options';
+import { resolveDrainOptions, type DrainOptions } from './workflows/drain-options';
 
 const USAGE = `usage: npm run start-workflow -- [--until-empty | --continuous] [--batch-size N] [--concurrency N] [--max-batch-bytes N]
-  [--visibility-timeout S] [--grace-seconds S] [--eager-activities] [--drains N | --workflow-id ID] [--json]`;
+  [--visibility-timeout S] [--grace-seconds S] [--confirm-seconds S] [--eager-activities] [--drains N | --workflow-id ID] [--json]`;
 
 runMain(async () => {
   const { values } = parseArgs({
@@ -26,6 +28,7 @@ runMain(async () => {
       continuous: { type: 'boolean' },
       'batch-size': { type: 'string' },
       concurrency: { type: 'string' },
+      'confirm-seconds': { type: 'string' },
       'max-batch-bytes': { type: 'string' },
       'visibility-timeout': { type: 'string' },
       'grace-seconds': { type: 'string' },
@@ -60,8 +63,13 @@ runMain(async () => {
     maxBatchBytes: wholeNumber('max-batch-bytes', values['max-batch-bytes']),
     visibilityTimeoutSeconds: wholeNumber('visibility-timeout', values['visibility-timeout']),
     emptyGraceSeconds: wholeNumber('grace-seconds', values['grace-seconds']),
+    emptyConfirmSeconds: wholeNumber('confirm-seconds', values['confirm-seconds']),
     eagerActivities: values['eager-activities'],
   };
+  const lanes = workflowIds.length * resolveDrainOptions(options).concurrency;
+  const workers = (await taskQueuePollers(client, config, 'activity')).size;
+  const poolWarning = poolSizeWarning(config.DATABASE_POOL_SIZE, workers, lanes);
+  if (poolWarning) process.stderr.write(`warning: ${poolWarning}\n`);
   // Several drains of one queue report one line: their totals and the queue they share.
   const progress = new Map<string, DrainProgress>();
   const report = (workflowId: string) => (latest: DrainProgress) => {

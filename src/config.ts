@@ -29,6 +29,13 @@ const urlWithProtocol = (protocols: string[]) =>
     `must be a URL (${protocols.join(', ')})`,
   );
 
+/**
+ * FIFO queues are refused rather than half-supported: the drain loads batches side by side and out of order, which
+ * defeats the order a FIFO queue is chosen for, and a FIFO queue's throughput limits and group locks would stall it.
+ */
+const FIFO_REFUSED =
+  'is a FIFO queue (.fifo), which this pipeline does not support: it loads batches in parallel, out of order; use a standard queue';
+
 const envSchema = z.object({
   TEMPORAL_ADDRESS: z
     .string()
@@ -48,10 +55,11 @@ const envSchema = z.object({
   SQS_ENDPOINT: z
     .preprocess((value) => value ?? `http://localhost:${LOCAL_PORTS.sqs}`, z.string())
     .pipe(z.union([z.literal(''), urlWithProtocol(['http', 'https'])])),
-  SQS_QUEUE_URL: optional(urlWithProtocol(['http', 'https'])),
+  SQS_QUEUE_URL: optional(urlWithProtocol(['http', 'https']).refine((url) => !url.endsWith('.fifo'), FIFO_REFUSED)),
   SQS_QUEUE_NAME: z
     .string()
-    .regex(/^[A-Za-z0-9_-]{1,80}(\.fifo)?$/, 'must be an SQS queue name (letters, digits, - and _, at most 80)')
+    .refine((name) => !name.endsWith('.fifo'), FIFO_REFUSED)
+    .regex(/^[A-Za-z0-9_-]{1,80}$/, 'must be an SQS queue name (letters, digits, - and _, at most 80)')
     .default('login-queue'),
   AWS_REGION: z
     .string()

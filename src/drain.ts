@@ -155,6 +155,19 @@ export async function taskQueuePollers(
   return new Set(pollers.map((poller) => poller.identity ?? ''));
 }
 
+/**
+ * A one-line warning when the batches that may load at once outnumber the database connections of the workers
+ * polling (assuming they run with this process's DATABASE_POOL_SIZE): loads would wait for a connection, and past
+ * the pool's 10 s connection timeout, fail and retry.
+ */
+export function poolSizeWarning(poolSize: number, workers: number, lanes: number): string | undefined {
+  if (workers === 0 || poolSize * workers >= lanes) return undefined;
+  return (
+    `${lanes} batches may load at once, but ${workers} worker(s) × DATABASE_POOL_SIZE ${poolSize} give ` +
+    `${poolSize * workers} connections: raise DATABASE_POOL_SIZE to at least ${Math.ceil(lanes / workers)}, or start fewer drains`
+  );
+}
+
 /** The one-line result of a drain, as start-workflow and the demo print it. */
 export function formatSummary(summary: DrainSummary): string {
   return `Drained in ${summary.seconds} s: ${statsSentence(summary)} (${summary.messagesPerSecond} msg/s).`;

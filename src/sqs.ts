@@ -47,6 +47,12 @@ export async function sendInChunks<T, R>(items: readonly T[], send: (chunk: T[])
 
 export const MAX_RECEIVE_COUNT = 5;
 
+/**
+ * SQS's longest retention, for the dead-letter queue: a message keeps its original enqueue time when it moves
+ * there, so with the source's retention it could expire soon after landing, before anyone looked.
+ */
+export const DEAD_LETTER_RETENTION_SECONDS = 14 * 24 * 3600;
+
 export function createSqsClient(config: Pick<Config, 'sqsEndpoint' | 'AWS_REGION'>): SQSClient {
   return new SQSClient(awsClientSettings(config.sqsEndpoint, config.AWS_REGION));
 }
@@ -74,9 +80,18 @@ export class QueueMissingError extends Error {
   }
 }
 
-/** Creates the queue and its dead-letter queue (redrive after MAX_RECEIVE_COUNT receives); safe to repeat. */
+/**
+ * Creates the queue and its dead-letter queue (redrive after MAX_RECEIVE_COUNT receives, kept 14 days); safe to
+ * repeat.
+ */
 export async function ensureQueues(sqs: SQSClient, queueName: string): Promise<{ queueUrl: string; dlqUrl: string }> {
   const dlq = await sqs.send(new CreateQueueCommand({ QueueName: queueName + DEAD_LETTER_SUFFIX }));
+  await sqs.send(
+    new SetQueueAttributesCommand({
+      QueueUrl: dlq.QueueUrl,
+      Attributes: { MessageRetentionPeriod: String(DEAD_LETTER_RETENTION_SECONDS) },
+    }),
+  );
   const { Attributes } = await sqs.send(
     new GetQueueAttributesCommand({ QueueUrl: dlq.QueueUrl, AttributeNames: ['QueueArn'] }),
   );

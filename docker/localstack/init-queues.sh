@@ -2,7 +2,8 @@
 # LocalStack ready hook: the queues of the local stack, then the sample data (one message body per line).
 set -euo pipefail
 
-awslocal sqs create-queue --queue-name login-queue-dlq >/dev/null
+# The dead-letter queue keeps messages 14 days (SQS's longest): a message keeps its original enqueue time there.
+awslocal sqs create-queue --queue-name login-queue-dlq --attributes MessageRetentionPeriod=1209600 >/dev/null
 dlq_url=$(awslocal sqs get-queue-url --queue-name login-queue-dlq --query QueueUrl --output text)
 dlq_arn=$(awslocal sqs get-queue-attributes --queue-url "$dlq_url" --attribute-names QueueArn \
   --query Attributes.QueueArn --output text)

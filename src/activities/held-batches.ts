@@ -3,7 +3,7 @@ import { ApplicationFailure } from '@temporalio/common';
 import { randomBytes, randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import { FAILURE_TYPES } from '../core/failure-types';
-import type { ReceivedMessage, TransformedBatch } from '../core/types';
+import type { DeleteEntry, ReceivedMessage, TransformedBatch } from '../core/types';
 import { createLogger } from '../log';
 import { sendInChunks } from '../sqs';
 
@@ -19,8 +19,12 @@ export interface HeldBatch {
   /** Raw messages until masked, then dropped: raw ip and device_id live no longer than the mask. */
   messages?: ReceivedMessage[];
   transformed?: TransformedBatch;
-  /** Receipt handles, for the lease and the delete. */
-  readonly receipts: readonly string[];
+  /** Message ids and receipt handles, for the lease and the delete. */
+  readonly entries: readonly DeleteEntry[];
+  /** When the lease runs out unless renewed (epoch ms): a delete after it may be a silent no-op on SQS. */
+  leaseEndsAt: number;
+  /** Receipt handles whose renewal SQS refused: those messages may have been received again elsewhere. */
+  readonly lostLeases: Set<string>;
 }
 
 export interface HoldTerms {
@@ -64,12 +68,15 @@ export class HeldBatches {
     return this.held.size;
   }
 
-  hold(queueUrl: string, messages: ReceivedMessage[], terms: HoldTerms): HeldBatch {
+  /** Holds received messages; `receivedAt` is when their receive began, so their lease counts from then. */
+  hold(queueUrl: string, messages: ReceivedMessage[], terms: HoldTerms, receivedAt = Date.now()): HeldBatch {
     const batch: HeldBatch = {
       id: randomUUID(),
       queueUrl,
       messages,
-      receipts: messages.map((message) => message.receiptHandle),
+      entries: messages.map(({ messageId, receiptHandle }) => ({ messageId, receiptHandle })),
+      leaseEndsAt: receivedAt + terms.leaseSeconds * 1000,
+      lostLeases: new Set(),
     };
     const renewEvery = (terms.leaseSeconds * 1000) / 3;
     const renewal = setInterval(() => void this.renew(batch.id, terms.leaseSeconds), renewEvery).unref();
@@ -114,7 +121,7 @@ export class HeldBatches {
     if (!holding) return;
     this.release(id);
     const { batch } = holding;
-    log.warn('batch given up: its messages are visible again', { batch: id, messages: batch.receipts.length, reason });
+    log.warn('batch given up: its messages are visible again', { batch: id, messages: batch.entries.length, reason });
     await this.setVisibility(batch, 0).catch((error: unknown) =>
       log.warn('could not hand the batch back; its lease runs out instead', { batch: id, error: String(error) }),
     );
@@ -125,28 +132,33 @@ export class HeldBatches {
     if (!holding) return;
     if (Date.now() - holding.touched > IDLE_LIMIT_MS) return this.giveUp(id, 'no step asked for it');
     const { batch } = holding;
-    const failed = await this.setVisibility(batch, leaseSeconds).catch((error: unknown) => {
+    const renewedAt = Date.now();
+    try {
+      const refused = await this.setVisibility(batch, leaseSeconds);
+      batch.leaseEndsAt = renewedAt + leaseSeconds * 1000;
+      // A handle SQS no longer takes belongs to a message received again elsewhere: its delete here counts as stale.
+      for (const receiptHandle of refused) batch.lostLeases.add(receiptHandle);
+      if (refused.length > 0) log.warn('lease lost for some messages', { batch: batch.id, messages: refused.length });
+    } catch (error) {
       log.warn('lease renewal failed; retried at the next renewal', { batch: batch.id, error: String(error) });
-      return 0;
-    });
-    // A handle SQS no longer takes belongs to a message received again elsewhere: its delete here counts as stale.
-    if (failed > 0) log.warn('lease lost for some messages', { batch: batch.id, messages: failed });
+    }
   }
 
-  /** Sets the visibility timeout of the batch's messages; returns how many SQS refused. */
-  private async setVisibility(batch: HeldBatch, seconds: number): Promise<number> {
-    const results = await sendInChunks(batch.receipts, (chunk) =>
-      this.sqs.send(
+  /** Sets the visibility timeout of the batch's messages; returns the receipt handles SQS refused. */
+  private async setVisibility(batch: HeldBatch, seconds: number): Promise<string[]> {
+    const refused = await sendInChunks(batch.entries, async (chunk) => {
+      const { Failed = [] } = await this.sqs.send(
         new ChangeMessageVisibilityBatchCommand({
           QueueUrl: batch.queueUrl,
-          Entries: chunk.map((receiptHandle, index) => ({
+          Entries: chunk.map(({ receiptHandle }, index) => ({
             Id: String(index),
             ReceiptHandle: receiptHandle,
             VisibilityTimeout: seconds,
           })),
         }),
-      ),
-    );
-    return results.reduce((failed, { Failed = [] }) => failed + Failed.length, 0);
+      );
+      return Failed.map((failure) => chunk[Number(failure.Id)]!.receiptHandle);
+    });
+    return refused.flat();
   }
 }

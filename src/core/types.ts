@@ -17,6 +17,9 @@ export interface ReceivedMessage {
   receiveCount: number;
 }
 
+/** What deleting a message takes. */
+export type DeleteEntry = Pick<ReceivedMessage, 'messageId' | 'receiptHandle'>;
+
 export interface TransformedBatch {
   /**
    * Made when the batch is masked and kept with each row and record it commits: a retried load recognizes the

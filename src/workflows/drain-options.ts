@@ -19,8 +19,10 @@ export interface DrainOptions {
    * this; a batch lost with its worker is visible again within it.
    */
   visibilityTimeoutSeconds: number;
-  /** until-empty: how long a receive waits for messages before the queue counts as empty. */
+  /** until-empty: how long a receive waits for messages before it counts as empty. */
   emptyGraceSeconds: number;
+  /** until-empty: how long the queue's counts must keep reading zero, between empty receives, to end the drain. */
+  emptyConfirmSeconds: number;
   /** Publish totals and state as search attributes; only once they are registered in the namespace. */
   searchAttributes: boolean;
 }
@@ -33,6 +35,7 @@ export const DEFAULT_DRAIN_OPTIONS: DrainOptions = {
   maxBatchBytes: 8 * 1024 * 1024,
   visibilityTimeoutSeconds: 60,
   emptyGraceSeconds: 3,
+  emptyConfirmSeconds: 5,
   searchAttributes: false,
 };
 
@@ -42,6 +45,7 @@ export const DRAIN_LIMITS = {
   maxBatchBytes: { min: 64 * 1024, max: 64 * 1024 * 1024 },
   visibilityTimeoutSeconds: { min: 10, max: 43_200 },
   emptyGraceSeconds: { min: 0, max: 20 },
+  emptyConfirmSeconds: { min: 0, max: 300 },
 } as const;
 
 /** Fills in defaults and rejects values out of range with a message naming the option. */
@@ -74,6 +78,8 @@ export interface DrainStats {
   staleDeletes: number;
   /** Rows Postgres refused at insert time, quarantined instead. */
   rejected: number;
+  /** Messages a delete found no committed row or record for (a load completed by hand): left to redelivery. */
+  uncommitted: number;
   batches: number;
   /** Batches lost with the worker that held them: their messages came back to the queue, to be received again. */
   lostBatches: number;
@@ -89,6 +95,7 @@ export const emptyStats = (): DrainStats => ({
   deleted: 0,
   staleDeletes: 0,
   rejected: 0,
+  uncommitted: 0,
   batches: 0,
   lostBatches: 0,
   runs: 1,

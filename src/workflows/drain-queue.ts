@@ -18,6 +18,7 @@ import {
   type ActivityOptions,
 } from '@temporalio/workflow';
 import type { HeldActivities, PipelineActivities, SharedActivities } from '../activities';
+import type { DeleteBatchResult } from '../activities/delete-batch';
 import type { LoadBatchResult } from '../activities/load-batch';
 import type { ReceiveHeldBatchResult } from '../activities/receive-batch';
 import { FAILURE_TYPES, NON_RETRYABLE_FAILURE_TYPES } from '../core/failure-types';
@@ -32,6 +33,7 @@ import {
   type DrainStats,
   statsSentence,
 } from './drain-options';
+import { EmptyCheck } from './empty-check';
 import { drainSearchAttributeUpdate, drainState, type DrainState } from './search-attributes';
 
 /**
@@ -49,6 +51,8 @@ export const PATCHES = {
    * per run: a run started before it keeps carrying its batches through history until it continues as new.
    */
   heldBatches: 'held-batches',
+  /** An until-empty drain ends only after zero counts read repeatedly over a confirmation window. Once per run. */
+  emptyConfirmed: 'empty-confirmed',
 } as const;
 
 export const statsQuery = defineQuery<DrainStats>('stats');
@@ -160,8 +164,8 @@ export async function drainQueue(input: DrainInput = {}): Promise<DrainStats> {
   /** Batches this run counts toward continue-as-new; `sequence` numbers every receive, for unique activity ids. */
   let counted = 0;
   let sequence = 0;
-  let emptySince: number | undefined;
   const holdsBatches = patched(PATCHES.heldBatches);
+  const emptyCheck = new EmptyCheck(options, patched(PATCHES.emptyConfirmed));
   let outcome: 'drained' | 'stopped' | 'continue-as-new' | 'failed' | undefined;
   let failure: { batch: number; error: unknown } | undefined;
 
@@ -220,8 +224,7 @@ export async function drainQueue(input: DrainInput = {}): Promise<DrainStats> {
   });
   /** Notes a receive that found nothing; an until-empty drain may be done. */
   const receivedNothing = (queueDepth: QueueDepth | undefined) => {
-    emptySince ??= Date.now();
-    if (options.mode === 'until-empty' && isDrained(queueDepth, emptySince, options)) outcome ??= 'drained';
+    if (options.mode === 'until-empty' && emptyCheck.isEmptyAfter(queueDepth, Date.now())) outcome ??= 'drained';
     // An idle continuous drain still moves toward continue-as-new.
     if (options.mode === 'continuous') counted++;
   };
@@ -230,6 +233,12 @@ export async function drainQueue(input: DrainInput = {}): Promise<DrainStats> {
     stats.quarantined += load.quarantined;
     stats.duplicates += load.duplicates ?? 0;
     stats.rejected += load.rejected ?? 0;
+  };
+  const countRemoval = (removal: DeleteBatchResult) => {
+    stats.deleted += removal.deleted;
+    stats.staleDeletes += removal.stale;
+    // Absent from the results of releases before verified deletes.
+    stats.uncommitted += removal.uncommitted ?? 0;
   };
   const batchDone = (batchStarted: number) => {
     stats.batches++;
@@ -245,7 +254,7 @@ export async function drainQueue(input: DrainInput = {}): Promise<DrainStats> {
       holdSeconds: HOLD_SECONDS,
     });
     if (!received.batch) return receivedNothing(received.queueDepth);
-    emptySince = undefined;
+    emptyCheck.received();
     counted++;
     const held = received.batch;
     const steps = heldBatchSteps(batch, held.taskQueue);
@@ -257,8 +266,7 @@ export async function drainQueue(input: DrainInput = {}): Promise<DrainStats> {
       countLoad(await steps.loadHeldBatch(held.id));
       loading = false;
       const removal = await steps.deleteHeldBatch(held.id);
-      stats.deleted += removal.deleted;
-      stats.staleDeletes += removal.stale;
+      countRemoval(removal);
     } catch (error) {
       if (!isBatchLost(error)) throw error;
       // Its messages come back when their lease runs out; what its load committed counts here, not as duplicates.
@@ -276,7 +284,7 @@ export async function drainQueue(input: DrainInput = {}): Promise<DrainStats> {
       visibilityTimeoutSeconds: options.visibilityTimeoutSeconds,
     });
     if (received.messages.length === 0) return receivedNothing(received.queueDepth);
-    emptySince = undefined;
+    emptyCheck.received();
     counted++;
     const transformed = await activities.maskBatch(received.messages);
     const load = await activities.loadBatch(transformed);
@@ -285,8 +293,7 @@ export async function drainQueue(input: DrainInput = {}): Promise<DrainStats> {
     );
     stats.received += received.messages.length;
     countLoad(load);
-    stats.deleted += removal.deleted;
-    stats.staleDeletes += removal.stale;
+    countRemoval(removal);
     batchDone(batchStarted);
   };
 
@@ -312,15 +319,6 @@ export async function drainQueue(input: DrainInput = {}): Promise<DrainStats> {
   }
   publish(outcome === 'stopped' ? 'stopped' : 'drained');
   return stats;
-}
-
-/**
- * Empty means nothing visible and nothing in flight. Messages in flight (a batch lost with its worker) come
- * back when their visibility timeout ends, so the drain waits for them, but no longer than that.
- */
-function isDrained(depth: QueueDepth | undefined, emptySince: number, options: DrainOptions): boolean {
-  if (depth && depth.visible + depth.inFlight + depth.delayed === 0) return true;
-  return Date.now() - emptySince > (options.visibilityTimeoutSeconds + options.emptyGraceSeconds) * 1000;
 }
 
 /** Bad options fail the workflow at once; thrown as a plain error they would retry its first task forever. */

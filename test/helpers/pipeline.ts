@@ -95,7 +95,7 @@ export async function createTestPipeline(name: string): Promise<TestPipeline> {
     drain: (options) =>
       runDrain(client, config, {
         workflowId: `drain-${id}-${randomBytes(3).toString('hex')}`,
-        options: { emptyGraceSeconds: 1, ...options },
+        options: { emptyGraceSeconds: 1, emptyConfirmSeconds: 1, ...options },
       }),
     async counts() {
       const { rows } = await deps.pool.query<{ rows: number; quarantined: number }>(

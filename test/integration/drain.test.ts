@@ -128,8 +128,40 @@ describe('redelivery', () => {
   });
 });
 
+describe('a delete verified against Postgres', () => {
+  const pipelineOf = usePipeline('verified-delete');
+
+  it('deletes only messages with a committed row or record, and leaves the rest to redelivery', async () => {
+    const pipeline = pipelineOf();
+    await pipeline.send(sample);
+    const activities = activitiesOf(pipeline);
+    const { batch } = await run(activities.receiveHeldBatch, receiveInput({ leaseSeconds: 5 }));
+    assert.equal(batch?.messages, 100);
+    await run(activities.maskHeldBatch, batch.id);
+    // The load never ran (its result completed by hand): nothing may be deleted.
+    const removal = await run(activities.deleteHeldBatch, batch.id);
+    assert.deepEqual(removal, { deleted: 0, stale: 0, uncommitted: 100 });
+    const depth = await pipeline.queueDepth();
+    assert.equal(depth.visible + depth.inFlight, 100, 'every message is still in the queue');
+    const summary = await pipeline.drain({ visibilityTimeoutSeconds: 10 });
+    assert.deepEqual([summary.loaded, summary.quarantined, summary.deleted], [99, 1, 100]);
+  });
+});
+
 describe('a batch held by its worker', () => {
   const pipelineOf = usePipeline('held');
+
+  it('counts deletes after its lease ran out as stale, never as deleted (SQS may answer them with a silent success)', async () => {
+    const pipeline = pipelineOf();
+    await pipeline.send(sample);
+    const activities = activitiesOf(pipeline);
+    const { batch } = await run(activities.receiveHeldBatch, receiveInput());
+    await run(activities.maskHeldBatch, batch!.id);
+    await run(activities.loadHeldBatch, batch!.id);
+    // As if the worker had been stopped past the lease (a long GC pause, a frozen VM): no renewal came in time.
+    pipeline.deps.held.get(batch!.id).leaseEndsAt = Date.now() - 1;
+    assert.deepEqual(await run(activities.deleteHeldBatch, batch!.id), { deleted: 0, stale: 100, uncommitted: 0 });
+  });
 
   it('stays hidden past its lease while held, and is visible again at once when given up', async () => {
     const pipeline = pipelineOf();

@@ -21,6 +21,20 @@ describe('loadConfig', () => {
     assert.equal(loadConfig({ SQS_ENDPOINT: '' }).sqsEndpoint, undefined);
   });
 
+  it('refuses a FIFO queue, by name or URL, with the reason in one line', () => {
+    for (const env of [
+      { SQS_QUEUE_NAME: 'logins.fifo' },
+      { SQS_QUEUE_URL: 'https://sqs.us-east-1.amazonaws.com/1/logins.fifo' },
+    ]) {
+      assert.throws(
+        () => loadConfig(env),
+        (error: unknown) =>
+          error instanceof ConfigError &&
+          /^invalid setting SQS_QUEUE_(NAME|URL): is a FIFO queue .*use a standard queue$/.test(error.message),
+      );
+    }
+  });
+
   it('names the variable and the problem in one line', () => {
     const cases: [Record<string, string>, RegExp][] = [
       [{ TEMPORAL_ADDRESS: 'no-port' }, /^invalid setting TEMPORAL_ADDRESS: must be host:port$/],
