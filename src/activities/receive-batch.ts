@@ -2,6 +2,7 @@ import { ChangeMessageVisibilityBatchCommand, ReceiveMessageCommand, type Messag
 import { Context } from '@temporalio/activity';
 import type { ReceivedMessage } from '../core/types';
 import { validateLoginMessage } from '../core/validate-message';
+import { ORIGINAL_ATTRIBUTES, originalOf } from '../dead-letters';
 import { getQueueDepth, PARALLEL_SQS_CALLS, sendInChunks, SQS_BATCH_LIMIT, type QueueDepth } from '../sqs';
 import { countMessages } from '../metrics';
 import type { ActivityDeps } from './deps';
@@ -66,14 +67,15 @@ export function createReceiveBatch(deps: ActivityDeps) {
 export function createReceiveHeldBatch(deps: ActivityDeps) {
   return async function receiveHeldBatch(input: ReceiveHeldBatchInput): Promise<ReceiveHeldBatchResult> {
     const queueUrl = await deps.queueUrl();
+    const receivedAt = Date.now();
     const { filling, queueDepth } = await receive(deps, queueUrl, {
       ...input,
       visibilityTimeoutSeconds: input.leaseSeconds,
     });
     const released = filling.overflow.length;
     if (filling.messages.length === 0) return { released, queueDepth };
-    const held = deps.held.hold(queueUrl, filling.messages, input);
-    const batch = { id: held.id, taskQueue: deps.held.taskQueue, messages: held.receipts.length, bytes: filling.bytes };
+    const held = deps.held.hold(queueUrl, filling.messages, input, receivedAt);
+    const batch = { id: held.id, taskQueue: deps.held.taskQueue, messages: held.entries.length, bytes: filling.bytes };
     return { batch, released };
   };
 }
@@ -100,8 +102,15 @@ async function receive(
 }
 
 /**
- * ReceiveMessage calls of 10 until the batch is full by count or bytes, or the queue has nothing more: the first
- * long-polls alone; then rounds of up to PARALLEL_SQS_CALLS calls, each for what is still missing.
+ * How long a receive keeps filling its batch after the first call answered. With the long poll (20 s) it stays well
+ * inside the activity's 1-minute start-to-close timeout, however slowly SQS answers or few messages it returns.
+ */
+export const FILL_BUDGET_MS = 20_000;
+
+/**
+ * ReceiveMessage calls of 10 until the batch is full by count or bytes, the queue has nothing more, or the fill
+ * budget is spent: the first long-polls alone; then rounds of up to PARALLEL_SQS_CALLS calls, each for what is
+ * still missing.
  */
 async function fill(deps: ActivityDeps, queueUrl: string, input: ReceiveBatchInput, batch: Filling): Promise<void> {
   const context = Context.current();
@@ -113,13 +122,21 @@ async function fill(deps: ActivityDeps, queueUrl: string, input: ReceiveBatchInp
         WaitTimeSeconds: waitTimeSeconds,
         VisibilityTimeout: input.visibilityTimeoutSeconds,
         MessageSystemAttributeNames: ['SentTimestamp', 'ApproximateReceiveCount'],
+        MessageAttributeNames: Object.values(ORIGINAL_ATTRIBUTES),
       }),
       { abortSignal: context.cancellationSignal },
     );
   context.heartbeat();
   const first = await receive(Math.min(SQS_BATCH_LIMIT, input.maxMessages), input.waitTimeSeconds);
   let received = add(batch, first.Messages ?? [], input.maxBytes);
-  while (received > 0 && batch.messages.length < input.maxMessages && batch.overflow.length === 0) {
+  // Within a third of the visibility timeout too, so the first messages are still hidden when the batch is held.
+  const deadline = Date.now() + Math.min(FILL_BUDGET_MS, (input.visibilityTimeoutSeconds * 1000) / 3);
+  while (
+    received > 0 &&
+    batch.messages.length < input.maxMessages &&
+    batch.overflow.length === 0 &&
+    Date.now() < deadline
+  ) {
     context.heartbeat();
     // Ask only for what can still fit by bytes, going by the messages so far: every message received past the
     // bound is handed back, and each receive counts toward the dead-letter queue's limit.
@@ -162,12 +179,14 @@ function payloadBytes(message: ReceivedMessage): number {
 
 function toReceivedMessage(message: Message): ReceivedMessage {
   const body = message.Body ?? '';
+  // A message redriven from the dead-letter queue keeps its first id and send time.
+  const original = originalOf(message);
   const received: ReceivedMessage = {
-    messageId: message.MessageId!,
+    messageId: original.messageId,
     receiptHandle: message.ReceiptHandle!,
     body,
     bodyBytes: Buffer.byteLength(body, 'utf8'),
-    sentTimestamp: Number(message.Attributes?.SentTimestamp ?? Date.now()),
+    sentTimestamp: original.sentTimestamp,
     receiveCount: Number(message.Attributes?.ApproximateReceiveCount ?? 1),
   };
   return payloadBytes(received) <= MAX_MESSAGE_PAYLOAD_BYTES ? received : compact(received, body);
