@@ -130,10 +130,13 @@ async function runScenario(
       );
       return Number(rows[0]!.n);
     };
+    const workflowIds = Array.from({ length: scenario.drains ?? 1 }, (_, i) => `drain-${id}-${i}`);
     const ctx: ScenarioContext = {
       stack,
       workers,
       pool,
+      client,
+      workflowIds,
       random,
       messages: bodies.length,
       outageMs: run.outageMs,
@@ -151,7 +154,6 @@ async function runScenario(
     };
 
     workers.start();
-    const workflowIds = Array.from({ length: scenario.drains ?? 1 }, (_, i) => `drain-${id}-${i}`);
     const started = Date.now();
     const drain = Promise.all(
       workflowIds.map((workflowId) =>
@@ -164,13 +166,14 @@ async function runScenario(
     // A drain that fails before the injection ends must not leave the injection waiting forever.
     result.recoveryMs = await Promise.race([scenario.inject(ctx), drain.then(() => 0)]);
     const summaries = await drain;
-    const total = (key: 'received' | 'duplicates' | 'staleDeletes' | 'rejected') =>
+    const total = (key: Exclude<keyof DrainTotals, 'seconds'>) =>
       summaries.reduce((sum, summary) => sum + summary[key], 0);
     result.summary = {
       received: total('received'),
       duplicates: total('duplicates'),
       staleDeletes: total('staleDeletes'),
       rejected: total('rejected'),
+      uncommitted: total('uncommitted'),
       seconds: Math.round((Date.now() - started) / 100) / 10,
     };
     await workers.stopAll();

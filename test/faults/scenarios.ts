@@ -1,9 +1,13 @@
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+import type { Client } from '@temporalio/client';
 import type { Pool } from 'pg';
+import { findTemporalCli } from '../../src/stack/temporal-cli';
 import type { DrainOptions, DrainStats } from '../../src/workflows/drain-options';
 import type { FaultStack, WorkerProcesses } from './fault-stack';
 import { sleep } from './fault-stack';
 
-export type DrainTotals = Pick<DrainStats, 'received' | 'duplicates' | 'staleDeletes' | 'rejected'> & {
+export type DrainTotals = Pick<DrainStats, 'received' | 'duplicates' | 'staleDeletes' | 'rejected' | 'uncommitted'> & {
   seconds: number;
 };
 
@@ -12,6 +16,8 @@ export interface ScenarioContext {
   workers: WorkerProcesses;
   /** The scenario's database, reached directly (not through the proxy the pipeline uses). */
   pool: Pool;
+  client: Client;
+  workflowIds: string[];
   random: () => number;
   messages: number;
   outageMs: number;
@@ -48,6 +54,49 @@ const midDrain = (ctx: ScenarioContext) => Math.floor(ctx.messages * (0.33 + 0.3
 
 /** The longest a worker may take to stop on SIGTERM: the force time of its shutdown (src/pipeline.ts) plus start-up slack. */
 export const SIGTERM_BOUND_MS = 25_000;
+
+/** A trigger that makes the insert of the event of user `slow-0` sleep `seconds`: its batch's load stays running. */
+const slowInsert = (seconds: number) => async (pool: Pool) => {
+  await pool.query(`
+    CREATE FUNCTION fault_slow_insert() RETURNS trigger LANGUAGE plpgsql AS $$
+    BEGIN
+      IF NEW.user_id LIKE 'slow-%' THEN PERFORM pg_sleep(${seconds}); END IF;
+      RETURN NEW;
+    END $$;
+    CREATE TRIGGER fault_slow_insert BEFORE INSERT ON user_logins
+      FOR EACH ROW EXECUTE FUNCTION fault_slow_insert();`);
+};
+
+const slowEvent = (random: () => number) => [
+  JSON.stringify({
+    user_id: 'slow-0',
+    app_version: '1.0.0',
+    device_type: 'ios',
+    ip: `10.0.${Math.floor(random() * 256)}.2`,
+    locale: 'DE',
+    device_id: '998-99-1000',
+  }),
+];
+
+/** A load activity of the drain that has been running for a while: the one the slow insert holds. */
+async function slowLoad(ctx: ScenarioContext): Promise<string> {
+  for (; ; await sleep(200)) {
+    // Not found until the drain has started.
+    const description = await ctx.client.workflow
+      .getHandle(ctx.workflowIds[0]!)
+      .describe()
+      .catch(() => undefined);
+    if (!description) continue;
+    const { raw } = description;
+    const load = (raw.pendingActivities ?? []).find(
+      (activity) =>
+        activity.activityId?.endsWith('.load') &&
+        activity.lastStartedTime?.seconds !== undefined &&
+        Date.now() / 1000 - Number(activity.lastStartedTime.seconds) > 3,
+    );
+    if (load) return load.activityId!;
+  }
+}
 
 const outage = async (ctx: ScenarioContext, cut: () => void, restore: () => void) => {
   await ctx.waitForProgress(midDrain(ctx));
@@ -164,31 +213,45 @@ export const SCENARIOS: Scenario[] = [
       'the worker holding the batch renews its lease every 3.3 s while the load heartbeats, so the other drain never receives those messages: no duplicates, nothing loaded twice',
     drainOptions: { visibilityTimeoutSeconds: 10 },
     drains: 2,
-    setup: async (pool) => {
-      await pool.query(`
-        CREATE FUNCTION fault_slow_insert() RETURNS trigger LANGUAGE plpgsql AS $$
-        BEGIN
-          IF NEW.user_id LIKE 'slow-%' THEN PERFORM pg_sleep(15); END IF;
-          RETURN NEW;
-        END $$;
-        CREATE TRIGGER fault_slow_insert BEFORE INSERT ON user_logins
-          FOR EACH ROW EXECUTE FUNCTION fault_slow_insert();`);
-    },
-    extraBodies: (random) => [
-      JSON.stringify({
-        user_id: 'slow-0',
-        app_version: '1.0.0',
-        device_type: 'ios',
-        ip: `10.0.${Math.floor(random() * 256)}.2`,
-        locale: 'DE',
-        device_id: '998-99-1000',
-      }),
-    ],
+    setup: slowInsert(15),
+    extraBodies: slowEvent,
     inject: (ctx) => ctx.recovery(),
     check: (summary) =>
       summary.duplicates === 0
         ? undefined
         : `${summary.duplicates} messages were received again while their batch was held: the lease was not renewed`,
+  },
+  {
+    name: 'a load completed by hand with a fake result',
+    fault:
+      'while the load of one batch is held by a slow insert (20 s), an operator completes it through the Temporal CLI (`temporal activity complete`) with a made-up result claiming every message loaded',
+    behaviour:
+      'the drain moves on to the delete, which checks Postgres first: nothing of that batch is committed yet, so nothing is deleted (counted as uncommitted); the real load commits later, and the messages, received again once their lease ends, are found loaded (duplicates) and deleted',
+    drainOptions: { visibilityTimeoutSeconds: 10 },
+    setup: slowInsert(20),
+    extraBodies: slowEvent,
+    async inject(ctx) {
+      const activityId = await slowLoad(ctx);
+      const fake = JSON.stringify({ loaded: 100, quarantined: 0, duplicates: 0, rejected: 0 });
+      const cli = findTemporalCli(process.env.TEMPORAL_CLI);
+      if (cli.source === 'SDK download') throw new Error('no Temporal CLI: run npm install, or set TEMPORAL_CLI');
+      await promisify(execFile)(cli.path, [
+        'activity',
+        'complete',
+        '--address',
+        ctx.stack.temporalAddress,
+        '--workflow-id',
+        ctx.workflowIds[0]!,
+        '--activity-id',
+        activityId,
+        '--result',
+        fake,
+      ]);
+      ctx.note(`${activityId} completed by hand`);
+      return ctx.recovery();
+    },
+    check: (summary) =>
+      summary.uncommitted > 0 ? undefined : 'no delete found an uncommitted message: the fake result was not tested',
   },
   {
     name: 'a row breaks a database rule',
