@@ -159,6 +159,20 @@ export const SCENARIOS: Scenario[] = [
       ),
   },
   {
+    name: 'Postgres black-holed',
+    fault:
+      'the proxy in front of Postgres holds every byte of every connection, open or new, for twice the outage (60 s at full size) without resetting anything, as a failover or a changed security group does: queries neither answer nor fail',
+    behaviour:
+      'nothing hangs for good: a load waiting on its answer keeps heartbeating until its 1-minute start-to-close timeout or the client-side query_timeout (65 s) ends the attempt, new connections give up after 10 s, and the retries back off; when the route comes back the held bytes arrive, a statement that was waiting commits once, and a retry of the same load finds its rows (counted loaded, not doubled)',
+    async inject(ctx) {
+      await ctx.waitForProgress(midDrain(ctx));
+      ctx.stack.pgProxy.blackhole();
+      await sleep(ctx.outageMs * 2);
+      ctx.stack.pgProxy.restore();
+      return ctx.recovery();
+    },
+  },
+  {
     name: 'Postgres restarted',
     fault:
       'the embedded Postgres server is stopped (fast shutdown, cutting the load in progress) and started again on its data',

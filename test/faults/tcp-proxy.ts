@@ -2,7 +2,9 @@ import { createConnection, createServer, type Server, type Socket } from 'node:n
 
 /**
  * A TCP proxy between the pipeline and a server, to take the server off the network and bring it back: while
- * down, every open connection is reset and every new one is reset as soon as it is accepted. With `latencyMs`,
+ * down, every open connection is reset and every new one is reset as soon as it is accepted; while black-holed,
+ * nothing is reset but no byte goes through, and the bytes held arrive, in order, when it is restored (as TCP
+ * retransmits them once a route comes back). With `latencyMs`,
  * what the client sends reaches the server that much later, so each request and answer costs one such delay, as
  * a server in another zone or service would (the bench's `--sqs-latency-ms`, `--pg-latency-ms`).
  */
@@ -10,6 +12,9 @@ export class TcpProxy {
   private readonly server: Server;
   private readonly sockets = new Set<Socket>();
   private down = false;
+  private silent = false;
+  /** Writes held back while black-holed, in the order they came. */
+  private readonly held: (() => void)[] = [];
 
   constructor(
     readonly port: number,
@@ -32,8 +37,15 @@ export class TcpProxy {
     for (const socket of this.sockets) socket.resetAndDestroy();
   }
 
+  /** Holds every byte in both directions, of open and new connections, until `restore`: no reset, no answer. */
+  blackhole(): void {
+    this.silent = true;
+  }
+
   restore(): void {
     this.down = false;
+    this.silent = false;
+    for (const write of this.held.splice(0)) write();
   }
 
   close(): Promise<void> {
@@ -55,13 +67,18 @@ export class TcpProxy {
     }
     client.on('close', () => upstream.destroy());
     upstream.on('close', () => client.destroy());
-    if (this.latencyMs > 0) {
+    this.forward(client, upstream, this.latencyMs);
+    this.forward(upstream, client, 0);
+  }
+
+  private forward(from: Socket, to: Socket, delayMs: number): void {
+    const send = (write: () => void) => {
+      if (this.silent) this.held.push(write);
       // Timers of equal delay fire in order, so the stream keeps its order.
-      client.on('data', (chunk) => setTimeout(() => upstream.write(chunk), this.latencyMs));
-      client.on('end', () => setTimeout(() => upstream.end(), this.latencyMs));
-    } else {
-      client.pipe(upstream);
-    }
-    upstream.pipe(client);
+      else if (delayMs > 0) setTimeout(write, delayMs);
+      else write();
+    };
+    from.on('data', (chunk) => send(() => to.write(chunk)));
+    from.on('end', () => send(() => to.end()));
   }
 }
