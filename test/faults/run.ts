@@ -92,7 +92,8 @@ async function runScenario(
 ): Promise<Result> {
   const random = seededRandom(run.seed);
   const id = `f${run.seed}`;
-  const bodies = [...syntheticBodies(run.messages, { seed: run.seed, malformedShare: 0.02 })];
+  const count = Math.min(run.messages, scenario.maxMessages ?? Infinity);
+  const bodies = [...syntheticBodies(count, { seed: run.seed, malformedShare: 0.02 })];
   for (const extra of scenario.extraBodies?.(random) ?? [])
     bodies.splice(Math.floor(random() * bodies.length), 0, extra);
   const result: Result = { scenario, sent: bodies.length, notes: [] };
@@ -198,7 +199,11 @@ async function runScenario(
       ).join('\n'),
     });
     result.outcome = outcome;
-    result.failure = failureOf(outcome);
+    result.failure =
+      failureOf(outcome) ??
+      (scenario.noDeadLetters && outcome.deadLettered > 0
+        ? `${outcome.deadLettered} messages reached the dead-letter queue`
+        : undefined);
   } catch (error) {
     result.failure = error instanceof Error ? error.message : String(error);
     await workers.stopAll().catch(() => undefined);

@@ -2,7 +2,9 @@ import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import type { Client } from '@temporalio/client';
 import type { Pool } from 'pg';
+import { freePort } from '../../src/stack/readiness';
 import { findTemporalCli } from '../../src/stack/temporal-cli';
+import { SqsShaper } from './sqs-shaper';
 import type { DrainOptions, DrainStats } from '../../src/workflows/drain-options';
 import type { FaultStack, WorkerProcesses } from './fault-stack';
 import { sleep } from './fault-stack';
@@ -38,6 +40,10 @@ export interface Scenario {
   drainOptions?: Partial<DrainOptions>;
   /** Drain workflows sharing the queue (default 1). */
   drains?: number;
+  /** At most this many synthetic bodies, for a scenario whose fault makes every message slow. */
+  maxMessages?: number;
+  /** Fails the scenario if any message reached the dead-letter queue, explained or not. */
+  noDeadLetters?: boolean;
   /** Bodies sent besides the synthetic ones. */
   extraBodies?: (random: () => number) => string[];
   /** Valid events the scenario's database rule refuses: they must end quarantined. */
@@ -171,6 +177,70 @@ export const SCENARIOS: Scenario[] = [
       ctx.stack.pgProxy.restore();
       return ctx.recovery();
     },
+  },
+  {
+    name: 'SQS slow and stingy',
+    fault:
+      'until every message is committed, each SQS answer comes 2 s late and a ReceiveMessage returns at most 1 message (an HTTP proxy rewrites the request); 300 messages, since every one is slow',
+    behaviour:
+      'each receive stops filling after its budget (a third of the 30 s lease here, 20 s at most), well inside its 1-minute timeout, and its batch stays hidden under a renewed lease: no receive times out, no message waits for a visibility timeout, and the until-empty drain ends with every message loaded or quarantined and none in flight',
+    maxMessages: 300,
+    async inject(ctx) {
+      const sqs = { host: '127.0.0.1', port: ctx.stack.ports.sqs };
+      const shaper = new SqsShaper(await freePort(), sqs, { delayMs: 2_000, maxMessages: 1 });
+      await shaper.listen();
+      const started = Date.now();
+      ctx.stack.sqsProxy.retarget({ host: '127.0.0.1', port: shaper.port });
+      try {
+        await ctx.waitForProgress(ctx.messages);
+      } finally {
+        ctx.stack.sqsProxy.retarget(sqs);
+        await shaper.close();
+      }
+      ctx.note(`every message committed ${((Date.now() - started) / 1000).toFixed(1)} s into the slow SQS`);
+      return 0;
+    },
+  },
+  {
+    name: 'Postgres down longer than the lease',
+    fault:
+      'the drain runs with a 10 s lease; Postgres is cut off (connections reset) for twice that, or the outage if longer',
+    behaviour:
+      'SQS is still reachable, so the workers holding batches keep renewing their leases while the loads retry with backoff: no message becomes visible to another batch, nothing is received twice, and every load commits once Postgres is back',
+    drainOptions: { visibilityTimeoutSeconds: 10 },
+    async inject(ctx) {
+      await ctx.waitForProgress(midDrain(ctx));
+      ctx.stack.pgProxy.cut();
+      await sleep(Math.max(ctx.outageMs, 2 * ctx.visibilityTimeoutSeconds * 1000));
+      ctx.stack.pgProxy.restore();
+      return ctx.recovery();
+    },
+    check: (summary) =>
+      summary.duplicates === 0
+        ? undefined
+        : `${summary.duplicates} messages were received again during the outage: a lease was not renewed`,
+  },
+  {
+    name: 'large bodies, small byte bound',
+    fault:
+      '40 valid events padded to 250 KB each (near the SQS limit) among the others, with batches bounded to 1 MiB, so most receives take more than fits',
+    behaviour:
+      'a receive asks only for what can still fit by bytes and hands back the rest at once; hand-backs still count as receives, but too few to reach the dead-letter queue: no message ends there, every large event is loaded',
+    drainOptions: { maxBatchBytes: 1024 * 1024 },
+    noDeadLetters: true,
+    extraBodies: (random) =>
+      Array.from({ length: 40 }, (_, i) =>
+        JSON.stringify({
+          user_id: `large-${i}`,
+          app_version: '2.1.0',
+          device_type: 'android',
+          ip: `10.1.${Math.floor(random() * 256)}.${i + 1}`,
+          locale: 'FR',
+          device_id: `large-device-${i}`,
+          padding: 'x'.repeat(250_000),
+        }),
+      ),
+    inject: (ctx) => ctx.recovery(),
   },
   {
     name: 'Postgres restarted',

@@ -18,7 +18,7 @@ export class TcpProxy {
 
   constructor(
     readonly port: number,
-    private readonly target: { host: string; port: number },
+    private target: { host: string; port: number },
     private readonly latencyMs = 0,
   ) {
     this.server = createServer((client) => this.accept(client));
@@ -34,6 +34,12 @@ export class TcpProxy {
   /** Resets every connection and refuses new ones until `restore`. */
   cut(): void {
     this.down = true;
+    for (const socket of this.sockets) socket.resetAndDestroy();
+  }
+
+  /** Sends new connections to another server from now on, and resets the open ones so they reconnect there. */
+  retarget(target: { host: string; port: number }): void {
+    this.target = target;
     for (const socket of this.sockets) socket.resetAndDestroy();
   }
 
