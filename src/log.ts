@@ -35,8 +35,13 @@ const REDACTED = '[redacted]';
 
 /** The local stack's own endpoints, which are no one's personal data and make logs readable. */
 const ENDPOINT_ADDRESSES = new Set(['127.0.0.1', '0.0.0.0', '::1', '::']);
-const IPV4_CANDIDATE = /(?<![\w.])\d{1,3}(?:\.\d{1,3}){3}(?![\w.])/g;
-const IPV6_CANDIDATE = /(?<![\w:.])[0-9A-Fa-f]{0,4}(?::[0-9A-Fa-f]{0,4}){2,7}(?:\.\d{1,3}){0,3}(?:%\w+)?(?![\w:])/g;
+// Bounded by what cannot continue an address, so `ip_10.0.0.1`, `x10.0.0.1` and a sentence's final `.` still match.
+const IPV4_CANDIDATE = /(?<![\d.])\d{1,3}(?:\.\d{1,3}){3}(?!\d|\.\d)/g;
+const IPV6_CANDIDATE =
+  /(?<![0-9A-Fa-f:.])[0-9A-Fa-f]{0,4}(?::[0-9A-Fa-f]{0,4}){2,7}(?:\.\d{1,3}){0,3}(?:%\w+)?(?![0-9A-Fa-f:])/g;
+
+/** Four decimal parts of 0–255, zero-padded or not (`010.001.002.003` is an address to many parsers). */
+const isIpv4 = (value: string) => ipaddr.IPv4.isValidFourPartDecimal(value.replace(/(^|\.)0+(?=\d)/g, '$1'));
 
 /**
  * Anything in free text that parses as an IP address is replaced, so a raw ip that reaches a message (a library's
@@ -50,10 +55,7 @@ export function scrub(text: string): string {
       IPV6_CANDIDATE,
       replace((value) => ipaddr.IPv6.isValid(value)),
     )
-    .replace(
-      IPV4_CANDIDATE,
-      replace((value) => ipaddr.IPv4.isValidFourPartDecimal(value)),
-    );
+    .replace(IPV4_CANDIDATE, replace(isIpv4));
 }
 
 /** A database error quotes the value it refused; only its SQLSTATE and the text around the quotes are kept. */

@@ -1,9 +1,11 @@
+import { scrub } from '../log';
+
 /** Runs a command: a failure ends it with one line naming what is wrong, and a non-zero status. */
 export function runMain(main: () => Promise<number | void>): void {
   main().then(
     (code) => process.exit(code ?? 0),
     (error: unknown) => {
-      process.stderr.write(`login-etl: ${oneLineReason(error)}\n`);
+      process.stderr.write(`${failureLine(error)}\n`);
       process.exit(1);
     },
   );
@@ -18,6 +20,9 @@ export function untilStopSignal(): Promise<NodeJS.Signals> {
     for (const signal of ['SIGINT', 'SIGTERM'] as const) process.on(signal, () => resolve(signal));
   });
 }
+
+/** What a failed command prints: its reason in one line, with any IP address in it replaced (log redaction's rule). */
+export const failureLine = (error: unknown): string => `login-etl: ${scrub(oneLineReason(error))}`;
 
 /** The messages down an error's cause chain (a failed workflow wraps the activity failure that ended it). */
 export function oneLineReason(error: unknown): string {

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { failureLine } from '../../src/cli/run-main';
 import { createLogger, formatFields, redactFields, scrub } from '../../src/log';
 
 describe('log redaction', () => {
@@ -20,6 +21,19 @@ describe('log redaction', () => {
     assert.equal(scrub('from 198.51.100.7 and ::ffff:10.0.0.1 and 2001:DB8::1%eth0'), 'from [ip] and [ip] and [ip]');
     const kept = 'Temporal at 127.0.0.1:7233, app 1.2.3, token v1:9f86d081884c7d659a2feaa0c55ad015, at 12:30:45';
     assert.equal(scrub(kept), kept);
+  });
+
+  it('replaces an address at the end of a sentence, after an underscore or a letter, or zero-padded', () => {
+    assert.equal(scrub('refused 198.51.100.7.'), 'refused [ip].');
+    assert.equal(scrub('key ip_198.51.100.7 and x10.0.0.1'), 'key ip_[ip] and x[ip]');
+    assert.equal(scrub('padded 010.001.002.003 and 198.051.100.007'), 'padded [ip] and [ip]');
+    assert.equal(scrub('field_2001:db8::7 ended.'), 'field_[ip] ended.');
+    assert.equal(scrub('not an address: 1.2.3.4.5 or 300.1.1.1'), 'not an address: 1.2.3.4.5 or 300.1.1.1');
+  });
+
+  it("redacts a failed command's reason, down its cause chain", () => {
+    const error = new Error('load failed', { cause: new Error('connect ECONNREFUSED 198.51.100.7:5432') });
+    assert.equal(failureLine(error), 'login-etl: load failed: connect ECONNREFUSED [ip]:5432');
   });
 
   it('keeps a database error code but not the value it quotes', () => {
