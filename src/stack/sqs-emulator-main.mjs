@@ -33,12 +33,14 @@ function saveState() {
     delayedMessages: queue.delayedMessages,
     inflight: [...queue.inflightMessages.values()],
   }));
-  writeFileSync(`${stateFile}.tmp`, JSON.stringify({ queues }));
+  // Queued bodies hold raw ip and device_id: readable by this user only.
+  writeFileSync(`${stateFile}.tmp`, JSON.stringify({ queues }), { mode: 0o600 });
   renameSync(`${stateFile}.tmp`, stateFile);
 }
 
 const app = buildApp({ logger: false, stores: { sqsStore } });
-await app.listen({ port, host: '0.0.0.0' });
+// Loopback only: the queues hold raw bodies, and nothing off this machine needs them.
+await app.listen({ port, host: '127.0.0.1' });
 process.stdout.write(`listening on port ${port}\n`);
 
 const stop = async () => {
