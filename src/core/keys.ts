@@ -38,6 +38,9 @@ export const MIN_ROOT_SECRET_BYTES = 32;
 export const CODEC_KEY_VERSION = 1;
 const KEY_ID = /^(ip-token|device-id-token|vault|quarantine-body|temporal-codec)\/v(\d{1,6})\/[0-9a-f]{12}$/;
 
+/** The version part of a key id (`purpose/v<N>/<fingerprint>`). */
+export const versionLabel = (version: number): string => `v${version}`;
+
 const fingerprint = (key: Buffer) => createHash('sha256').update(key).digest('hex').slice(0, 12);
 
 export function createKeyring(rootSecret: Buffer): Keyring {
@@ -47,7 +50,7 @@ export function createKeyring(rootSecret: Buffer): Keyring {
   const cache = new Map<string, VersionedKey>();
   const derive = (purpose: KeyPurpose, version: number): VersionedKey => {
     if (!Number.isInteger(version) || version < 1) throw new Error(`key version must be a positive integer`);
-    const label = `${purpose}/v${version}`;
+    const label = `${purpose}/${versionLabel(version)}`;
     let derived = cache.get(label);
     if (!derived) {
       const key = Buffer.from(hkdfSync('sha256', rootSecret, 'login-etl', label, 32));

@@ -1,6 +1,6 @@
 import type { Pool, PoolClient } from 'pg';
 import type { PiiField } from '../core/canonical-pii';
-import type { Keyring, KeySet } from '../core/keys';
+import { versionLabel, type Keyring, type KeySet } from '../core/keys';
 import { resealQuarantineBody } from '../core/quarantine-record';
 import type { QuarantineRecord } from '../core/types';
 import { rekeyVaultEntry, type VaultEntry } from '../core/vault';
@@ -100,9 +100,10 @@ export async function rotate(pool: Pool, keyring: Keyring, options: RotationOpti
 export async function pendingCount(pool: Pick<Pool, 'query'>, activeVersion: number): Promise<number> {
   const { rows } = await pool.query<{ pending: number }>(
     `SELECT (SELECT count(*) FROM pii_vault WHERE key_version < $1)
-          + (SELECT count(*) FROM quarantined_messages WHERE body_key_id IS NOT NULL AND split_part(body_key_id, '/', 2) <> 'v' || $1)
+          + (SELECT count(*) FROM quarantined_messages
+              WHERE body_key_id IS NOT NULL AND pg_catalog.split_part(body_key_id, '/', 2) <> $2)
             AS pending`,
-    [activeVersion],
+    [activeVersion, versionLabel(activeVersion)],
   );
   return Number(rows[0]!.pending);
 }
@@ -174,9 +175,11 @@ async function rekeyVaultChunk(
 async function resealQuarantineChunk(client: PoolClient, keyring: Keyring, target: KeySet, chunkSize: number) {
   const { rows } = await client.query<Pick<QuarantineRecord, 'message_id' | 'body_key_id'> & { body_sealed: Buffer }>(
     `SELECT message_id, body_sealed, body_key_id FROM quarantined_messages
-      WHERE body_key_id IS NOT NULL AND split_part(body_key_id, '/', 2) <> 'v' || $1
+      WHERE body_key_id IS NOT NULL AND pg_catalog.split_part(body_key_id, '/', 2) <> $1
       ORDER BY message_id LIMIT $2 FOR UPDATE SKIP LOCKED`,
-    [target.version, chunkSize],
+    // The version label is built here, not with || in SQL: on Postgres 14 and older anyone may create operators in
+    // public, and one that matches the argument types more closely than pg_catalog's would run as the operator.
+    [versionLabel(target.version), chunkSize],
   );
   if (rows.length === 0) return 0;
   const resealed = rows.map((row) =>
