@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { awsClientSettings } from '../../src/aws';
 import { ConfigError, loadConfig, localDatabaseUrl } from '../../src/config';
 import { temporalConnectionOptions } from '../../src/temporal/connection-options';
 import { resolveDrainOptions } from '../../src/workflows/drain-options';
@@ -97,6 +98,24 @@ describe('metrics and Temporal connection settings', () => {
         }),
       /^ConfigError: invalid setting TEMPORAL_TLS_CLIENT_CERT_PATH: cannot read \/nonexistent.pem \(ENOENT\)$/,
     );
+  });
+});
+
+describe('AWS client settings', () => {
+  it('give dummy credentials to an emulator on this machine only, never to an AWS endpoint such as a VPC one', () => {
+    const saved = { key: process.env.AWS_ACCESS_KEY_ID, profile: process.env.AWS_PROFILE };
+    delete process.env.AWS_ACCESS_KEY_ID;
+    delete process.env.AWS_PROFILE;
+    try {
+      assert.ok(awsClientSettings('http://localhost:4566', 'us-east-1').credentials);
+      assert.ok(awsClientSettings('http://127.0.0.1:4566', 'us-east-1').credentials);
+      const vpc = 'https://vpce-0abc-xyz.sqs.us-east-1.vpce.amazonaws.com';
+      assert.equal(awsClientSettings(vpc, 'us-east-1').credentials, undefined, 'the default chain');
+      assert.equal(awsClientSettings('https://sqs-fips.us-east-1.amazonaws.com', 'us-east-1').credentials, undefined);
+    } finally {
+      if (saved.key !== undefined) process.env.AWS_ACCESS_KEY_ID = saved.key;
+      if (saved.profile !== undefined) process.env.AWS_PROFILE = saved.profile;
+    }
   });
 });
 
