@@ -54,23 +54,35 @@ export async function startTemporalServer(options: TemporalServerOptions): Promi
     });
     return { address, uiUrl, stop: () => env.teardown() };
   }
-  const server = startManagedProcess(
-    options.cli.path,
-    ['server', 'start-dev', '--log-level', 'warn', ...args, ...extraArgs],
-    {
-      log: options.log,
-      // The banner and errors; its warnings are mostly its own workers reconnecting while it stops.
-      filterLine: (line) => !line.startsWith('time=') || line.includes('level=ERROR'),
-    },
-  );
-  try {
-    await waitUntil('Temporal dev server', () => isServing(address), { abort: server.exited, timeoutMs: 90_000 });
-  } catch (error) {
-    await server.stop();
-    throw error;
+  for (let attempt = 1; ; attempt++) {
+    let portTaken = false;
+    const server = startManagedProcess(
+      options.cli.path,
+      ['server', 'start-dev', '--log-level', 'warn', ...args, ...extraArgs],
+      {
+        log: options.log,
+        // The banner and errors; its warnings are mostly its own workers reconnecting while it stops.
+        filterLine: (line) => {
+          if (line.includes('address already in use')) portTaken = true;
+          return !line.startsWith('time=') || line.includes('level=ERROR');
+        },
+      },
+    );
+    try {
+      await waitUntil('Temporal dev server', () => isServing(address), { abort: server.exited, timeoutMs: 90_000 });
+      return { address, uiUrl, stop: () => server.stop() };
+    } catch (error) {
+      await server.stop();
+      // The dev server picks its HTTP API and metrics ports itself, free when picked but not always when bound
+      // (another process's outgoing connection can take one in between): a new start picks new ones.
+      if (!portTaken || attempt === START_ATTEMPTS) throw error;
+      options.log.warn('a port was taken while the dev server started: starting it again');
+    }
   }
-  return { address, uiUrl, stop: () => server.stop() };
 }
+
+/** Starts tried when a port the dev server binds turns out to be taken. */
+const START_ATTEMPTS = 3;
 
 async function isServing(address: string): Promise<boolean> {
   const connection = await Connection.connect({ address, connectTimeout: 1_000 });
