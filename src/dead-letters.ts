@@ -1,5 +1,4 @@
 import {
-  ChangeMessageVisibilityBatchCommand,
   DeleteMessageBatchCommand,
   ReceiveMessageCommand,
   SendMessageBatchCommand,
@@ -7,7 +6,7 @@ import {
   type SQSClient,
 } from '@aws-sdk/client-sqs';
 import { validateLoginMessage } from './core/validate-message';
-import { SQS_BATCH_LIMIT, sendInChunks } from './sqs';
+import { changeVisibility, SQS_BATCH_LIMIT } from './sqs';
 
 /**
  * Message attributes a redriven message carries: its first SQS message id and send time. The pipeline takes them
@@ -49,17 +48,11 @@ const receiveSome = (sqs: SQSClient, queueUrl: string, visibilityTimeout: number
   );
 
 const setVisibility = (sqs: SQSClient, queueUrl: string, messages: Message[], seconds: number) =>
-  sendInChunks(messages, (chunk) =>
-    sqs.send(
-      new ChangeMessageVisibilityBatchCommand({
-        QueueUrl: queueUrl,
-        Entries: chunk.map((message, index) => ({
-          Id: String(index),
-          ReceiptHandle: message.ReceiptHandle!,
-          VisibilityTimeout: seconds,
-        })),
-      }),
-    ),
+  changeVisibility(
+    sqs,
+    queueUrl,
+    messages.map((message) => message.ReceiptHandle!),
+    seconds,
   );
 
 /** The first id and send time of a message, through any number of redrives. */

@@ -1,4 +1,5 @@
 import {
+  ChangeMessageVisibilityBatchCommand,
   CreateQueueCommand,
   GetQueueAttributesCommand,
   GetQueueUrlCommand,
@@ -43,6 +44,29 @@ export async function sendInChunks<T, R>(items: readonly T[], send: (chunk: T[])
   };
   await Promise.all(Array.from({ length: Math.min(PARALLEL_SQS_CALLS, all.length) }, caller));
   return results;
+}
+
+/** Sets how long more the messages stay hidden (0: visible at once); returns the receipt handles SQS refused. */
+export async function changeVisibility(
+  sqs: SQSClient,
+  queueUrl: string,
+  receiptHandles: readonly string[],
+  seconds: number,
+): Promise<string[]> {
+  const refused = await sendInChunks(receiptHandles, async (chunk) => {
+    const { Failed = [] } = await sqs.send(
+      new ChangeMessageVisibilityBatchCommand({
+        QueueUrl: queueUrl,
+        Entries: chunk.map((receiptHandle, index) => ({
+          Id: String(index),
+          ReceiptHandle: receiptHandle,
+          VisibilityTimeout: seconds,
+        })),
+      }),
+    );
+    return Failed.map((failure) => chunk[Number(failure.Id)]!);
+  });
+  return refused.flat();
 }
 
 export const MAX_RECEIVE_COUNT = 5;

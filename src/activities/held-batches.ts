@@ -1,11 +1,11 @@
-import { ChangeMessageVisibilityBatchCommand, type SQSClient } from '@aws-sdk/client-sqs';
+import type { SQSClient } from '@aws-sdk/client-sqs';
 import { ApplicationFailure } from '@temporalio/common';
 import { randomBytes, randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import { FAILURE_TYPES } from '../core/failure-types';
 import type { DeleteEntry, ReceivedMessage, TransformedBatch } from '../core/types';
 import { createLogger } from '../log';
-import { sendInChunks } from '../sqs';
+import { changeVisibility } from '../sqs';
 
 const log = createLogger('held-batches');
 
@@ -145,20 +145,8 @@ export class HeldBatches {
   }
 
   /** Sets the visibility timeout of the batch's messages; returns the receipt handles SQS refused. */
-  private async setVisibility(batch: HeldBatch, seconds: number): Promise<string[]> {
-    const refused = await sendInChunks(batch.entries, async (chunk) => {
-      const { Failed = [] } = await this.sqs.send(
-        new ChangeMessageVisibilityBatchCommand({
-          QueueUrl: batch.queueUrl,
-          Entries: chunk.map(({ receiptHandle }, index) => ({
-            Id: String(index),
-            ReceiptHandle: receiptHandle,
-            VisibilityTimeout: seconds,
-          })),
-        }),
-      );
-      return Failed.map((failure) => chunk[Number(failure.Id)]!.receiptHandle);
-    });
-    return refused.flat();
+  private setVisibility(batch: HeldBatch, seconds: number): Promise<string[]> {
+    const receiptHandles = batch.entries.map((entry) => entry.receiptHandle);
+    return changeVisibility(this.sqs, batch.queueUrl, receiptHandles, seconds);
   }
 }

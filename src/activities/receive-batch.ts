@@ -1,9 +1,9 @@
-import { ChangeMessageVisibilityBatchCommand, ReceiveMessageCommand, type Message } from '@aws-sdk/client-sqs';
+import { ReceiveMessageCommand, type Message } from '@aws-sdk/client-sqs';
 import { Context } from '@temporalio/activity';
 import type { ReceivedMessage } from '../core/types';
 import { validateLoginMessage } from '../core/validate-message';
 import { ORIGINAL_ATTRIBUTES, originalOf } from '../dead-letters';
-import { getQueueDepth, PARALLEL_SQS_CALLS, sendInChunks, SQS_BATCH_LIMIT, type QueueDepth } from '../sqs';
+import { changeVisibility, getQueueDepth, PARALLEL_SQS_CALLS, SQS_BATCH_LIMIT, type QueueDepth } from '../sqs';
 import { countMessages } from '../metrics';
 import type { ActivityDeps } from './deps';
 import type { HoldTerms } from './held-batches';
@@ -206,16 +206,10 @@ async function release(
   queueUrl: string,
   messages: Pick<Message, 'ReceiptHandle'>[],
 ): Promise<void> {
-  await sendInChunks(messages, (chunk) =>
-    deps.sqs.send(
-      new ChangeMessageVisibilityBatchCommand({
-        QueueUrl: queueUrl,
-        Entries: chunk.map((message, index) => ({
-          Id: String(index),
-          ReceiptHandle: message.ReceiptHandle!,
-          VisibilityTimeout: 0,
-        })),
-      }),
-    ),
+  await changeVisibility(
+    deps.sqs,
+    queueUrl,
+    messages.map((message) => message.ReceiptHandle!),
+    0,
   );
 }
