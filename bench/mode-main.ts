@@ -1,16 +1,16 @@
 /** One in-process benchmark mode in a process of its own; prints its run and its own CPU time and peak RSS as JSON. */
 import { loadConfig } from '../src/config';
-import { loadKeyring } from '../src/secrets';
+import { loadWorkerKeys } from '../src/secrets';
 import { IN_PROCESS_MODES, type InProcessMode } from './modes';
 
 async function main() {
   const [mode, concurrency, batchSize, maxBatchBytes] = process.argv.slice(2);
   const config = loadConfig();
-  const keyring = await loadKeyring(config);
+  const keys = await loadWorkerKeys(config);
   const cpuBefore = process.cpuUsage();
   const run = await IN_PROCESS_MODES[mode as InProcessMode]({
     config,
-    keyring,
+    keys,
     concurrency: Number(concurrency),
     batchSize: Number(batchSize),
     maxBatchBytes: Number(maxBatchBytes),

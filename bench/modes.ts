@@ -12,7 +12,7 @@ import { MockActivityEnvironment } from '@temporalio/testing';
 import { Client as PgClient } from 'pg';
 import { createHeldActivities, createSharedActivities } from '../src/activities';
 import type { Config } from '../src/config';
-import type { Keyring } from '../src/core/keys';
+import type { WorkerKeys } from '../src/secrets';
 import { transformBatch } from '../src/core/transform-batch';
 import type { ReceivedMessage } from '../src/core/types';
 import { openActivityDeps } from '../src/activities/open-deps';
@@ -21,7 +21,7 @@ import { createSqsClient, getQueueDepth, resolveQueueUrl, SQS_BATCH_LIMIT } from
 
 export interface ModeSettings {
   config: Config;
-  keyring: Keyring;
+  keys: WorkerKeys;
   /** Batches in flight (the pipeline's); the ceiling runs as many receive loops. */
   concurrency: number;
   batchSize: number;
@@ -97,7 +97,7 @@ export async function ceiling(settings: ModeSettings): Promise<ModeRun> {
  * in memory between steps, as a worker holds it.
  */
 export async function direct(settings: ModeSettings): Promise<ModeRun> {
-  const deps = await openActivityDeps(settings.config, settings.keyring, settings.concurrency + 2);
+  const deps = await openActivityDeps(settings.config, settings.keys, settings.concurrency + 2);
   const activities = { ...createSharedActivities(deps), ...createHeldActivities(deps) };
   const queueUrl = await deps.queueUrl();
   const lane = (): Lane => {
@@ -138,7 +138,8 @@ export async function naive(settings: ModeSettings): Promise<ModeRun> {
   const queueUrl = await resolveQueueUrl(sqs, settings.config);
   const db = new PgClient({ connectionString: settings.config.databaseUrl });
   await db.connect();
-  const keys = settings.keyring.keySet(await claimKeyState(db, settings.keyring));
+  const { keyring, sealTo } = settings.keys;
+  const keys = keyring.keySet(await claimKeyState(db, keyring));
   const lane: Lane = async () => {
     const started = Date.now();
     const { Messages = [] } = await sqs.send(
@@ -159,7 +160,7 @@ export async function naive(settings: ModeSettings): Promise<ModeRun> {
         sentTimestamp: Number(message.Attributes?.SentTimestamp ?? Date.now()),
         receiveCount: 1,
       };
-      const { rows, quarantined } = transformBatch([received], keys, received.messageId);
+      const { rows, quarantined } = transformBatch([received], keys, sealTo, received.messageId);
       for (const row of rows) {
         await db.query(
           `INSERT INTO user_logins (message_id, user_id, device_type, masked_ip, masked_device_id, ip_valid, locale,

@@ -224,6 +224,7 @@ async function prepare({ stack, sqsEndpoint, databaseUrl }: BenchStack, mode: Mo
     TEMPORAL_TASK_QUEUE: name,
     DATABASE_URL: databaseUrl.replace(/\/[^/]+$/, `/${name}`),
     PII_HMAC_KEY: ROOT_SECRET,
+    LOGIN_ETL_DEV_KEYS: 'true',
     LOG_LEVEL: 'warn',
   });
   const pool = createPool(config, 1);
@@ -251,6 +252,7 @@ const envOf = (config: Config): NodeJS.ProcessEnv => ({
   TEMPORAL_TASK_QUEUE: config.TEMPORAL_TASK_QUEUE,
   DATABASE_URL: config.databaseUrl,
   PII_HMAC_KEY: ROOT_SECRET,
+  LOGIN_ETL_DEV_KEYS: 'true',
   LOG_LEVEL: 'warn',
   // Metrics on, as in production, on a port nothing else uses.
   METRICS_ADDRESS: process.env.BENCH_METRICS ?? '127.0.0.1:0',

@@ -11,6 +11,7 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { loadConfig } from '../src/config';
 import { createKeyring } from '../src/core/keys';
+import { loadOperatorPublicKey } from '../src/secrets';
 import { syntheticBodies } from '../src/core/synthetic-events';
 import { drainStartOptions } from '../src/drain';
 import { createLogger } from '../src/log';
@@ -43,9 +44,11 @@ async function main(): Promise<void> {
     SQS_ENDPOINT: stack.sqsEndpoint,
     DATABASE_URL: stack.databaseUrl,
     PII_HMAC_KEY: REPLAY_ROOT_SECRET,
+    LOGIN_ETL_DEV_KEYS: 'true',
+    LOGIN_ETL_DATA_DIR: stack.dataDir,
     METRICS_ADDRESS: 'off',
   });
-  const deps = await openActivityDeps(config, keyring);
+  const deps = await openActivityDeps(config, { keyring, sealTo: loadOperatorPublicKey(config) });
   const client = await connectClient(config, keyring);
   const worker = await createPipelineWorker({ config, deps, workflowBundle: { code: await bundleWorkflows() } });
   const running = worker.run();

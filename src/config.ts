@@ -89,6 +89,16 @@ const envSchema = z.object({
     ),
   CODEC_AUTH_TOKEN: optional(z.string().min(16, 'must be at least 16 characters')),
   PII_OPERATOR: optional(z.string()),
+  // Vault values and quarantined bodies are sealed to this X25519 key; only its private key opens them.
+  PII_VAULT_PUBLIC_KEY: optional(
+    z.string().refine((value) => Buffer.from(value.trim(), 'base64url').length === 32, {
+      message: 'must be an X25519 public key, 32 bytes base64url (npm run pii -- new-operator-key)',
+    }),
+  ),
+  PII_VAULT_PRIVATE_KEY_FILE: optional(z.string()),
+  // Development keys outside the local stack (tests, compose); never for real data.
+  LOGIN_ETL_DEV_KEYS: optional(z.enum(['true', 'false'], { message: 'must be true or false' })),
+  NODE_ENV: optional(z.string()),
   // The worker's Prometheus endpoint; each worker on one host needs its own port.
   METRICS_ADDRESS: z
     .string()

@@ -3,18 +3,47 @@ import { linkSync, mkdirSync, readFileSync, unlinkSync, writeFileSync } from 'no
 import path from 'node:path';
 import { DecryptCommand, GenerateDataKeyCommand, KMSClient } from '@aws-sdk/client-kms';
 import { awsClientSettings } from './aws';
-import type { Config } from './config';
+import { ConfigError, type Config } from './config';
 import { createKeyring, type Keyring } from './core/keys';
+import {
+  generateOperatorKeyPair,
+  parseOperatorPrivateKey,
+  parseOperatorPublicKey,
+  type OperatorPrivateKey,
+  type OperatorPublicKey,
+} from './core/operator-seal';
+import type { OpeningKeys } from './core/vault';
 import { createLogger } from './log';
 
 const log = createLogger('keys');
 
 export const DEV_KEY_FILE = 'dev-pii-key';
+export const DEV_OPERATOR_KEY_FILE = 'dev-operator-key.pem';
 
 export type KeyringSettings = Pick<
   Config,
-  'PII_HMAC_KEY' | 'PII_KEY_FILE' | 'PII_KMS_WRAPPED_KEY' | 'KMS_ENDPOINT' | 'AWS_REGION' | 'LOGIN_ETL_DATA_DIR'
+  | 'PII_HMAC_KEY'
+  | 'PII_KEY_FILE'
+  | 'PII_KMS_WRAPPED_KEY'
+  | 'KMS_ENDPOINT'
+  | 'AWS_REGION'
+  | 'LOGIN_ETL_DATA_DIR'
+  | 'NODE_ENV'
+  | 'LOGIN_ETL_DEV_KEYS'
+  | 'usesLocalDatabase'
 >;
+
+/**
+ * Development keys (generated once under the data directory) only where no real data can be: the explicit switch,
+ * or a process of the local stack (no DATABASE_URL) outside production. Anywhere else a missing key is an error,
+ * so a production pod without its secret stops instead of minting a key it will lose on its next reschedule.
+ */
+export const developmentKeysAllowed = (
+  config: Pick<KeyringSettings, 'NODE_ENV' | 'LOGIN_ETL_DEV_KEYS' | 'usesLocalDatabase'>,
+) => config.LOGIN_ETL_DEV_KEYS === 'true' || (config.NODE_ENV !== 'production' && config.usesLocalDatabase);
+
+const WHY_NOT_DEVELOPMENT =
+  'development keys are only used by the local stack (no DATABASE_URL, NODE_ENV not production) or with LOGIN_ETL_DEV_KEYS=true';
 
 /** Bound to every wrapped root: KMS refuses to unwrap it for any other purpose. */
 const ENCRYPTION_CONTEXT = { application: 'login-etl', purpose: 'pii-root-key' };
@@ -22,15 +51,71 @@ const ENCRYPTION_CONTEXT = { application: 'login-etl', purpose: 'pii-root-key' }
 /**
  * The keyring from its root secret, from exactly one source: a data key wrapped by a KMS key
  * (PII_KMS_WRAPPED_KEY, unwrapped by KMS Decrypt at start, so the root never rests in clear), PII_HMAC_KEY, the
- * file PII_KEY_FILE names, or else a development key generated once under the data directory (with a warning).
+ * file PII_KEY_FILE names, or else, where allowed, a development key generated once under the data directory.
  */
 export async function loadKeyring(config: KeyringSettings): Promise<Keyring> {
   if (config.PII_KMS_WRAPPED_KEY) return createKeyring(await unwrapRootKey(config, config.PII_KMS_WRAPPED_KEY));
   if (config.PII_HMAC_KEY) return createKeyring(Buffer.from(config.PII_HMAC_KEY, 'utf8'));
   if (config.PII_KEY_FILE) return createKeyring(Buffer.from(readFileSync(config.PII_KEY_FILE, 'utf8').trim(), 'utf8'));
+  if (!developmentKeysAllowed(config)) {
+    throw new ConfigError(
+      `no PII root key: set PII_HMAC_KEY, PII_KEY_FILE or PII_KMS_WRAPPED_KEY (${WHY_NOT_DEVELOPMENT})`,
+    );
+  }
   const file = path.join(config.LOGIN_ETL_DATA_DIR, DEV_KEY_FILE);
   log.warn('no PII root key is set: using the development key; set one in production', { file });
-  return createKeyring(Buffer.from(readOrCreateDevKey(file), 'utf8'));
+  return createKeyring(
+    Buffer.from(readOrCreateDevFile(file, () => randomBytes(32).toString('hex') + '\n').trim(), 'utf8'),
+  );
+}
+
+export type OperatorKeySettings = Pick<Config, 'PII_VAULT_PUBLIC_KEY' | 'PII_VAULT_PRIVATE_KEY_FILE'> & KeyringSettings;
+
+/** The operator key pair of the local stack, made once with the development root key. */
+const devOperatorKey = (config: KeyringSettings) =>
+  parseOperatorPrivateKey(
+    readOrCreateDevFile(
+      path.join(config.LOGIN_ETL_DATA_DIR, DEV_OPERATOR_KEY_FILE),
+      () => generateOperatorKeyPair().privateKeyPem,
+    ),
+  );
+
+/** What workers seal vault values and quarantined bodies to: PII_VAULT_PUBLIC_KEY, or the development pair's. */
+export function loadOperatorPublicKey(config: OperatorKeySettings): OperatorPublicKey {
+  if (config.PII_VAULT_PUBLIC_KEY) return parseOperatorPublicKey(config.PII_VAULT_PUBLIC_KEY);
+  if (!developmentKeysAllowed(config)) {
+    throw new ConfigError(
+      `no operator public key: set PII_VAULT_PUBLIC_KEY (npm run pii -- new-operator-key makes a pair; ${WHY_NOT_DEVELOPMENT})`,
+    );
+  }
+  return devOperatorKey(config).publicKey;
+}
+
+/** What a worker holds: the root (tokens, codec) and the operator's public key (sealing only). */
+export interface WorkerKeys {
+  keyring: Keyring;
+  sealTo: OperatorPublicKey;
+}
+
+export async function loadWorkerKeys(config: OperatorKeySettings): Promise<WorkerKeys> {
+  const keyring = await loadKeyring(config);
+  return { keyring, sealTo: loadOperatorPublicKey(config) };
+}
+
+/** What an operator holds to open the vault: the private key, and the root for what was sealed before 0.4.0. */
+export async function loadOpeningKeys(config: OperatorKeySettings): Promise<OpeningKeys> {
+  const operator = loadOperatorPrivateKey(config);
+  return { operator, keyring: await loadKeyring(config) };
+}
+
+/** What opens the vault (reveal, rotate): the file PII_VAULT_PRIVATE_KEY_FILE names, or the development pair's. */
+export function loadOperatorPrivateKey(config: OperatorKeySettings): OperatorPrivateKey {
+  if (config.PII_VAULT_PRIVATE_KEY_FILE)
+    return parseOperatorPrivateKey(readFileSync(config.PII_VAULT_PRIVATE_KEY_FILE, 'utf8'));
+  if (config.PII_VAULT_PUBLIC_KEY || !developmentKeysAllowed(config)) {
+    throw new ConfigError('no operator private key: set PII_VAULT_PRIVATE_KEY_FILE (the file new-operator-key wrote)');
+  }
+  return devOperatorKey(config);
 }
 
 const kmsClient = (config: Pick<Config, 'KMS_ENDPOINT' | 'AWS_REGION'>) =>
@@ -68,16 +153,16 @@ export async function generateWrappedRootKey(
   }
 }
 
-function readOrCreateDevKey(file: string): string {
+function readOrCreateDevFile(file: string, create: () => string): string {
   try {
-    return readFileSync(file, 'utf8').trim();
+    return readFileSync(file, 'utf8');
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
   }
   mkdirSync(path.dirname(file), { recursive: true });
   // Written aside and linked into place: of several processes starting at once, one key wins, whole.
   const candidate = `${file}.${process.pid}.tmp`;
-  writeFileSync(candidate, randomBytes(32).toString('hex') + '\n', { mode: 0o600 });
+  writeFileSync(candidate, create(), { mode: 0o600 });
   try {
     linkSync(candidate, file);
   } catch (error) {
@@ -85,5 +170,5 @@ function readOrCreateDevKey(file: string): string {
   } finally {
     unlinkSync(candidate);
   }
-  return readFileSync(file, 'utf8').trim();
+  return readFileSync(file, 'utf8');
 }

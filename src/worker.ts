@@ -3,7 +3,7 @@ import { runMain } from './cli/run-main';
 import { loadConfig } from './config';
 import { createLogger } from './log';
 import { sampleQueueDepth } from './metrics/sample-queue-depth';
-import { loadKeyring } from './secrets';
+import { loadWorkerKeys } from './secrets';
 import { createPipelineWorker } from './temporal/worker';
 
 const log = createLogger('worker');
@@ -13,8 +13,7 @@ const metricsUrl = (address: string | undefined) =>
 
 runMain(async () => {
   const config = loadConfig();
-  const keyring = await loadKeyring(config);
-  const deps = await openActivityDeps(config, keyring);
+  const deps = await openActivityDeps(config, await loadWorkerKeys(config));
   const worker = await createPipelineWorker({ config, deps });
   const stopSampling = config.metricsAddress ? sampleQueueDepth(deps) : undefined;
   log.info('polling', {

@@ -48,6 +48,8 @@ async function main(): Promise<number> {
       DATABASE_URL: stack.databaseUrl,
       LOGIN_ETL_DATA_DIR: dataDir,
       PII_HMAC_KEY: TEST_ROOT_SECRET,
+      // The test stack's own processes: the operator key pair is a development one in the scratch directory.
+      LOGIN_ETL_DEV_KEYS: 'true',
       // Workers of several tests run at once: each serves its metrics on a port of its own.
       METRICS_ADDRESS: '127.0.0.1:0',
       [TEST_ENV.codecServer]: stack.codecServerUrl,

@@ -1,6 +1,7 @@
 import type { SQSClient } from '@aws-sdk/client-sqs';
 import type { Pool } from 'pg';
 import type { Keyring } from '../core/keys';
+import type { OperatorPublicKey } from '../core/operator-seal';
 import type { KeyVersionCache } from '../pii/key-state';
 import type { HeldBatches } from './held-batches';
 
@@ -11,6 +12,8 @@ export interface ActivityDeps {
   queueUrl: () => Promise<string>;
   pool: Pool;
   keyring: Keyring;
+  /** Vault values and quarantined bodies are sealed to it; the worker cannot open them. */
+  sealTo: OperatorPublicKey;
   keyVersion: KeyVersionCache;
   /** Batches this worker received and holds between their steps. */
   held: HeldBatches;

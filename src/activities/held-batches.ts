@@ -16,7 +16,10 @@ const log = createLogger('held-batches');
 export interface HeldBatch {
   readonly id: string;
   readonly queueUrl: string;
-  /** Raw messages until masked, then dropped: raw ip and device_id live no longer than the mask. */
+  /**
+   * Raw messages until loaded, then dropped: a batch that finds a newer key version at load is masked again from
+   * them (the worker cannot open what it sealed to the operator key).
+   */
   messages?: ReceivedMessage[];
   transformed?: TransformedBatch;
   /** Message ids and receipt handles, for the lease and the delete. */

@@ -2,11 +2,13 @@ import { Context, log } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import type { Pool, PoolClient } from 'pg';
 import { quarantine } from '../core/quarantine-record';
-import { rekeyBatch } from '../core/rekey-batch';
+import { transformBatch } from '../core/transform-batch';
+import { vaultSealer } from '../core/vault';
 import type { LoginRow, QuarantineRecord, TransformedBatch } from '../core/types';
 import { inTransaction } from '../db/in-transaction';
 import { LOAD_SQL, loadParameters, type LoadOutcome, type LoadWrites } from '../db/load-statement';
 import { assertSameRoot, RootKeyMismatchError, type KeyState } from '../pii/key-state';
+import { FAILURE_TYPES } from '../core/failure-types';
 import { countMessages } from '../metrics';
 import type { ActivityDeps } from './deps';
 import { heartbeating } from './heartbeating';
@@ -55,22 +57,35 @@ class StaleKeyVersion extends Error {
 
 const MAX_REKEYS = 5;
 
-/** Loads a batch carried in the activity's input: the activity of drains started before held batches. */
+/** The batch masked again with another key version, when its raw messages are still at hand. */
+type Remask = (version: number) => TransformedBatch;
+
+/**
+ * Loads a batch carried in the activity's input: the activity of drains started before held batches. Its raw
+ * messages are gone, so a batch masked before a rotation cannot be re-keyed: it fails, and its messages, never
+ * deleted, are received again once their visibility lapses.
+ */
 export function createLoadBatch(deps: ActivityDeps) {
   return async function loadBatch(batch: TransformedBatch): Promise<LoadBatchResult> {
     return heartbeating(() => load(deps, batch));
   };
 }
 
-/** Loads the masked batch this worker holds. */
+/** Loads the masked batch this worker holds; its raw messages are dropped once it is committed. */
 export function createLoadHeldBatch(deps: ActivityDeps) {
   return async function loadHeldBatch(batchId: string): Promise<LoadBatchResult> {
-    const batch = deps.held.masked(batchId);
-    return heartbeating(() => load(deps, batch));
+    const held = deps.held.get(batchId);
+    const messages = held.messages;
+    const remask: Remask | undefined = messages
+      ? (version) => transformBatch(messages, deps.keyring.keySet(version), deps.sealTo, batchId)
+      : undefined;
+    const result = await heartbeating(() => load(deps, deps.held.masked(batchId), remask));
+    delete held.messages;
+    return result;
   };
 }
 
-async function load(deps: ActivityDeps, batch: TransformedBatch): Promise<LoadBatchResult> {
+async function load(deps: ActivityDeps, batch: TransformedBatch, remask?: Remask): Promise<LoadBatchResult> {
   for (let rekeys = 0; ; rekeys++) {
     const outcome = await loadOnce(deps, batch);
     if (!(outcome instanceof StaleKeyVersion)) {
@@ -79,13 +94,20 @@ async function load(deps: ActivityDeps, batch: TransformedBatch): Promise<LoadBa
       countMessages(Context.current().metricMeter, { ...inserted, duplicates: result.duplicates });
       return result;
     }
-    log.info('batch masked with an older key version: re-keyed', {
+    if (rekeys === MAX_REKEYS) throw new Error('the PII key version kept changing while the batch loaded');
+    deps.keyVersion.observe(outcome.activeVersion);
+    if (!remask) {
+      throw ApplicationFailure.nonRetryable(
+        `the batch was masked with key version ${batch.keyVersion} before a rotation and cannot be re-keyed here; ` +
+          'its messages are received again when their visibility lapses',
+        FAILURE_TYPES.staleBatch,
+      );
+    }
+    log.info('batch masked with an older key version: masked again', {
       from: batch.keyVersion,
       to: outcome.activeVersion,
     });
-    if (rekeys === MAX_REKEYS) throw new Error('the PII key version kept changing while the batch loaded');
-    deps.keyVersion.observe(outcome.activeVersion);
-    batch = rekeyBatch(batch, deps.keyring, deps.keyring.keySet(outcome.activeVersion));
+    batch = remask(outcome.activeVersion);
   }
 }
 
@@ -192,6 +214,6 @@ function refusedRow(deps: ActivityDeps, batch: TransformedBatch, row: LoginRow, 
     },
     `Postgres refused the row (SQLSTATE ${code})`,
     content,
-    deps.keyring.keySet(batch.keyVersion),
+    vaultSealer(deps.sealTo),
   );
 }

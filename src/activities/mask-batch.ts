@@ -14,7 +14,7 @@ export interface MaskSummary {
 
 async function mask(deps: ActivityDeps, messages: ReceivedMessage[], batchId: string): Promise<TransformedBatch> {
   const keys = deps.keyring.keySet(await deps.keyVersion.current());
-  const batch = transformBatch(messages, keys, batchId);
+  const batch = transformBatch(messages, keys, deps.sealTo, batchId);
   log.debug('masked', summarize(batch));
   return batch;
 }
@@ -33,13 +33,12 @@ export function createMaskBatch(deps: ActivityDeps) {
   };
 }
 
-/** Masks a batch this worker holds, in place; the raw messages are dropped once masked. */
+/** Masks a batch this worker holds, in place; the raw messages stay until it is loaded. */
 export function createMaskHeldBatch(deps: ActivityDeps) {
   return async function maskHeldBatch(batchId: string): Promise<MaskSummary> {
     const held = deps.held.get(batchId);
     // A retry after the masked batch was kept (its result lost on the way to the server) keeps that one.
     held.transformed ??= await mask(deps, held.messages!, held.id);
-    delete held.messages;
     return summarize(held.transformed);
   };
 }

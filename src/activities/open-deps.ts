@@ -1,16 +1,16 @@
 import type { Config } from '../config';
-import type { Keyring } from '../core/keys';
 import { migrate } from '../db/migrate';
 import { createPool } from '../db/pool';
 import { claimKeyState, createKeyVersionCache } from '../pii/key-state';
 import { createSqsClient, resolveQueueUrl } from '../sqs';
+import type { WorkerKeys } from '../secrets';
 import type { ActivityDeps } from './deps';
 import { heldBatchTaskQueue, HeldBatches } from './held-batches';
 
 /** Opens the activities' clients (the schema migrated, the root key checked against the database's), and how to close them. */
 export async function openActivityDeps(
   config: Config,
-  keyring: Keyring,
+  { keyring, sealTo }: WorkerKeys,
   poolSize = config.DATABASE_POOL_SIZE,
 ): Promise<ActivityDeps & { close(): Promise<void> }> {
   const sqs = createSqsClient(config);
@@ -30,6 +30,7 @@ export async function openActivityDeps(
     sqs,
     pool,
     keyring,
+    sealTo,
     held,
     keyVersion: createKeyVersionCache(pool, activeVersion),
     queueUrl: () => {

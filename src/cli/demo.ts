@@ -4,7 +4,7 @@ import { defaultWorkflowId, formatProgress, formatSummary, runDrain } from '../d
 import { createLogger } from '../log';
 import { openActivityDeps } from '../activities/open-deps';
 import { createPipelineWorker } from '../temporal/worker';
-import { loadKeyring } from '../secrets';
+import { loadWorkerKeys } from '../secrets';
 import { readBodies, SAMPLE_DATA_FILE, sendBodies } from '../seed-messages';
 import { getQueueDepth } from '../sqs';
 import { startLocalStack } from '../stack/local-stack';
@@ -18,7 +18,8 @@ runMain(async () => {
   const { values } = parseArgs({ options: { exit: { type: 'boolean' } } });
   const stopSignal = untilStopSignal();
   const baseConfig = loadConfig();
-  const keyring = await loadKeyring(baseConfig);
+  const keys = await loadWorkerKeys(baseConfig);
+  const { keyring } = keys;
   const stack = await startLocalStack({
     ports: LOCAL_PORTS,
     dataDir: baseConfig.LOGIN_ETL_DATA_DIR,
@@ -26,7 +27,7 @@ runMain(async () => {
     keyring,
   });
   const config = { ...baseConfig, databaseUrl: stack.databaseUrl };
-  const deps = await openActivityDeps(config, keyring);
+  const deps = await openActivityDeps(config, keys);
   try {
     const depth = await getQueueDepth(deps.sqs, stack.queueUrl);
     if (depth.visible + depth.inFlight + depth.delayed === 0) {

@@ -13,6 +13,8 @@ export const FAILURE_TYPES = {
   invalidDrainOptions: 'InvalidDrainOptions',
   /** The worker asked to run a batch's step does not hold it (it restarted, or gave the batch up): the batch is lost. */
   batchNotHeld: 'BatchNotHeld',
+  /** A batch carried in history (0.1.0 drains) was masked before a rotation: it cannot be masked again. */
+  staleBatch: 'StaleBatch',
   /** A batch failed after its retries: the drain ends with it, once the other batches in flight are done. */
   batchFailed: 'BatchFailed',
 } as const;

@@ -10,13 +10,11 @@ export interface VersionedKey {
 
 export type KeyPurpose = 'ip-token' | 'device-id-token' | 'vault' | 'quarantine-body' | 'temporal-codec';
 
-/** The keys of one PII key version: what new data is masked and sealed with while that version is active. */
+/** The token keys of one PII key version: what new data is masked with while that version is active. */
 export interface KeySet {
   version: number;
   ipToken: VersionedKey;
   deviceIdToken: VersionedKey;
-  vault: VersionedKey;
-  quarantineBody: VersionedKey;
 }
 
 /**
@@ -32,6 +30,11 @@ export interface Keyring {
   codec: VersionedKey;
   /** The key a stored key id names, if this root derived it (the fingerprint tells a different root apart). */
   byId(id: string): VersionedKey | undefined;
+  /**
+   * The symmetric vault key of a version: what vault entries written before 0.4.0 were sealed with (they name no
+   * sealing key). Newer entries are sealed to the operator's public key (core/operator-seal.ts).
+   */
+  legacyVaultKey(version: number): VersionedKey;
 }
 
 export const MIN_ROOT_SECRET_BYTES = 32;
@@ -66,9 +69,8 @@ export function createKeyring(rootSecret: Buffer): Keyring {
       version,
       ipToken: derive('ip-token', version),
       deviceIdToken: derive('device-id-token', version),
-      vault: derive('vault', version),
-      quarantineBody: derive('quarantine-body', version),
     }),
+    legacyVaultKey: (version) => derive('vault', version),
     codec: derive('temporal-codec', CODEC_KEY_VERSION),
     byId(id) {
       const match = KEY_ID.exec(id);

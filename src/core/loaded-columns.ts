@@ -39,7 +39,7 @@ export const QUARANTINE_COLUMNS = {
   receive_count: { type: 'integer', nullable: true },
   /** UTF-8 size of the original body. */
   body_bytes: { type: 'integer' },
-  /** AES-256-GCM (nonce ‖ ciphertext ‖ tag) of the body: it may hold a raw ip. */
+  /** The body sealed to the operator key (core/operator-seal.ts): it may hold a raw ip. */
   body_sealed: { type: 'bytea', nullable: true },
   body_key_id: { type: 'text', nullable: true },
 } as const satisfies Record<string, ColumnSpec>;
@@ -48,8 +48,10 @@ export const VAULT_COLUMNS = {
   field: { type: 'text' },
   token: { type: 'varchar' },
   key_version: { type: 'integer' },
-  /** AES-256-GCM (nonce ‖ ciphertext ‖ tag) of the canonical value. */
+  /** The canonical value sealed to the operator key (core/operator-seal.ts). */
   value_sealed: { type: 'bytea' },
+  /** The operator key it is sealed to (`operator/<fingerprint>`). */
+  seal_key_id: { type: 'text' },
 } as const satisfies Record<string, ColumnSpec>;
 
 /** One row of user_logins: the reference columns plus the idempotency key and provenance. */

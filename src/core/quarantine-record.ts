@@ -1,6 +1,7 @@
-import { open, seal } from './aead';
-import type { Keyring, KeySet } from './keys';
+import { open } from './aead';
+import { openSealed } from './operator-seal';
 import type { QuarantineRecord, ReceivedMessage } from './types';
+import type { OpeningKeys, VaultSealer } from './vault';
 
 export type QuarantineSource = Pick<ReceivedMessage, 'messageId' | 'sentTimestamp' | 'bodyBytes'> & {
   receiveCount: number | null;
@@ -14,7 +15,7 @@ export function quarantine(
   message: QuarantineSource,
   reason: string,
   content: string | null,
-  keys: Pick<KeySet, 'quarantineBody'>,
+  sealer: VaultSealer,
 ): QuarantineRecord {
   return {
     message_id: message.messageId,
@@ -25,29 +26,31 @@ export function quarantine(
     body_sealed:
       content === null
         ? null
-        : seal(keys.quarantineBody, Buffer.from(content, 'utf8'), associatedData(message.messageId)).toString('base64'),
-    body_key_id: content === null ? null : keys.quarantineBody.id,
+        : sealer.seal(Buffer.from(content, 'utf8'), associatedData(message.messageId)).toString('base64'),
+    body_key_id: content === null ? null : sealer.keyId,
   };
 }
 
 type SealedBody = Pick<QuarantineRecord, 'message_id' | 'body_sealed' | 'body_key_id'>;
 
-export function openQuarantineBody(keyring: Keyring, record: SealedBody): string | null {
+/** The body, opened with the operator key (or, sealed before 0.4.0, with the root key version it names). */
+export function openQuarantineBody(keys: OpeningKeys, record: SealedBody): string | null {
   if (record.body_sealed === null || record.body_key_id === null) return null;
-  const key = keyring.byId(record.body_key_id);
-  if (!key) throw new Error(`the body is sealed with key ${record.body_key_id}, which this root key does not derive`);
-  return open(key, Buffer.from(record.body_sealed, 'base64'), associatedData(record.message_id)).toString('utf8');
+  const sealed = Buffer.from(record.body_sealed, 'base64');
+  const aad = associatedData(record.message_id);
+  if (record.body_key_id === keys.operator.id) return openSealed(keys.operator, sealed, aad).toString('utf8');
+  const legacy = keys.keyring.byId(record.body_key_id);
+  if (!legacy) throw new Error(`the body is sealed with key ${record.body_key_id}, which neither key given opens`);
+  return open(legacy, sealed, aad).toString('utf8');
 }
 
-/** The same record with its body sealed under another key version. */
-export function resealQuarantineBody<T extends SealedBody>(keyring: Keyring, record: T, to: KeySet): T {
-  const content = openQuarantineBody(keyring, record);
+/** The same record with its body sealed to the operator key (bodies sealed with a root key before 0.4.0). */
+export function resealQuarantineBody<T extends SealedBody>(keys: OpeningKeys, record: T, sealer: VaultSealer): T {
+  const content = openQuarantineBody(keys, record);
   if (content === null) return record;
   return {
     ...record,
-    body_sealed: seal(to.quarantineBody, Buffer.from(content, 'utf8'), associatedData(record.message_id)).toString(
-      'base64',
-    ),
-    body_key_id: to.quarantineBody.id,
+    body_sealed: sealer.seal(Buffer.from(content, 'utf8'), associatedData(record.message_id)).toString('base64'),
+    body_key_id: sealer.keyId,
   };
 }

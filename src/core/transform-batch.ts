@@ -1,33 +1,41 @@
 import { canonicalDeviceId, canonicalIp, type PiiField } from './canonical-pii';
 import type { KeySet } from './keys';
+import type { OperatorPublicKey } from './operator-seal';
 import type { LoginEvent } from './login-event';
 import { tokenize } from './mask';
 import { quarantine } from './quarantine-record';
 import type { LoginRow, ReceivedMessage, TransformedBatch } from './types';
 import { validateLoginMessage } from './validate-message';
-import { sealVaultEntry, type VaultEntry } from './vault';
+import { sealVaultEntry, vaultSealer, type VaultEntry } from './vault';
 
 /**
  * Validates and masks each message with one key version: a valid one becomes a row (and a vault entry per new
- * token), any other a quarantine record. `batchId` is new for each masking (TransformedBatch.batchId).
+ * token, sealed to the operator key), any other a quarantine record. `batchId` is new for each masking
+ * (TransformedBatch.batchId).
  */
-export function transformBatch(messages: ReceivedMessage[], keys: KeySet, batchId: string): TransformedBatch {
+export function transformBatch(
+  messages: ReceivedMessage[],
+  keys: KeySet,
+  sealTo: OperatorPublicKey,
+  batchId: string,
+): TransformedBatch {
   const batch: TransformedBatch = { batchId, keyVersion: keys.version, rows: [], quarantined: [], vault: [] };
+  const sealer = vaultSealer(sealTo);
   const vault = new Map<string, VaultEntry>();
   const tokenOf = (field: PiiField, canonical: string): string => {
     const token = tokenize(keys, field, canonical);
     const slot = `${field}:${token}`;
-    if (!vault.has(slot)) vault.set(slot, sealVaultEntry(keys, field, token, canonical));
+    if (!vault.has(slot)) vault.set(slot, sealVaultEntry(sealer, keys.version, field, token, canonical));
     return token;
   };
   for (const message of messages) {
     if (message.body === null) {
-      batch.quarantined.push(quarantine(message, message.rejectedReason ?? 'body was not received', null, keys));
+      batch.quarantined.push(quarantine(message, message.rejectedReason ?? 'body was not received', null, sealer));
       continue;
     }
     const result = validateLoginMessage(message.body);
     if (result.ok) batch.rows.push(buildRow(message, result.event, result.appVersion, tokenOf));
-    else batch.quarantined.push(quarantine(message, result.reason, message.body, keys));
+    else batch.quarantined.push(quarantine(message, result.reason, message.body, sealer));
   }
   batch.vault = [...vault.values()];
   return batch;

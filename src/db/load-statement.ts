@@ -9,7 +9,8 @@ import {
 /**
  * The load: rows, quarantine records and vault entries in one statement, hence one transaction. unnest() turns
  * column arrays into rows, and ON CONFLICT DO NOTHING makes a retried or redelivered batch load nothing twice;
- * rows already there with this batch's id were committed by an earlier attempt of the same load. Nothing is
+ * rows already there with this batch's id were committed by an earlier attempt of the same load. A vault row
+ * erased by `forget` stays a tombstone: the same conflict keeps the load from vaulting the value again. Nothing is
  * written unless the batch was masked with the active key version of the database's root key; the share lock on
  * the key state makes a rotation wait for loads under way, and later loads see the new version. Column lists,
  * casts and parameter numbers all come from the declarations in core/loaded-columns.ts.
@@ -52,7 +53,6 @@ WITH state AS (
   INSERT INTO pii_vault (${names(VAULT_COLUMNS)})
   SELECT * FROM unnest(${unnest(VAULT_COLUMNS, VAULT_AT)}) AS v(${names(VAULT_COLUMNS)})
   WHERE EXISTS (SELECT FROM current_version)
-    AND NOT EXISTS (SELECT FROM pii_erasures e WHERE e.field = v.field AND e.token = v.token)
   ON CONFLICT (field, token) DO NOTHING
   RETURNING 1
 )

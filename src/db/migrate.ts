@@ -20,8 +20,32 @@ export function listMigrations(dir: string = MIGRATIONS_DIR): Migration[] {
     .map((file) => ({ version: file.replace(/\.sql$/, ''), sql: readFileSync(path.join(dir, file), 'utf8') }));
 }
 
-/** Applies, in order and each in its own transaction, the forward-only migrations not yet recorded. */
+/** The migrations not yet recorded (all of them on an empty database). */
+export async function pendingMigrations(
+  pool: Pick<Pool, 'query'>,
+  migrations: Migration[] = listMigrations(),
+): Promise<Migration[]> {
+  const { rows: table } = await pool.query<{ exists: boolean }>(
+    "SELECT to_regclass('schema_migrations') IS NOT NULL AS exists",
+  );
+  if (!table[0]!.exists) return migrations;
+  const { rows } = await pool.query<{ version: string }>('SELECT version FROM schema_migrations');
+  const done = new Set(rows.map((row) => row.version));
+  return migrations.filter((m) => !done.has(m.version));
+}
+
+/** A role that may not change the schema found migrations to apply. */
+export class SchemaBehindError extends Error {
+  override name = 'SchemaBehindError';
+}
+
+/**
+ * Applies, in order and each in its own transaction, the forward-only migrations not yet recorded. A database
+ * that is up to date takes no DDL, so workers and operators run this at start under roles without DDL rights;
+ * one that is behind needs the owner (`npm run migrate`).
+ */
 export async function migrate(pool: Pool, migrations: Migration[] = listMigrations()): Promise<string[]> {
+  if ((await pendingMigrations(pool, migrations)).length === 0) return [];
   const client = await pool.connect();
   const applied: string[] = [];
   try {
@@ -38,6 +62,15 @@ export async function migrate(pool: Pool, migrations: Migration[] = listMigratio
       });
       applied.push(migration.version);
     }
+  } catch (error) {
+    // 42501: insufficient privilege, or not the owner of what a migration alters.
+    if ((error as { code?: string }).code === '42501') {
+      throw new SchemaBehindError(
+        'the database schema needs migrations this role may not apply: run `npm run migrate` as the database owner',
+        { cause: error },
+      );
+    }
+    throw error;
   } finally {
     await client.query('SELECT pg_advisory_unlock($1)', [MIGRATION_LOCK]).catch(() => undefined);
     client.release();

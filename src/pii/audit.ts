@@ -3,7 +3,7 @@ import type { PiiField } from '../core/canonical-pii';
 
 export interface AuditRecord {
   actor: string;
-  action: 'reveal' | 'forget' | 'rotate';
+  action: 'reveal' | 'forget' | 'rotate' | 'rotate-root';
   field?: PiiField;
   token?: string;
   messageId?: string;
@@ -11,20 +11,19 @@ export interface AuditRecord {
   outcome: string;
 }
 
-/** Appends one row to pii_audit (a trigger refuses any change to it later); its id. */
+/**
+ * Appends one row to pii_audit through pii_append_audit, which records the session's database role (the caller
+ * cannot write the table itself; a trigger refuses any change to it later); its id.
+ */
 export async function appendAudit(client: PoolClient, record: AuditRecord): Promise<number> {
-  const { rows } = await client.query<{ id: string }>(
-    `INSERT INTO pii_audit (actor, action, field, token, message_id, reason, outcome)
-     VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id`,
-    [
-      record.actor,
-      record.action,
-      record.field ?? null,
-      record.token ?? null,
-      record.messageId ?? null,
-      record.reason,
-      record.outcome,
-    ],
-  );
+  const { rows } = await client.query<{ id: string }>('SELECT pii_append_audit($1, $2, $3, $4, $5, $6, $7) AS id', [
+    record.actor,
+    record.action,
+    record.field ?? null,
+    record.token ?? null,
+    record.messageId ?? null,
+    record.reason,
+    record.outcome,
+  ]);
   return Number(rows[0]!.id);
 }

@@ -1,23 +1,34 @@
-import type { Pool } from 'pg';
+import type { Pool, PoolClient } from 'pg';
+import { tokenVersion } from '../core/mask';
 import { inTransaction } from '../db/in-transaction';
 import { appendAudit } from './audit';
-import { lookUpVault, resolveTokens, type TokenRef, type TokenSelector } from './lookup';
+import { NotFoundError, resolveTokens, type TokenRef, type TokenSelector } from './lookup';
 
-export type ForgetResult = TokenRef & { status: 'erased' | 'already forgotten' | 'unknown'; auditId: number };
+/** `unknown`: no value was kept for the token; the tombstone now keeps any from being kept. */
+export type ForgetStatus = 'erased' | 'already forgotten' | 'unknown';
+
+export type ForgetResult = TokenRef & { status: ForgetStatus; auditId: number };
+
+export interface ForgetReport {
+  results: ForgetResult[];
+  /** The message's quarantined body was shredded too (forget by message id). */
+  quarantinedBodyShredded: boolean;
+}
 
 /**
- * Crypto-shredding: the sealed value is deleted, so no key can recover it any more, and a tombstone keeps the
- * same token from being vaulted again. The masked rows keep their token, so duplicates stay countable.
+ * Crypto-shredding: the sealed value is replaced by a tombstone in its own vault row, so no key can recover it and
+ * no load can put it back (a load inserts ON CONFLICT DO NOTHING on the same row; one racing the forget either
+ * committed first, and is erased, or finds the tombstone). The masked rows keep their token, so duplicates stay
+ * countable. Forgetting by message id also shreds that message's quarantined body, if it has one.
  */
 export async function forget(
   pool: Pool,
   request: TokenSelector & { actor: string; reason: string },
-): Promise<ForgetResult[]> {
+): Promise<ForgetReport> {
   return inTransaction(pool, async (client) => {
     const results: ForgetResult[] = [];
-    for (const ref of await resolveTokens(client, request)) {
-      const { entry, erasure } = await lookUpVault(client, ref, 'UPDATE');
-      const status = entry ? 'erased' : erasure ? 'already forgotten' : 'unknown';
+    for (const ref of await resolveOrQuarantined(client, request)) {
+      const status = await tombstone(client, ref);
       const auditId = await appendAudit(client, {
         ...ref,
         actor: request.actor,
@@ -25,15 +36,50 @@ export async function forget(
         reason: request.reason,
         outcome: status,
       });
-      if (entry) {
-        await client.query('DELETE FROM pii_vault WHERE field = $1 AND token = $2', [ref.field, ref.token]);
-        await client.query(
-          'INSERT INTO pii_erasures (field, token, audit_id) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING',
-          [ref.field, ref.token, auditId],
-        );
-      }
+      await client.query(
+        'UPDATE pii_vault SET forget_audit_id = $3 WHERE field = $1 AND token = $2 AND forget_audit_id IS NULL',
+        [ref.field, ref.token, auditId],
+      );
       results.push({ ...ref, status, auditId });
     }
-    return results;
+    const quarantinedBodyShredded = 'messageId' in request && (await shredQuarantinedBody(client, request.messageId));
+    return { results, quarantinedBodyShredded };
   });
+}
+
+/** A message that was only quarantined has no tokens, only a body to shred. */
+async function resolveOrQuarantined(client: PoolClient, request: TokenSelector): Promise<TokenRef[]> {
+  try {
+    return await resolveTokens(client, request);
+  } catch (error) {
+    if (!(error instanceof NotFoundError) || !('messageId' in request)) throw error;
+    const { rowCount } = await client.query('SELECT FROM quarantined_messages WHERE message_id = $1', [
+      request.messageId,
+    ]);
+    if (!rowCount) throw new NotFoundError(`no row or quarantine record has message_id ${request.messageId}`);
+    return [];
+  }
+}
+
+/** The row becomes a tombstone, whatever it was; what it was, told by whether this statement inserted or erased it. */
+async function tombstone(client: PoolClient, ref: TokenRef): Promise<ForgetStatus> {
+  const { rows } = await client.query<{ inserted: boolean; erased_now: boolean }>(
+    `INSERT INTO pii_vault (field, token, key_version, value_sealed, forgotten_at)
+     VALUES ($1, $2, $3, NULL, now())
+     ON CONFLICT (field, token) DO UPDATE
+       SET value_sealed = NULL, seal_key_id = NULL, forgotten_at = coalesce(pii_vault.forgotten_at, now())
+     RETURNING xmax = 0 AS inserted, forgotten_at = now() AS erased_now`,
+    [ref.field, ref.token, tokenVersion(ref.token) ?? 1],
+  );
+  const { inserted, erased_now } = rows[0]!;
+  return inserted ? 'unknown' : erased_now ? 'erased' : 'already forgotten';
+}
+
+async function shredQuarantinedBody(client: PoolClient, messageId: string): Promise<boolean> {
+  const { rowCount } = await client.query(
+    `UPDATE quarantined_messages SET body_sealed = NULL, body_key_id = NULL
+      WHERE message_id = $1 AND body_sealed IS NOT NULL`,
+    [messageId],
+  );
+  return (rowCount ?? 0) > 0;
 }

@@ -25,12 +25,16 @@ export async function readKeyState(pool: Pick<Pool, 'query'>): Promise<KeyState>
   return { activeVersion: rows[0]!.active_version, rootFingerprint: rows[0]!.root_fingerprint };
 }
 
-/** Records the root key's fingerprint on first use, refuses any other root later; the active key version. */
+/**
+ * Records the root key's fingerprint on first use, refuses any other root later; the active key version. Through
+ * pii_claim_root, so a worker may claim the root without the right to change the key state.
+ */
 export async function claimKeyState(pool: Pick<Pool, 'query'>, keyring: Keyring): Promise<number> {
-  await pool.query('UPDATE pii_key_state SET root_fingerprint = $1 WHERE root_fingerprint IS NULL', [
-    keyring.rootFingerprint,
-  ]);
-  const state = await readKeyState(pool);
+  const { rows } = await pool.query<{ active_version: number; root_fingerprint: string | null }>(
+    'SELECT active_version, root_fingerprint FROM pii_claim_root($1)',
+    [keyring.rootFingerprint],
+  );
+  const state = { activeVersion: rows[0]!.active_version, rootFingerprint: rows[0]!.root_fingerprint };
   assertSameRoot(state, keyring);
   return state.activeVersion;
 }

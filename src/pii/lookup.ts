@@ -1,10 +1,12 @@
 import type { PoolClient } from 'pg';
 import { PII_FIELDS, type PiiField } from '../core/canonical-pii';
 
-/** A token to act on, and the message it was found through, if any. */
+/** A token to act on (the current one, when a rotation replaced the token asked for), and the message it was found through, if any. */
 export interface TokenRef {
   field: PiiField;
   token: string;
+  /** The token asked for, when a rotation has since replaced it with `token`. */
+  asked?: string;
   messageId?: string;
 }
 
@@ -14,7 +16,10 @@ export class NotFoundError extends Error {
   override name = 'NotFoundError';
 }
 
-/** The tokens a selector names: a token (in the fields given, or in whichever holds it), or a message's row. */
+/**
+ * The tokens a selector names: a token (in the fields given, or in whichever holds it), or a message's row. A token
+ * from before a rotation resolves to the token that replaced it.
+ */
 export async function resolveTokens(client: PoolClient, selector: TokenSelector): Promise<TokenRef[]> {
   const fields = selector.field ? [selector.field] : PII_FIELDS;
   if ('messageId' in selector) {
@@ -29,30 +34,41 @@ export async function resolveTokens(client: PoolClient, selector: TokenSelector)
       messageId: selector.messageId,
     }));
   }
-  if (selector.field) return [{ field: selector.field, token: selector.token }];
   // Each field has its own token key, so a token is found in one field at most.
-  const { rows } = await client.query<{ field: PiiField }>(
-    `SELECT field FROM pii_vault WHERE token = $1
-     UNION SELECT field FROM pii_erasures WHERE token = $1`,
-    [selector.token],
+  const { rows } = await client.query<{ field: PiiField; token: string }>(
+    `SELECT field, token FROM pii_vault WHERE token = $1 AND field = ANY($2)
+     UNION SELECT field, current_token FROM pii_token_aliases WHERE token = $1 AND field = ANY($2)`,
+    [selector.token, fields],
   );
-  if (rows.length === 0) throw new NotFoundError(`no vault entry or erasure has that token (give --field to be sure)`);
-  return rows.map(({ field }) => ({ field, token: selector.token }));
+  if (rows.length === 0) {
+    if (selector.field) return [{ field: selector.field, token: selector.token }];
+    throw new NotFoundError(`no vault entry has that token (give --field to be sure)`);
+  }
+  return rows.map(({ field, token }) => ({
+    field,
+    token,
+    ...(token === selector.token ? {} : { asked: selector.token }),
+  }));
 }
 
 export interface VaultLookup {
-  entry?: { key_version: number; value_sealed: Buffer };
-  erasure?: { forgotten_at: Date; audit_id: string };
+  /** The sealed value, unless erased. */
+  entry?: { key_version: number; value_sealed: Buffer; seal_key_id: string | null };
+  erasure?: { forgotten_at: Date };
 }
 
-export async function lookUpVault(client: PoolClient, ref: TokenRef, lock: 'SHARE' | 'UPDATE'): Promise<VaultLookup> {
-  const entry = await client.query<{ key_version: number; value_sealed: Buffer }>(
-    `SELECT key_version, value_sealed FROM pii_vault WHERE field = $1 AND token = $2 FOR ${lock}`,
+export async function lookUpVault(client: PoolClient, ref: TokenRef): Promise<VaultLookup> {
+  const { rows } = await client.query<{
+    key_version: number;
+    value_sealed: Buffer | null;
+    seal_key_id: string | null;
+    forgotten_at: Date | null;
+  }>(
+    `SELECT key_version, value_sealed, seal_key_id, forgotten_at FROM pii_vault WHERE field = $1 AND token = $2 FOR SHARE`,
     [ref.field, ref.token],
   );
-  const erasure = await client.query<{ forgotten_at: Date; audit_id: string }>(
-    'SELECT forgotten_at, audit_id FROM pii_erasures WHERE field = $1 AND token = $2',
-    [ref.field, ref.token],
-  );
-  return { entry: entry.rows[0], erasure: erasure.rows[0] };
+  const row = rows[0];
+  if (!row) return {};
+  if (row.value_sealed === null) return { erasure: { forgotten_at: row.forgotten_at! } };
+  return { entry: { key_version: row.key_version, value_sealed: row.value_sealed, seal_key_id: row.seal_key_id } };
 }

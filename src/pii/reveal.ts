@@ -1,6 +1,5 @@
 import type { Pool } from 'pg';
-import type { Keyring } from '../core/keys';
-import { openVaultEntry } from '../core/vault';
+import { openVaultEntry, type OpeningKeys } from '../core/vault';
 import { inTransaction } from '../db/in-transaction';
 import { appendAudit } from './audit';
 import { claimKeyState } from './key-state';
@@ -10,27 +9,28 @@ export type RevealResult = TokenRef &
   ({ status: 'revealed'; value: string } | { status: 'forgotten'; forgottenAt: Date } | { status: 'unknown' });
 
 /**
- * The value behind each token the selector names. The audit row (who, when, what, why, and what was found) is
- * committed in the same transaction that reads the sealed value, before anything is decrypted.
+ * The value behind each token the selector names, opened with the operator's private key. The audit row (who,
+ * when, what, why, and what was found) is committed in the same transaction that reads the sealed value, before
+ * anything is decrypted.
  */
 export async function reveal(
   pool: Pool,
-  keyring: Keyring,
+  keys: OpeningKeys,
   request: TokenSelector & { actor: string; reason: string },
 ): Promise<RevealResult[]> {
-  // Another root could not open the vault; refusing it first keeps the audit trail free of failed decryptions.
-  await claimKeyState(pool, keyring);
+  // Another root could not open older entries; refusing it first keeps the audit trail free of failed decryptions.
+  await claimKeyState(pool, keys.keyring);
   const found = await inTransaction(pool, async (client) => {
     const results = [];
     for (const ref of await resolveTokens(client, request)) {
-      const { entry, erasure } = await lookUpVault(client, ref, 'SHARE');
+      const { entry, erasure } = await lookUpVault(client, ref);
       const status = entry ? 'revealed' : erasure ? 'forgotten' : 'unknown';
       await appendAudit(client, {
         ...ref,
         actor: request.actor,
         action: 'reveal',
         reason: request.reason,
-        outcome: status,
+        outcome: ref.asked ? `${status} (asked for a token the rotation replaced)` : status,
       });
       results.push({ ref, entry, erasure });
     }
@@ -38,11 +38,7 @@ export async function reveal(
   });
   return found.map(({ ref, entry, erasure }): RevealResult => {
     if (entry) {
-      const value = openVaultEntry(keyring, {
-        ...ref,
-        key_version: entry.key_version,
-        value_sealed: entry.value_sealed.toString('base64'),
-      });
+      const value = openVaultEntry(keys, { ...ref, ...entry, value_sealed: entry.value_sealed.toString('base64') });
       return { ...ref, status: 'revealed', value };
     }
     return erasure ? { ...ref, status: 'forgotten', forgottenAt: erasure.forgotten_at } : { ...ref, status: 'unknown' };

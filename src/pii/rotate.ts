@@ -1,9 +1,9 @@
 import type { Pool, PoolClient } from 'pg';
 import type { PiiField } from '../core/canonical-pii';
-import { versionLabel, type Keyring, type KeySet } from '../core/keys';
+import { versionLabel, type KeySet } from '../core/keys';
 import { resealQuarantineBody } from '../core/quarantine-record';
 import type { QuarantineRecord } from '../core/types';
-import { rekeyVaultEntry, type VaultEntry } from '../core/vault';
+import { rekeyVaultEntry, vaultSealer, type OpeningKeys, type StoredVaultEntry, type VaultSealer } from '../core/vault';
 import { inTransaction } from '../db/in-transaction';
 import { appendAudit } from './audit';
 import { assertSameRoot, readKeyState } from './key-state';
@@ -19,6 +19,7 @@ export interface RotationReport {
   merged: number;
   /** Rows whose masked_ip or masked_device_id now holds the new token (one count per field). */
   rowTokens: { ip: number; device_id: number };
+  /** Bodies sealed with a root key before 0.4.0, sealed to the operator key now. */
   quarantinedBodies: number;
 }
 
@@ -38,12 +39,15 @@ export class RotationBusyError extends Error {
 const ROTATION_LOCK = 0x726f74617465;
 
 /**
- * A new key version for new data, then every vault entry of an older version re-keyed from its value: the new
- * token replaces the old one in user_logins, so old and new events of one value share a token again, and the
- * value is sealed under the new vault key. Quarantined bodies are sealed anew. Each chunk commits on its own, so
- * an interrupted rotation loses nothing and the next `rotate` finishes it before starting another.
+ * A new key version for new data, then every vault entry of an older version re-keyed from its value (opened with
+ * the operator key): the new token replaces the old one in user_logins, so old and new events of one value share a
+ * token again, the old token becomes an alias of the new one, and the value is sealed to the operator key anew.
+ * Erased entries stay tombstones under their old token. Quarantined bodies sealed with a root key (before 0.4.0)
+ * are sealed to the operator key. Each chunk commits on its own, so an interrupted rotation loses nothing and the
+ * next `rotate` finishes it before starting another.
  */
-export async function rotate(pool: Pool, keyring: Keyring, options: RotationOptions): Promise<RotationReport> {
+export async function rotate(pool: Pool, keys: OpeningKeys, options: RotationOptions): Promise<RotationReport> {
+  const { keyring } = keys;
   const chunkSize = options.chunkSize ?? 500;
   const lock = await pool.connect();
   try {
@@ -57,6 +61,7 @@ export async function rotate(pool: Pool, keyring: Keyring, options: RotationOpti
       const resumed = (await pendingCount(pool, state.activeVersion)) > 0;
       const to = resumed ? state.activeVersion : await activateNextVersion(pool, options);
       const target = keyring.keySet(to);
+      const sealer = vaultSealer(keys.operator.publicKey);
       const report: RotationReport = {
         fromVersion: resumed ? to - 1 : state.activeVersion,
         toVersion: to,
@@ -67,12 +72,14 @@ export async function rotate(pool: Pool, keyring: Keyring, options: RotationOpti
         quarantinedBodies: 0,
       };
       for (;;) {
-        const done = await inTransaction(pool, (client) => rekeyVaultChunk(client, keyring, target, chunkSize, report));
+        const done = await inTransaction(pool, (client) =>
+          rekeyVaultChunk(client, keys, sealer, target, chunkSize, report),
+        );
         if (done === 0) break;
         await options.onChunk?.();
       }
       for (;;) {
-        const done = await inTransaction(pool, (client) => resealQuarantineChunk(client, keyring, target, chunkSize));
+        const done = await inTransaction(pool, (client) => resealQuarantineChunk(client, keys, sealer, chunkSize));
         if (done === 0) break;
         report.quarantinedBodies += done;
         await options.onChunk?.();
@@ -96,14 +103,21 @@ export async function rotate(pool: Pool, keyring: Keyring, options: RotationOpti
   }
 }
 
-/** Vault entries and quarantined bodies still under a version older than the active one. */
+/**
+ * Quarantined bodies sealed with a root key (before 0.4.0): what a rotation seals to the operator key. The version label is built here, not with || in SQL, and functions are schema-qualified: on
+ * Postgres 14 and older anyone may create operators and functions in public, and one that matches the argument
+ * types more closely than pg_catalog's would run as the operator.
+ */
+const ROOT_SEALED_BODIES = `body_key_id IS NOT NULL AND NOT pg_catalog.starts_with(body_key_id, 'operator/')`;
+
+/** Vault values and root-sealed quarantined bodies still under a version older than the active one. */
 export async function pendingCount(pool: Pick<Pool, 'query'>, activeVersion: number): Promise<number> {
   const { rows } = await pool.query<{ pending: number }>(
-    `SELECT (SELECT count(*) FROM pii_vault WHERE key_version < $1)
+    `SELECT (SELECT count(*) FROM pii_vault WHERE key_version < $2 AND value_sealed IS NOT NULL)
           + (SELECT count(*) FROM quarantined_messages
-              WHERE body_key_id IS NOT NULL AND pg_catalog.split_part(body_key_id, '/', 2) <> $2)
+              WHERE ${ROOT_SEALED_BODIES} AND pg_catalog.split_part(body_key_id, '/', 2) <> $1)
             AS pending`,
-    [activeVersion, versionLabel(activeVersion)],
+    [versionLabel(activeVersion), activeVersion],
   );
   return Number(rows[0]!.pending);
 }
@@ -127,29 +141,52 @@ async function activateNextVersion(pool: Pool, options: RotationOptions): Promis
 
 async function rekeyVaultChunk(
   client: PoolClient,
-  keyring: Keyring,
+  keys: OpeningKeys,
+  sealer: VaultSealer,
   target: KeySet,
   chunkSize: number,
   report: RotationReport,
 ): Promise<number> {
-  const { rows } = await client.query<{ field: PiiField; token: string; key_version: number; value_sealed: Buffer }>(
-    `SELECT field, token, key_version, value_sealed FROM pii_vault WHERE key_version < $1
-     ORDER BY key_version, field, token LIMIT $2 FOR UPDATE SKIP LOCKED`,
+  const { rows } = await client.query<{
+    field: PiiField;
+    token: string;
+    key_version: number;
+    value_sealed: Buffer;
+    seal_key_id: string | null;
+  }>(
+    `SELECT field, token, key_version, value_sealed, seal_key_id FROM pii_vault
+      WHERE key_version < $1 AND value_sealed IS NOT NULL
+      ORDER BY key_version, field, token LIMIT $2 FOR UPDATE SKIP LOCKED`,
     [target.version, chunkSize],
   );
   if (rows.length === 0) return 0;
-  const old: VaultEntry[] = rows.map((row) => ({ ...row, value_sealed: row.value_sealed.toString('base64') }));
-  const rekeyed = old.map((entry) => rekeyVaultEntry(keyring, entry, target));
+  const old: StoredVaultEntry[] = rows.map((row) => ({ ...row, value_sealed: row.value_sealed.toString('base64') }));
+  const rekeyed = old.map((entry) => rekeyVaultEntry(keys, sealer, entry, target));
   const inserted = await client.query(
-    `INSERT INTO pii_vault (field, token, key_version, value_sealed)
-     SELECT * FROM unnest($1::text[], $2::varchar[], $3::integer[], $4::bytea[])
+    `INSERT INTO pii_vault (field, token, key_version, value_sealed, seal_key_id)
+     SELECT * FROM unnest($1::text[], $2::varchar[], $3::integer[], $4::bytea[], $5::text[])
      ON CONFLICT (field, token) DO NOTHING`,
     [
       rekeyed.map((e) => e.field),
       rekeyed.map((e) => e.token),
       rekeyed.map((e) => e.key_version),
       rekeyed.map((e) => Buffer.from(e.value_sealed, 'base64')),
+      rekeyed.map((e) => e.seal_key_id),
     ],
+  );
+  // Old tokens (and tokens that already pointed at them) now point at the new ones.
+  const aliases = [old.map((e) => e.field), old.map((e) => e.token), rekeyed.map((e) => e.token)];
+  await client.query(
+    `UPDATE pii_token_aliases a SET current_token = m.new_token
+       FROM unnest($1::text[], $2::varchar[], $3::varchar[]) AS m(field, old_token, new_token)
+      WHERE a.field = m.field AND a.current_token = m.old_token`,
+    aliases,
+  );
+  await client.query(
+    `INSERT INTO pii_token_aliases (field, token, current_token)
+     SELECT * FROM unnest($1::text[], $2::varchar[], $3::varchar[])
+     ON CONFLICT (field, token) DO UPDATE SET current_token = EXCLUDED.current_token`,
+    aliases,
   );
   for (const field of ['ip', 'device_id'] as const) {
     const pairs = old.flatMap((entry, i) => (entry.field === field ? [[entry.token, rekeyed[i]!.token]] : []));
@@ -172,18 +209,15 @@ async function rekeyVaultChunk(
   return old.length;
 }
 
-async function resealQuarantineChunk(client: PoolClient, keyring: Keyring, target: KeySet, chunkSize: number) {
+async function resealQuarantineChunk(client: PoolClient, keys: OpeningKeys, sealer: VaultSealer, chunkSize: number) {
   const { rows } = await client.query<Pick<QuarantineRecord, 'message_id' | 'body_key_id'> & { body_sealed: Buffer }>(
-    `SELECT message_id, body_sealed, body_key_id FROM quarantined_messages
-      WHERE body_key_id IS NOT NULL AND pg_catalog.split_part(body_key_id, '/', 2) <> $1
-      ORDER BY message_id LIMIT $2 FOR UPDATE SKIP LOCKED`,
-    // The version label is built here, not with || in SQL: on Postgres 14 and older anyone may create operators in
-    // public, and one that matches the argument types more closely than pg_catalog's would run as the operator.
-    [versionLabel(target.version), chunkSize],
+    `SELECT message_id, body_sealed, body_key_id FROM quarantined_messages WHERE ${ROOT_SEALED_BODIES}
+      ORDER BY message_id LIMIT $1 FOR UPDATE SKIP LOCKED`,
+    [chunkSize],
   );
   if (rows.length === 0) return 0;
   const resealed = rows.map((row) =>
-    resealQuarantineBody(keyring, { ...row, body_sealed: row.body_sealed.toString('base64') }, target),
+    resealQuarantineBody(keys, { ...row, body_sealed: row.body_sealed.toString('base64') }, sealer),
   );
   // Only sealed bodies were selected, and resealing keeps them sealed.
   const sealedBodies = resealed.map((r) => Buffer.from(r.body_sealed, 'base64'));

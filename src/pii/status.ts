@@ -6,7 +6,7 @@ export interface PiiStatus {
   activeVersion: number;
   rootFingerprint: string | null;
   vaultEntriesByVersion: Record<string, number>;
-  /** Vault entries and quarantined bodies an interrupted rotation has left under an older version. */
+  /** Vault values and root-sealed quarantined bodies an interrupted rotation has left under an older version. */
   pendingRotation: number;
   erasures: number;
   auditRows: number;
@@ -15,10 +15,11 @@ export interface PiiStatus {
 export async function piiStatus(pool: Pool): Promise<PiiStatus> {
   const state = await readKeyState(pool);
   const { rows: versions } = await pool.query<{ key_version: number; entries: number }>(
-    'SELECT key_version, count(*)::int AS entries FROM pii_vault GROUP BY key_version ORDER BY key_version',
+    `SELECT key_version, count(*)::int AS entries FROM pii_vault WHERE value_sealed IS NOT NULL
+      GROUP BY key_version ORDER BY key_version`,
   );
   const { rows } = await pool.query<{ erasures: number; audit_rows: number }>(
-    'SELECT (SELECT count(*) FROM pii_erasures)::int AS erasures, (SELECT count(*) FROM pii_audit)::int AS audit_rows',
+    'SELECT (SELECT count(*) FROM pii_vault WHERE value_sealed IS NULL)::int AS erasures, (SELECT count(*) FROM pii_audit)::int AS audit_rows',
   );
   return {
     activeVersion: state.activeVersion,

@@ -13,6 +13,7 @@ import { parseArgs } from 'node:util';
 import { loadConfig, PROJECT_ROOT } from '../../src/config';
 import { writeMarkdown } from '../helpers/write-markdown';
 import { createKeyring } from '../../src/core/keys';
+import { loadOpeningKeys } from '../../src/secrets';
 import { seededRandom, syntheticBodies } from '../../src/core/synthetic-events';
 import { createPool } from '../../src/db/pool';
 import { migrate } from '../../src/db/migrate';
@@ -108,6 +109,8 @@ async function runScenario(
     TEMPORAL_TASK_QUEUE: id,
     DATABASE_URL: stack.databaseUrl(id),
     PII_HMAC_KEY: ROOT_SECRET,
+    LOGIN_ETL_DEV_KEYS: 'true',
+    LOGIN_ETL_DATA_DIR: stack.dataDir,
     LOG_FORMAT: 'json',
     // Several workers at once: each serves its metrics on a port of its own.
     METRICS_ADDRESS: '127.0.0.1:0',
@@ -187,7 +190,7 @@ async function runScenario(
     const outcome = await verify({
       expected,
       pool,
-      keyring,
+      keys: await loadOpeningKeys(config),
       sqs,
       queueUrl,
       dlqUrl,

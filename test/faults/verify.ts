@@ -1,6 +1,6 @@
 import { ReceiveMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import type { Pool } from 'pg';
-import type { Keyring } from '../../src/core/keys';
+import type { OpeningKeys } from '../../src/core/vault';
 import { openQuarantineBody } from '../../src/core/quarantine-record';
 import { validateLoginMessage } from '../../src/core/validate-message';
 import { getQueueDepth, type QueueDepth } from '../../src/sqs';
@@ -50,7 +50,7 @@ export interface Outcome {
 export async function verify(inputs: {
   expected: Expected;
   pool: Pool;
-  keyring: Keyring;
+  keys: OpeningKeys;
   sqs: SQSClient;
   queueUrl: string;
   dlqUrl: string;
@@ -76,7 +76,7 @@ export async function verify(inputs: {
   const remaining = new Map(expected.quarantined);
   const refusedSeen = new Map<string, number>();
   for (const record of records.rows) {
-    const content = openQuarantineBody(inputs.keyring, {
+    const content = openQuarantineBody(inputs.keys, {
       ...record,
       body_sealed: record.body_sealed?.toString('base64') ?? null,
     });

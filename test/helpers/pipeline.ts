@@ -7,7 +7,7 @@ import type { Keyring } from '../../src/core/keys';
 import { runDrain, type DrainSummary } from '../../src/drain';
 import { openActivityDeps } from '../../src/activities/open-deps';
 import { createPipelineWorker } from '../../src/temporal/worker';
-import { loadKeyring } from '../../src/secrets';
+import { loadWorkerKeys } from '../../src/secrets';
 import { sendBodies } from '../../src/seed-messages';
 import { ensureQueues, getQueueDepth, type QueueDepth } from '../../src/sqs';
 import { connectClient } from '../../src/temporal/connect-client';
@@ -57,13 +57,15 @@ export function usePipeline(name: string): () => TestPipeline {
   return () => pipeline!;
 }
 
-export async function createTestPipeline(name: string): Promise<TestPipeline> {
+/** A pipeline on a database of its own, or on the one given (connected as whichever role its URL names). */
+export async function createTestPipeline(name: string, databaseUrl?: string): Promise<TestPipeline> {
   const id = `${name}-${randomBytes(4).toString('hex')}`;
-  const databaseUrl = await createTestDatabase(name);
+  databaseUrl ??= await createTestDatabase(name);
   const env = { ...process.env, SQS_QUEUE_NAME: id, DATABASE_URL: databaseUrl, TEMPORAL_TASK_QUEUE: id };
   const config = loadConfig(env);
-  const keyring = await loadKeyring(config);
-  const deps = await openActivityDeps(config, keyring);
+  const keys = await loadWorkerKeys(config);
+  const { keyring } = keys;
+  const deps = await openActivityDeps(config, keys);
   const { queueUrl } = await ensureQueues(deps.sqs, id);
   const client = await connectClient(config, keyring);
   const workers: { stop(): Promise<void> }[] = [];

@@ -1,5 +1,8 @@
 import assert from 'node:assert/strict';
+import { existsSync, mkdtempSync } from 'node:fs';
 import { createServer, type AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { describe, it } from 'node:test';
 import { syntheticBodies } from '../../src/core/synthetic-events';
 import { readBodies, SAMPLE_DATA_FILE } from '../../src/seed-messages';
@@ -73,6 +76,24 @@ describe('commands', () => {
       const result = await runCommand(script, [], { ...pipeline.env, TEMPORAL_ADDRESS: 'no-port-here' });
       assert.notEqual(result.code, 0);
       assert.equal(lastLine(result.stderr), 'login-etl: invalid setting TEMPORAL_ADDRESS: must be host:port');
+    }
+  });
+
+  it('a production worker without a root key stops with one line naming the three settings, and writes no file', async () => {
+    const pipeline = pipelineOf();
+    const dataDir = path.join(mkdtempSync(path.join(tmpdir(), 'login-etl-')), 'data');
+    // Unset variables (undefined) are not passed on to the child.
+    const withoutKeys = { ...pipeline.env, PII_HMAC_KEY: undefined, LOGIN_ETL_DEV_KEYS: undefined };
+    const environments = {
+      'NODE_ENV=production on the local stack': { ...withoutKeys, DATABASE_URL: undefined, NODE_ENV: 'production' },
+      'a DATABASE_URL of its own': withoutKeys,
+    };
+    for (const [where, env] of Object.entries(environments)) {
+      const result = await runCommand('src/worker.ts', [], { ...env, LOGIN_ETL_DATA_DIR: dataDir });
+      assert.notEqual(result.code, 0, where);
+      assert.equal(result.stderr.trim().split('\n').length, 1, result.stderr);
+      assert.match(result.stderr, /^login-etl: no PII root key: set PII_HMAC_KEY, PII_KEY_FILE or PII_KMS_WRAPPED_KEY/);
+      assert.ok(!existsSync(dataDir), `${where}: nothing is written`);
     }
   });
 

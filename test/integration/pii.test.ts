@@ -1,15 +1,19 @@
 import assert from 'node:assert/strict';
+import { randomUUID } from 'node:crypto';
 import { describe, it } from 'node:test';
 import { createHeldActivities } from '../../src/activities';
 import { canonicalIp } from '../../src/core/canonical-pii';
 import { createKeyring } from '../../src/core/keys';
 import { tokenize } from '../../src/core/mask';
 import { validateLoginMessage } from '../../src/core/validate-message';
+import { transformBatch } from '../../src/core/transform-batch';
+import { LOAD_SQL, loadParameters } from '../../src/db/load-statement';
 import { forget } from '../../src/pii/forget';
 import { claimKeyState, RootKeyMismatchError } from '../../src/pii/key-state';
 import { reveal } from '../../src/pii/reveal';
 import { rotate } from '../../src/pii/rotate';
 import { piiStatus } from '../../src/pii/status';
+import { loadOpeningKeys } from '../../src/secrets';
 import { readBodies, SAMPLE_DATA_FILE } from '../../src/seed-messages';
 import { runActivity } from '../helpers/activities';
 import { runCommand } from '../helpers/commands';
@@ -33,6 +37,7 @@ const loginBody = (userId: string, ip: string, deviceId: string) =>
 describe('PII recovery, erasure and rotation', () => {
   const pipelineOf = usePipeline('pii');
   const operator = { actor: 'alice', reason: 'support ticket 42' };
+  const opening = () => loadOpeningKeys(pipelineOf().config);
 
   const rowOf = async (userId: string) => {
     const { rows } = await pipelineOf().deps.pool.query<{
@@ -63,7 +68,7 @@ describe('PII recovery, erasure and rotation', () => {
     const pipeline = pipelineOf();
     const event = events[0]!;
     const row = await rowOf(event.user_id);
-    const [byToken] = await reveal(pipeline.deps.pool, pipeline.keyring, { token: row.masked_ip, ...operator });
+    const [byToken] = await reveal(pipeline.deps.pool, await opening(), { token: row.masked_ip, ...operator });
     assert.deepEqual(byToken, { field: 'ip', token: row.masked_ip, status: 'revealed', value: event.ip });
 
     const command = await runCommand(
@@ -121,7 +126,9 @@ describe('PII recovery, erasure and rotation', () => {
     const pipeline = pipelineOf();
     const event = events[1]!;
     const row = await rowOf(event.user_id);
-    const [erased] = await forget(pipeline.deps.pool, {
+    const {
+      results: [erased],
+    } = await forget(pipeline.deps.pool, {
       token: row.masked_device_id,
       actor: 'dpo',
       reason: 'erasure request 7',
@@ -150,7 +157,7 @@ describe('PII recovery, erasure and rotation', () => {
     await pipeline.send([loginBody('returning-user', '203.0.113.50', event.device_id)]);
     await pipeline.drain();
     assert.equal((await rowOf('returning-user')).masked_device_id, row.masked_device_id);
-    const [again] = await reveal(pipeline.deps.pool, pipeline.keyring, { token: row.masked_device_id, ...operator });
+    const [again] = await reveal(pipeline.deps.pool, await opening(), { token: row.masked_device_id, ...operator });
     assert.equal(again!.status, 'forgotten');
   });
 
@@ -167,7 +174,7 @@ describe('PII recovery, erasure and rotation', () => {
     };
     const held = pipeline.deps.held.hold(pipeline.queueUrl, [message], { leaseSeconds: 60, holdSeconds: 60 });
     const masked = await runActivity(activities.maskHeldBatch, held.id);
-    const rotated = await rotate(pipeline.deps.pool, pipeline.keyring, { actor: 'ops', reason: 'quarterly rotation' });
+    const rotated = await rotate(pipeline.deps.pool, await opening(), { actor: 'ops', reason: 'quarterly rotation' });
     assert.equal(rotated.toVersion, masked.keyVersion + 1);
     const loaded = await runActivity(activities.loadHeldBatch, held.id);
     pipeline.deps.held.release(held.id);
@@ -175,7 +182,7 @@ describe('PII recovery, erasure and rotation', () => {
     const row = await rowOf('stale-batch-user');
     const current = pipeline.keyring.keySet(rotated.toVersion);
     assert.equal(row.masked_ip, tokenize(current, 'ip', canonicalIp('198.51.100.77').value));
-    const [revealed] = await reveal(pipeline.deps.pool, pipeline.keyring, { token: row.masked_ip, ...operator });
+    const [revealed] = await reveal(pipeline.deps.pool, await opening(), { token: row.masked_ip, ...operator });
     assert.equal(revealed?.status === 'revealed' && revealed.value, '198.51.100.77');
   });
 
@@ -186,7 +193,7 @@ describe('PII recovery, erasure and rotation', () => {
 
     let chunks = 0;
     await assert.rejects(
-      rotate(pipeline.deps.pool, pipeline.keyring, {
+      rotate(pipeline.deps.pool, await opening(), {
         actor: 'ops',
         reason: 'rotation drill',
         chunkSize: 20,
@@ -203,7 +210,7 @@ describe('PII recovery, erasure and rotation', () => {
     await pipeline.send([loginBody('same-device-later', '192.0.2.200', event.device_id)]);
     await pipeline.drain();
 
-    const resumed = await rotate(pipeline.deps.pool, pipeline.keyring, { actor: 'ops', reason: 'rotation drill' });
+    const resumed = await rotate(pipeline.deps.pool, await opening(), { actor: 'ops', reason: 'rotation drill' });
     assert.equal(resumed.resumed, true);
     assert.equal(resumed.toVersion, interrupted.activeVersion);
     const current = pipeline.keyring.keySet(resumed.toVersion);
@@ -221,13 +228,18 @@ describe('PII recovery, erasure and rotation', () => {
     );
     assert.deepEqual(
       rows.map((r) => r.body_key_id),
-      [current.quarantineBody.id],
+      [(await opening()).operator.id],
+      'quarantined bodies are sealed to the operator key, which a rotation does not change',
     );
-    const [revealed] = await reveal(pipeline.deps.pool, pipeline.keyring, {
+    const [revealed] = await reveal(pipeline.deps.pool, await opening(), {
       token: oldRow.masked_device_id,
       ...operator,
     });
     assert.equal(revealed?.status === 'revealed' && revealed.value, event.device_id);
+    // A token from before the rotation (an export, a ticket) still names the value.
+    const [byOldToken] = await reveal(pipeline.deps.pool, await opening(), { token: oldToken, ...operator });
+    assert.equal(byOldToken?.status === 'revealed' && byOldToken.value, event.device_id);
+    assert.equal(byOldToken!.token, oldRow.masked_device_id);
 
     const cli = await runCommand('src/cli/pii.ts', ['rotate', '--json', '--actor', 'ops'], pipeline.env);
     assert.equal(cli.code, 0, cli.stderr);
@@ -239,6 +251,102 @@ describe('PII recovery, erasure and rotation', () => {
     assert.deepEqual([report.toVersion, report.resumed], [current.version + 1, false]);
     assert.equal(report.vaultEntries, Object.values(status.vaultEntriesByVersion)[0]);
   });
+
+  it('forgets by a token from before a rotation, and a forget by message id shreds its quarantined body', async () => {
+    const pipeline = pipelineOf();
+    const event = events[3]!;
+    const v1Token = tokenize(pipeline.keyring.keySet(1), 'ip', canonicalIp(event.ip).value);
+    assert.notEqual((await rowOf(event.user_id)).masked_ip, v1Token, 'rotated since');
+    const {
+      results: [erased],
+    } = await forget(pipeline.deps.pool, { token: v1Token, actor: 'dpo', reason: 'erasure request 9' });
+    assert.deepEqual([erased!.status, erased!.token], ['erased', (await rowOf(event.user_id)).masked_ip]);
+    const [gone] = await reveal(pipeline.deps.pool, await opening(), { token: v1Token, ...operator });
+    assert.equal(gone!.status, 'forgotten');
+
+    const { rows } = await pipeline.deps.pool.query<{ message_id: string }>(
+      'SELECT message_id FROM quarantined_messages WHERE body_sealed IS NOT NULL LIMIT 1',
+    );
+    const command = await runCommand(
+      'src/cli/pii.ts',
+      ['forget', '--message-id', rows[0]!.message_id, '--reason', 'erasure request 10'],
+      pipeline.env,
+    );
+    assert.equal(command.code, 0, command.stderr);
+    assert.match(command.stdout, /quarantined body: shredded/);
+    assert.match(command.stdout, /still elsewhere: .*SQS.*backups/);
+    const { rows: shredded } = await pipeline.deps.pool.query<{ body_sealed: Buffer | null }>(
+      'SELECT body_sealed FROM quarantined_messages WHERE message_id = $1',
+      [rows[0]!.message_id],
+    );
+    assert.equal(shredded[0]!.body_sealed, null);
+  });
+
+  for (const order of ['the load commits first', 'the forget commits before the load runs'] as const) {
+    it(`leaves no value in the vault when a forget races a load of the same value (${order})`, async () => {
+      const pipeline = pipelineOf();
+      const { pool } = pipeline.deps;
+      const version = await claimKeyState(pool, pipeline.keyring);
+      const value = order === 'the load commits first' ? '198.51.100.201' : '198.51.100.202';
+      const message = {
+        messageId: `race-${value}`,
+        receiptHandle: 'rh',
+        body: loginBody(`race-user-${value}`, value, `race-device-${value}`),
+        bodyBytes: 100,
+        sentTimestamp: Date.now(),
+        receiveCount: 1,
+      };
+      const batchId = randomUUID();
+      const batch = transformBatch([message], pipeline.keyring.keySet(version), pipeline.deps.sealTo, batchId);
+      const token = tokenize(pipeline.keyring.keySet(version), 'ip', value);
+      const load = await pool.connect();
+      const blockedOnLock = async (settled: () => boolean) => {
+        while (!settled()) {
+          const { rows } = await pool.query<{ n: number }>(
+            `SELECT count(*)::int AS n FROM pg_stat_activity
+              WHERE datname = current_database() AND wait_event_type = 'Lock'`,
+          );
+          if (rows[0]!.n > 0) return;
+          await new Promise((resolve) => setTimeout(resolve, 20));
+        }
+      };
+      try {
+        await load.query('BEGIN');
+        const params = loadParameters(version, pipeline.keyring.rootFingerprint, batchId, {
+          rows: batch.rows,
+          records: [],
+          vault: batch.vault,
+        });
+        if (order === 'the load commits first') {
+          // The load has written the vault row but not committed; the forget waits on it, then erases it.
+          await load.query(LOAD_SQL, params);
+          const forgetting = forget(pool, { token, field: 'ip', actor: 'dpo', reason: 'race' });
+          let settled = false;
+          void forgetting.then(
+            () => (settled = true),
+            () => (settled = true),
+          );
+          // A forget that does not wait (it saw no row and went ahead) loses the race: the check below fails.
+          await blockedOnLock(() => settled);
+          await load.query('COMMIT');
+          assert.equal((await forgetting).results[0]!.status, 'erased');
+        } else {
+          // The forget's tombstone is in place while the load's statement runs: it finds the tombstone.
+          await forget(pool, { token, field: 'ip', actor: 'dpo', reason: 'race' });
+          await load.query(LOAD_SQL, params);
+          await load.query('COMMIT');
+        }
+      } finally {
+        load.release();
+      }
+      const { rows } = await pool.query<{ value_sealed: Buffer | null }>(
+        "SELECT value_sealed FROM pii_vault WHERE field = 'ip' AND token = $1",
+        [token],
+      );
+      assert.deepEqual(rows, [{ value_sealed: null }]);
+      assert.equal((await rowOf(`race-user-${value}`)).masked_ip, token, 'the row itself is loaded');
+    });
+  }
 
   it('lets the analyst role read user_logins but not the vault or the audit trail', async () => {
     const client = await pipelineOf().deps.pool.connect();

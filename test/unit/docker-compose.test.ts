@@ -4,6 +4,7 @@ import path from 'node:path';
 import { describe, it } from 'node:test';
 import { parse } from 'yaml';
 import { loadConfig, LOCAL_PORTS, PROJECT_ROOT } from '../../src/config';
+import { developmentKeysAllowed } from '../../src/secrets';
 
 interface Service {
   image?: string;
@@ -37,8 +38,9 @@ describe('docker-compose.yml', () => {
     assert.match(dockerfile, /^USER node$/m);
     assert.match(dockerfile, /npm ci --omit=dev/);
     assert.equal((dockerfile.match(/^FROM /gm) ?? []).length, 2, 'multi-stage');
-    const env = { ...worker.environment, PII_HMAC_KEY: '' };
-    const config = loadConfig(env);
+    const env = { ...worker.environment, PII_HMAC_KEY: '', PII_VAULT_PUBLIC_KEY: '', LOGIN_ETL_DEV_KEYS: 'false' };
+    const config = loadConfig({ ...env, NODE_ENV: 'production' });
+    assert.equal(developmentKeysAllowed(config), false, 'without keys the image stops rather than make its own');
     assert.equal(config.TEMPORAL_ADDRESS, 'temporal:7233');
     assert.equal(config.databaseUrl, 'postgres://postgres:postgres@postgres:5432/login_etl');
     assert.equal(config.LOGIN_ETL_DATA_DIR, '/data');

@@ -3,12 +3,14 @@ import { describe, it } from 'node:test';
 import fc from 'fast-check';
 import { createKeyring } from '../../src/core/keys';
 import { FIELD_LIMITS } from '../../src/core/login-event';
+import { generateOperatorKeyPair } from '../../src/core/operator-seal';
 import { transformBatch } from '../../src/core/transform-batch';
 import type { ReceivedMessage } from '../../src/core/types';
 import { validateLoginMessage } from '../../src/core/validate-message';
 import { hostileBody } from '../helpers/hostile-bodies';
 
 const keys = createKeyring(Buffer.alloc(32, 13)).keySet(1);
+const sealTo = generateOperatorKeyPair().publicKey;
 const codePoints = (value: string) => Array.from(value).length;
 const wellFormed = (value: string) =>
   !/[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/.test(value);
@@ -71,7 +73,7 @@ describe('hostile input (property tests)', () => {
   it('turns every body of a batch into exactly one row or one quarantine record', () => {
     fc.assert(
       fc.property(fc.array(hostileBody, { minLength: 1, maxLength: 30 }), (bodies) => {
-        const batch = transformBatch(bodies.map(message), keys, 'b1');
+        const batch = transformBatch(bodies.map(message), keys, sealTo, 'b1');
         const ids = [...batch.rows.map((r) => r.message_id), ...batch.quarantined.map((q) => q.message_id)];
         assert.deepEqual(ids.sort(), bodies.map((_, i) => `m${i}`).sort());
         for (const record of batch.quarantined) assert.ok(record.reason.length > 0);

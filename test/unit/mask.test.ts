@@ -53,17 +53,16 @@ describe('keyring', () => {
     const keys = [keyringA.keySet(1), keyringA.keySet(2)].flatMap((set) => [
       set.ipToken,
       set.deviceIdToken,
-      set.vault,
-      set.quarantineBody,
+      keyringA.legacyVaultKey(set.version),
     ]);
     keys.push(keyringA.codec);
     assert.equal(new Set(keys.map((key) => key.key.toString('hex'))).size, keys.length);
-    assert.match(keyringA.keySet(2).vault.id, /^vault\/v2\/[0-9a-f]{12}$/);
+    assert.match(keyringA.keySet(2).ipToken.id, /^ip-token\/v2\/[0-9a-f]{12}$/);
   });
 
   it('finds a key by its id only when this root derived it', () => {
-    const id = keyringA.keySet(3).quarantineBody.id;
-    assert.equal(keyringA.byId(id)?.key.toString('hex'), keyringA.keySet(3).quarantineBody.key.toString('hex'));
+    const id = keyringA.legacyVaultKey(3).id;
+    assert.equal(keyringA.byId(id)?.key.toString('hex'), keyringA.legacyVaultKey(3).key.toString('hex'));
     assert.equal(createKeyring(Buffer.alloc(32, 2)).byId(id), undefined);
     assert.equal(keyringA.byId('nonsense'), undefined);
     assert.notEqual(keyringA.rootFingerprint, createKeyring(Buffer.alloc(32, 2)).rootFingerprint);

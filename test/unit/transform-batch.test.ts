@@ -1,12 +1,16 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { open } from '../../src/core/aead';
 import { createKeyring } from '../../src/core/keys';
 import { tokenize } from '../../src/core/mask';
+import { generateOperatorKeyPair, parseOperatorPrivateKey } from '../../src/core/operator-seal';
+import { openQuarantineBody } from '../../src/core/quarantine-record';
 import { transformBatch } from '../../src/core/transform-batch';
 import type { ReceivedMessage } from '../../src/core/types';
 
-const keys = createKeyring(Buffer.alloc(32, 7)).keySet(1);
+const keyring = createKeyring(Buffer.alloc(32, 7));
+const keys = keyring.keySet(1);
+const operator = parseOperatorPrivateKey(generateOperatorKeyPair().privateKeyPem);
+const transform = (messages: ReceivedMessage[]) => transformBatch(messages, keys, operator.publicKey, 'b1');
 
 const message = (
   id: string,
@@ -32,7 +36,7 @@ const event = {
 
 describe('transformBatch', () => {
   it('builds a row with masked ip and device_id, the encoded version and the UTC date it was sent', () => {
-    const { rows, quarantined, vault, keyVersion } = transformBatch([message('m1', JSON.stringify(event))], keys, 'b1');
+    const { rows, quarantined, vault, keyVersion } = transform([message('m1', JSON.stringify(event))]);
     assert.equal(quarantined.length, 0);
     assert.equal(keyVersion, 1);
     assert.deepEqual(
@@ -59,11 +63,7 @@ describe('transformBatch', () => {
 
   it('turns each bad message into a quarantine record, keeping its body only sealed', () => {
     const bad = '{"ip": "10.1.2.3", "device_id": "111-22-3333"}';
-    const { rows, quarantined } = transformBatch(
-      [message('m1', JSON.stringify(event)), message('m2', bad)],
-      keys,
-      'b1',
-    );
+    const { rows, quarantined } = transform([message('m1', JSON.stringify(event)), message('m2', bad)]);
     assert.equal(rows.length, 1);
     assert.equal(quarantined.length, 1);
     const record = quarantined[0]!;
@@ -71,20 +71,19 @@ describe('transformBatch', () => {
     assert.match(record.reason, /user_id is missing/);
     assert.ok(!JSON.stringify(record).includes('10.1.2.3'));
     assert.ok(!JSON.stringify(record).includes('111-22-3333'));
-    const sealed = Buffer.from(record.body_sealed!, 'base64');
-    assert.equal(open(keys.quarantineBody, sealed, Buffer.from('m2')).toString(), bad);
-    assert.throws(() => open(keys.quarantineBody, sealed, Buffer.from('another-message')));
+    assert.equal(record.body_key_id, operator.id);
+    assert.equal(openQuarantineBody({ operator, keyring }, record), bad);
   });
 
   it('keeps a value that is not an IP address, tokenized as a string and flagged', () => {
-    const { rows } = transformBatch([message('m4', JSON.stringify({ ...event, ip: ' unknown ' }))], keys, 'b1');
+    const { rows } = transform([message('m4', JSON.stringify({ ...event, ip: ' unknown ' }))]);
     assert.equal(rows[0]!.masked_ip, tokenize(keys, 'ip', 'unknown'));
     assert.equal(rows[0]!.ip_valid, false);
   });
 
   it('quarantines a body that was too large to carry, with the reason given at receive', () => {
     const big = { ...message('m3', null), rejectedReason: 'body of 2000000 bytes is too large to keep' };
-    const { quarantined } = transformBatch([big], keys, 'b1');
+    const { quarantined } = transform([big]);
     assert.equal(quarantined[0]!.reason, 'body of 2000000 bytes is too large to keep');
     assert.equal(quarantined[0]!.body_sealed, null);
   });

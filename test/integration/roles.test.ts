@@ -1,0 +1,113 @@
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { after, before, describe, it } from 'node:test';
+import { Client as PgClient, Pool } from 'pg';
+import { migrate } from '../../src/db/migrate';
+import { reveal } from '../../src/pii/reveal';
+import { loadOpeningKeys } from '../../src/secrets';
+import { readBodies, SAMPLE_DATA_FILE } from '../../src/seed-messages';
+import { createTestPipeline, type TestPipeline } from '../helpers/pipeline';
+
+/**
+ * Three real login roles on one database: the owner migrates, a worker drains, an operator reveals. Each is
+ * checked against what it must not do. The group roles are made first, as an administrator would.
+ */
+describe('database roles', () => {
+  const suffix = randomBytes(3).toString('hex');
+  const password = randomBytes(12).toString('hex');
+  const roles = { owner: `t_owner_${suffix}`, worker: `t_worker_${suffix}`, operator: `t_operator_${suffix}` };
+  const database = `t_roles_${suffix}`;
+  const admin = new PgClient({ connectionString: process.env.DATABASE_URL });
+  const urlAs = (role: string) =>
+    Object.assign(new URL(process.env.DATABASE_URL!), {
+      username: role,
+      password,
+      pathname: `/${database}`,
+    }).toString();
+  const pools: Pool[] = [];
+  const poolAs = (role: string) => {
+    const pool = new Pool({ connectionString: urlAs(role), max: 2 });
+    pools.push(pool);
+    return pool;
+  };
+  let pipeline: TestPipeline | undefined;
+
+  before(async () => {
+    await admin.connect();
+    for (const group of ['login_etl_worker', 'login_etl_operator', 'login_etl_analyst']) {
+      await admin.query(
+        `DO $$ BEGIN CREATE ROLE ${group} NOLOGIN; EXCEPTION WHEN duplicate_object OR unique_violation THEN NULL; END $$`,
+      );
+    }
+    await admin.query(`CREATE ROLE ${roles.owner} LOGIN PASSWORD '${password}'`);
+    await admin.query(`CREATE ROLE ${roles.worker} LOGIN PASSWORD '${password}' IN ROLE login_etl_worker`);
+    await admin.query(`CREATE ROLE ${roles.operator} LOGIN PASSWORD '${password}' IN ROLE login_etl_operator`);
+    await admin.query(`CREATE DATABASE ${database} OWNER ${roles.owner}`);
+  });
+
+  after(async () => {
+    await pipeline?.close();
+    await Promise.all(pools.map((pool) => pool.end()));
+    await admin.query(`DROP DATABASE IF EXISTS ${database} WITH (FORCE)`);
+    for (const role of Object.values(roles)) await admin.query(`DROP ROLE IF EXISTS ${role}`);
+    await admin.end();
+  });
+
+  it('a worker may not migrate: it is told to run npm run migrate as the owner', async () => {
+    await assert.rejects(migrate(poolAs(roles.worker)), /run `npm run migrate` as the database owner/);
+  });
+
+  it('the owner migrates; a worker drains the sample data with insert rights alone', async () => {
+    assert.ok((await migrate(poolAs(roles.owner))).length > 0);
+    pipeline = await createTestPipeline('roles', urlAs(roles.worker));
+    await pipeline.startWorker();
+    await pipeline.send(readBodies(SAMPLE_DATA_FILE));
+    const summary = await pipeline.drain();
+    assert.deepEqual([summary.loaded, summary.quarantined], [99, 1]);
+  });
+
+  it('a worker cannot read vault values or the audit trail, nor alter them or the key state', async () => {
+    const worker = poolAs(roles.worker);
+    const refused = [
+      'SELECT value_sealed FROM pii_vault',
+      'SELECT * FROM pii_audit',
+      "INSERT INTO pii_audit (actor, action, reason, outcome) VALUES ('w', 'reveal', 'r', 'o')",
+      "SELECT pii_append_audit('w', 'reveal', NULL, NULL, NULL, 'r', 'o')",
+      'ALTER TABLE pii_audit DISABLE TRIGGER pii_audit_no_change',
+      'DROP TRIGGER pii_audit_no_change ON pii_audit',
+      'UPDATE pii_vault SET value_sealed = NULL',
+      'DELETE FROM pii_vault',
+      'UPDATE pii_key_state SET active_version = 9',
+      'DELETE FROM user_logins',
+      'UPDATE user_logins SET masked_ip = NULL',
+    ];
+    for (const sql of refused) {
+      await assert.rejects(worker.query(sql), /permission denied|must be owner/, sql);
+    }
+    const { rows } = await worker.query<{ n: number }>('SELECT count(*)::int AS n FROM pii_vault');
+    assert.equal(rows[0]!.n, 198, 'it may count tokens (the conflict key), not read values');
+  });
+
+  it('an operator reveals, and the audit row names its login role; it cannot write or alter the audit itself', async () => {
+    const operator = poolAs(roles.operator);
+    const { rows } = await operator.query<{ masked_ip: string }>('SELECT masked_ip FROM user_logins LIMIT 1');
+    const [revealed] = await reveal(operator, await loadOpeningKeys(pipeline!.config), {
+      token: rows[0]!.masked_ip,
+      actor: 'someone-else',
+      reason: 'roles test',
+    });
+    assert.equal(revealed!.status, 'revealed');
+    const audit = await operator.query<{ actor: string; db_user: string }>(
+      'SELECT actor, db_user FROM pii_audit ORDER BY id DESC LIMIT 1',
+    );
+    assert.deepEqual(audit.rows[0], { actor: 'someone-else', db_user: roles.operator });
+    for (const sql of [
+      "INSERT INTO pii_audit (actor, db_user, action, reason, outcome) VALUES ('o', 'nobody', 'reveal', 'r', 'o')",
+      'ALTER TABLE pii_audit DISABLE TRIGGER pii_audit_no_change',
+      "UPDATE pii_audit SET reason = 'nothing'",
+      'DROP FUNCTION pii_append_audit(text, text, text, text, text, text, text)',
+    ]) {
+      await assert.rejects(operator.query(sql), /permission denied|must be owner|append-only/, sql);
+    }
+  });
+});
