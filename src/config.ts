@@ -88,6 +88,12 @@ const envSchema = z.object({
         .filter(Boolean),
     ),
   CODEC_AUTH_TOKEN: optional(z.string().min(16, 'must be at least 16 characters')),
+  CODEC_JWKS_URL: optional(urlWithProtocol(['https', 'http'])),
+  CODEC_JWT_ISSUER: optional(z.string()),
+  CODEC_JWT_AUDIENCE: optional(z.string()),
+  // The codec server's only key (npm run pii -- export-codec-key), so it never holds the root.
+  CODEC_KEY_FILE: optional(z.string()),
+  CODEC_ENABLE_ENCODE: z.enum(['true', 'false'], { message: 'must be true or false' }).default('false'),
   PII_OPERATOR: optional(z.string()),
   // Vault values and quarantined bodies are sealed to this X25519 key; only its private key opens them.
   PII_VAULT_PUBLIC_KEY: optional(

@@ -1,26 +1,61 @@
-import { loadConfig } from '../config';
+import { readFileSync } from 'node:fs';
+import { ConfigError, loadConfig, type Config } from '../config';
+import { codecKeyFromBytes, type VersionedKey } from '../core/keys';
 import { createLogger } from '../log';
-import { loadKeyring } from '../secrets';
+import { developmentKeysAllowed, loadKeyring } from '../secrets';
+import { authIsOn } from '../temporal/codec-auth';
 import { startCodecServer } from '../temporal/codec-server';
-import { createPayloadCodec } from '../temporal/data-converter';
+import { EncryptionCodec } from '../temporal/encryption-codec';
 import { runMain, untilStopSignal } from './run-main';
 
 const log = createLogger('codec-server');
 
+const LOOPBACK_HOSTS = ['127.0.0.1', '::1', 'localhost'];
+
+/** The codec key alone, from CODEC_KEY_FILE; the root only for the local stack's development key. */
+async function loadCodecKey(config: Config): Promise<VersionedKey> {
+  if (config.CODEC_KEY_FILE) {
+    return codecKeyFromBytes(Buffer.from(readFileSync(config.CODEC_KEY_FILE, 'utf8').trim(), 'hex'));
+  }
+  if (!developmentKeysAllowed(config)) {
+    throw new ConfigError(
+      'no codec key: set CODEC_KEY_FILE (npm run pii -- export-codec-key --out FILE, where the root key is); ' +
+        'the codec server never holds the root',
+    );
+  }
+  return (await loadKeyring(config)).codec;
+}
+
 /** `npm run codec-server`: decodes the pipeline's payloads for the Temporal Web UI and CLI of an operator. */
 runMain(async () => {
   const config = loadConfig();
+  const auth = {
+    staticToken: config.CODEC_AUTH_TOKEN,
+    jwksUrl: config.CODEC_JWKS_URL,
+    issuer: config.CODEC_JWT_ISSUER,
+    audience: config.CODEC_JWT_AUDIENCE,
+  };
+  if (!authIsOn(auth) && !LOOPBACK_HOSTS.includes(config.CODEC_SERVER_HOST)) {
+    throw new ConfigError(
+      `invalid setting CODEC_SERVER_HOST: ${config.CODEC_SERVER_HOST} is reachable from other machines; ` +
+        'set CODEC_AUTH_TOKEN or CODEC_JWKS_URL first',
+    );
+  }
   const server = await startCodecServer({
-    codec: createPayloadCodec(await loadKeyring(config)),
+    codec: new EncryptionCodec(await loadCodecKey(config)),
     allowedOrigins: config.CODEC_CORS_ORIGINS,
-    authToken: config.CODEC_AUTH_TOKEN,
+    auth,
+    encodeEnabled: config.CODEC_ENABLE_ENCODE === 'true',
     host: config.CODEC_SERVER_HOST,
     port: config.CODEC_SERVER_PORT,
     log,
   });
   log.info(`codec server at ${server.url}`, {
     origins: config.CODEC_CORS_ORIGINS.join(','),
-    auth: config.CODEC_AUTH_TOKEN ? 'bearer token' : 'none',
+    auth:
+      [config.CODEC_AUTH_TOKEN && 'bearer token', config.CODEC_JWKS_URL && 'OIDC (JWKS)'].filter(Boolean).join(', ') ||
+      'none',
+    encode: config.CODEC_ENABLE_ENCODE === 'true' ? 'on' : 'off',
   });
   await untilStopSignal();
   await server.stop();

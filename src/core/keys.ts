@@ -46,18 +46,38 @@ export const versionLabel = (version: number): string => `v${version}`;
 
 const fingerprint = (key: Buffer) => createHash('sha256').update(key).digest('hex').slice(0, 12);
 
+const CODEC_KEY_BYTES = 32;
+
+/**
+ * The payload codec's key on its own (the codec server's setting): the id is the one the root derives for the
+ * same bytes, so payloads written by workers holding the root open with it.
+ */
+export function codecKeyFromBytes(key: Buffer): VersionedKey {
+  if (key.length !== CODEC_KEY_BYTES) throw new Error(`the codec key must be ${CODEC_KEY_BYTES} bytes (64 hex digits)`);
+  return {
+    id: `temporal-codec/${versionLabel(CODEC_KEY_VERSION)}/${fingerprint(key)}`,
+    version: CODEC_KEY_VERSION,
+    key,
+  };
+}
+
 export function createKeyring(rootSecret: Buffer): Keyring {
   if (rootSecret.length < MIN_ROOT_SECRET_BYTES) {
     throw new Error(`the root secret must be at least ${MIN_ROOT_SECRET_BYTES} bytes`);
   }
+  const compute = (purpose: KeyPurpose, version: number): VersionedKey => {
+    if (!Number.isInteger(version) || version < 1) throw new Error(`key version must be a positive integer`);
+    const label = `${purpose}/${versionLabel(version)}`;
+    const key = Buffer.from(hkdfSync('sha256', rootSecret, 'login-etl', label, 32));
+    return { id: `${label}/${fingerprint(key)}`, version, key };
+  };
+  // Only the versions the pipeline itself asks for are cached: byId takes ids from stored data and is not.
   const cache = new Map<string, VersionedKey>();
   const derive = (purpose: KeyPurpose, version: number): VersionedKey => {
-    if (!Number.isInteger(version) || version < 1) throw new Error(`key version must be a positive integer`);
     const label = `${purpose}/${versionLabel(version)}`;
     let derived = cache.get(label);
     if (!derived) {
-      const key = Buffer.from(hkdfSync('sha256', rootSecret, 'login-etl', label, 32));
-      derived = { id: `${label}/${fingerprint(key)}`, version, key };
+      derived = compute(purpose, version);
       cache.set(label, derived);
     }
     return derived;
@@ -75,7 +95,7 @@ export function createKeyring(rootSecret: Buffer): Keyring {
     byId(id) {
       const match = KEY_ID.exec(id);
       if (!match) return undefined;
-      const key = derive(match[1] as KeyPurpose, Number(match[2]));
+      const key = compute(match[1] as KeyPurpose, Number(match[2]));
       return key.id === id ? key : undefined;
     },
   };

@@ -26,7 +26,10 @@ export interface StackPorts {
 export interface LocalStackOptions {
   ports: StackPorts;
   dataDir: string;
-  config: Pick<Config, 'TEMPORAL_CLI' | 'SQS_QUEUE_NAME' | 'AWS_REGION' | 'DATABASE_URL' | 'CODEC_AUTH_TOKEN'>;
+  config: Pick<
+    Config,
+    'TEMPORAL_CLI' | 'SQS_QUEUE_NAME' | 'AWS_REGION' | 'DATABASE_URL' | 'CODEC_AUTH_TOKEN' | 'CODEC_ENABLE_ENCODE'
+  >;
   /** For the codec server, which decodes payloads for the Web UI. */
   keyring: Keyring;
   temporalExtraArgs?: string[];
@@ -86,7 +89,8 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       codec: createPayloadCodec(options.keyring),
       // The Web UI's origin is whichever host name the browser was given.
       allowedOrigins: [`http://localhost:${ports.temporalUi}`, `http://127.0.0.1:${ports.temporalUi}`],
-      authToken: config.CODEC_AUTH_TOKEN,
+      auth: { staticToken: config.CODEC_AUTH_TOKEN },
+      encodeEnabled: config.CODEC_ENABLE_ENCODE === 'true',
       host: '127.0.0.1',
       port: ports.codecServer,
       log: createLogger('codec'),
@@ -168,6 +172,7 @@ export async function startScratchStack(options: {
         AWS_REGION: 'us-east-1',
         DATABASE_URL: options.databaseUrl,
         CODEC_AUTH_TOKEN: undefined,
+        CODEC_ENABLE_ENCODE: 'false',
       },
     });
     return { ...stack, dataDir, stop: () => stack.stop().finally(remove) };

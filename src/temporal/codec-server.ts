@@ -1,20 +1,37 @@
-import { createHash, timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { Payload, PayloadCodec } from '@temporalio/common';
+import type { Payload } from '@temporalio/common';
 import { z } from 'zod';
 import type { Logger } from '../log';
+import { createCodecAuth, UnauthenticatedError, type CodecAuthSettings } from './codec-auth';
+import { encodingOf, isEncrypted, keyIdOf, type EncryptionCodec } from './encryption-codec';
+
+export interface CodecLimits {
+  maxBodyBytes: number;
+  maxPayloads: number;
+  /** What the payloads of one request may inflate to in all. */
+  maxDecodedBytes: number;
+}
+
+export const DEFAULT_CODEC_LIMITS: CodecLimits = {
+  maxBodyBytes: 4 * 1024 * 1024,
+  maxPayloads: 1000,
+  maxDecodedBytes: 16 * 1024 * 1024,
+};
 
 export interface CodecServerOptions {
-  codec: PayloadCodec;
+  /** Holds the payload codec's key, and nothing else of the pipeline's keys. */
+  codec: EncryptionCodec;
   /** Browser origins allowed to call (the Web UI's); requests without an Origin (the CLI) are not browsers. */
   allowedOrigins: string[];
-  /** When set, every call must carry `Authorization: Bearer <token>`. */
-  authToken?: string;
+  /** Who may call: a static token, OIDC access tokens checked against a JWKS, or (both unset) anyone who reaches it. */
+  auth: CodecAuthSettings;
+  /** `/encode` encrypts whatever it is sent under the pipeline's key: off unless an operator needs it. */
+  encodeEnabled: boolean;
   host: string;
   port: number;
   log: Logger;
-  maxBodyBytes?: number;
+  limits?: Partial<CodecLimits>;
 }
 
 export interface RunningCodecServer {
@@ -51,13 +68,17 @@ class HttpError extends Error {
   }
 }
 
+/** Unencrypted payloads a decode lets through: a null (no value) carries nothing. Anything else is refused. */
+const PLAIN_ENCODINGS_ALLOWED = ['binary/null'];
+
 /**
- * `POST /encode` and `POST /decode` (also under `/{namespace}/`), as the Temporal Web UI and CLI call them: the
- * payload codec run on behalf of whoever may reach this server, so the history decodes for operators only.
+ * `POST /decode` (and, when enabled, `/encode`), also under `/{namespace}/`, as the Temporal Web UI and CLI call
+ * them: the payload codec run for authenticated operators, each decode logged with who asked, for which namespace
+ * (and workflow, when the caller says), and how many payloads.
  */
 export async function startCodecServer(options: CodecServerOptions): Promise<RunningCodecServer> {
-  const maxBodyBytes = options.maxBodyBytes ?? 16 * 1024 * 1024;
-  const expectedToken = options.authToken ? digest(`Bearer ${options.authToken}`) : undefined;
+  const limits = { ...DEFAULT_CODEC_LIMITS, ...options.limits };
+  const authenticate = createCodecAuth(options.auth);
 
   const handle = async (request: IncomingMessage, response: ServerResponse): Promise<number> => {
     const origin = request.headers.origin;
@@ -77,14 +98,35 @@ export async function startCodecServer(options: CodecServerOptions): Promise<Run
     const route = ROUTE.exec(new URL(request.url ?? '/', 'http://codec').pathname);
     if (!route) throw new HttpError(404, 'not found: POST /encode or /decode');
     if (request.method !== 'POST') throw new HttpError(405, 'method not allowed: use POST');
-    if (expectedToken && !sameDigest(expectedToken, digest(request.headers.authorization ?? ''))) {
+    const encode = route[1] === 'encode';
+    if (encode && !options.encodeEnabled)
+      throw new HttpError(403, '/encode is off (CODEC_ENABLE_ENCODE=true turns it on)');
+    let identity: string;
+    try {
+      identity = await authenticate(request.headers.authorization);
+    } catch (error) {
+      if (!(error instanceof UnauthenticatedError)) throw error;
       response.setHeader('WWW-Authenticate', 'Bearer');
-      throw new HttpError(401, 'missing or wrong bearer token');
+      throw new HttpError(401, error.message);
     }
-    const parsed = payloadsSchema.safeParse(parseJson(await readBody(request, maxBodyBytes)));
+    const parsed = payloadsSchema.safeParse(parseJson(await readBody(request, limits.maxBodyBytes)));
     if (!parsed.success) throw new HttpError(400, `bad request: ${parsed.error.issues[0]!.message}`);
+    if (parsed.data.payloads.length > limits.maxPayloads) {
+      throw new HttpError(413, `more than ${limits.maxPayloads} payloads in one request`);
+    }
     const payloads = parsed.data.payloads.map(fromJson);
-    const result = route[1] === 'encode' ? await options.codec.encode(payloads) : await options.codec.decode(payloads);
+    if (!encode) payloads.forEach((payload, index) => checkDecodable(options.codec, payload, index));
+    const result = encode
+      ? await options.codec.encode(payloads)
+      : await options.codec.decodeWithin(payloads, limits.maxDecodedBytes).catch((error: unknown) => {
+          throw new HttpError(422, `cannot decode: ${(error as Error).message}`);
+        });
+    options.log.info(encode ? 'encoded' : 'decoded', {
+      identity,
+      namespace: headerOf(request, 'x-namespace') ?? '-',
+      workflowId: headerOf(request, 'x-workflow-id') ?? '-',
+      count: payloads.length,
+    });
     response
       .writeHead(200, { 'Content-Type': 'application/json' })
       .end(JSON.stringify({ payloads: result.map(toJson) }));
@@ -118,8 +160,27 @@ export async function startCodecServer(options: CodecServerOptions): Promise<Run
   };
 }
 
-const digest = (value: string) => createHash('sha256').update(value).digest();
-const sameDigest = (a: Buffer, b: Buffer) => timingSafeEqual(a, b);
+const headerOf = (request: IncomingMessage, name: string): string | undefined => {
+  const value = request.headers[name];
+  return typeof value === 'string' ? value.slice(0, 256) : undefined;
+};
+
+/**
+ * Fails closed before anything is decrypted: a payload must be encrypted under this server's own key, the payload
+ * codec's (an id of another purpose or another root is refused, not looked up), or be one of the plain encodings
+ * that carry nothing.
+ */
+function checkDecodable(codec: EncryptionCodec, payload: Payload, index: number): void {
+  if (!isEncrypted(payload)) {
+    const encoding = encodingOf(payload) ?? 'none';
+    if (PLAIN_ENCODINGS_ALLOWED.includes(encoding)) return;
+    throw new HttpError(422, `payload ${index} is not encrypted (encoding ${encoding}); refused`);
+  }
+  const keyId = keyIdOf(payload);
+  if (!keyId.startsWith('temporal-codec/'))
+    throw new HttpError(422, `payload ${index} names a key that is not a codec key`);
+  if (keyId !== codec.keyId) throw new HttpError(422, `payload ${index} is encrypted with another codec key`);
+}
 
 function parseJson(text: string): unknown {
   try {

@@ -12,19 +12,21 @@ export const COMPRESSION_METADATA = 'encryption-compression';
 /** Smaller payloads are not worth compressing. */
 const COMPRESS_FROM_BYTES = 1024;
 
+/** What one decode call may inflate to in all: far above any payload of the pipeline's, far below a bomb's. */
+export const DEFAULT_DECODE_BUDGET_BYTES = 64 * 1024 * 1024;
+
 const utf8 = (value: string) => Buffer.from(value, 'utf8');
 
 /**
  * Encrypts each whole payload (metadata and data) with AES-256-GCM, so Temporal's history holds no message
- * content in clear; the key id rides in the payload's metadata so old histories stay readable after rotation.
+ * content in clear; the key id rides in the payload's metadata. It holds one key and opens only what names it.
  */
 export class EncryptionCodec implements PayloadCodec {
-  constructor(
-    private readonly currentKey: VersionedKey,
-    /** Finds the key a payload names; by default only the current one. */
-    private readonly keyById: (id: string) => VersionedKey | undefined = (id) =>
-      id === currentKey.id ? currentKey : undefined,
-  ) {}
+  constructor(private readonly currentKey: VersionedKey) {}
+
+  get keyId(): string {
+    return this.currentKey.id;
+  }
 
   // The work is synchronous; running it inside then() turns a throw into the rejection callers expect.
   encode(payloads: Payload[]): Promise<Payload[]> {
@@ -46,19 +48,39 @@ export class EncryptionCodec implements PayloadCodec {
   }
 
   decode(payloads: Payload[]): Promise<Payload[]> {
-    return Promise.resolve().then(() =>
-      payloads.map((payload) => {
-        const encoding = payload.metadata?.[METADATA_ENCODING_KEY];
-        if (!encoding || Buffer.from(encoding).toString() !== ENCRYPTED_ENCODING) return payload;
-        const keyIdBytes = payload.metadata?.[KEY_ID_METADATA];
-        const keyId = keyIdBytes ? Buffer.from(keyIdBytes).toString() : '';
-        const key = this.keyById(keyId);
-        if (!key) throw new Error(`payload is encrypted with key "${keyId}", which this process does not hold`);
+    return this.decodeWithin(payloads, DEFAULT_DECODE_BUDGET_BYTES);
+  }
+
+  /** Decodes, inflating no more than `budgetBytes` over all the payloads (a deflate bomb stops there). */
+  decodeWithin(payloads: Payload[], budgetBytes: number): Promise<Payload[]> {
+    return Promise.resolve().then(() => {
+      let left = budgetBytes;
+      return payloads.map((payload) => {
+        if (!isEncrypted(payload)) return payload;
+        const keyId = keyIdOf(payload);
+        if (keyId !== this.currentKey.id) {
+          throw new Error(`payload is encrypted with key "${keyId}", which this process does not hold`);
+        }
         if (!payload.data) throw new Error('encrypted payload has no data');
-        const opened = open(key, payload.data);
+        const opened = open(this.currentKey, payload.data);
         const compressed = payload.metadata?.[COMPRESSION_METADATA] !== undefined;
-        return temporal.api.common.v1.Payload.decode(compressed ? inflateRawSync(opened) : opened);
-      }),
-    );
+        let plain: Buffer;
+        try {
+          plain = compressed ? inflateRawSync(opened, { maxOutputLength: Math.max(1, left) }) : opened;
+        } catch (error) {
+          if ((error as { code?: string }).code !== 'ERR_BUFFER_TOO_LARGE') throw error;
+          throw new Error(`payloads inflate beyond ${budgetBytes} bytes`, { cause: error });
+        }
+        left -= plain.length;
+        if (left < 0) throw new Error(`payloads inflate beyond ${budgetBytes} bytes`);
+        return temporal.api.common.v1.Payload.decode(plain);
+      });
+    });
   }
 }
+
+const textOf = (value: Uint8Array | null | undefined) => (value ? Buffer.from(value).toString() : undefined);
+
+export const encodingOf = (payload: Payload): string | undefined => textOf(payload.metadata?.[METADATA_ENCODING_KEY]);
+export const isEncrypted = (payload: Payload): boolean => encodingOf(payload) === ENCRYPTED_ENCODING;
+export const keyIdOf = (payload: Payload): string => textOf(payload.metadata?.[KEY_ID_METADATA]) ?? '';

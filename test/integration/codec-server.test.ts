@@ -1,38 +1,69 @@
 import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync, statSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { defaultPayloadConverter } from '@temporalio/common';
+import { defaultPayloadConverter, METADATA_ENCODING_KEY, type Payload } from '@temporalio/common';
+import { exportJWK, generateKeyPair, SignJWT, type KeyLike } from 'jose';
 import { createKeyring } from '../../src/core/keys';
 import { createLogger } from '../../src/log';
-import { freePort } from '../../src/stack/readiness';
+import { freePort, waitUntil } from '../../src/stack/readiness';
 import { startCodecServer, type RunningCodecServer } from '../../src/temporal/codec-server';
 import { createPayloadCodec } from '../../src/temporal/data-converter';
 import { KEY_ID_METADATA } from '../../src/temporal/encryption-codec';
+import { runCommand, startCommand } from '../helpers/commands';
 import { TEST_ENV } from '../helpers/test-env';
 
 const keyring = createKeyring(Buffer.alloc(32, 11));
+const codec = createPayloadCodec(keyring);
 const TOKEN = 'operator-token-0123456789';
 const UI_ORIGIN = 'http://localhost:8233';
+const ISSUER = 'https://idp.example';
+const AUDIENCE = 'temporal-ui';
 
-const toJson = (payload: { metadata?: Record<string, Uint8Array | null> | null; data?: Uint8Array | null }) => ({
+const toJson = (payload: Payload) => ({
   metadata: Object.fromEntries(
-    Object.entries(payload.metadata ?? {}).map(([k, v]) => [k, Buffer.from(v!).toString('base64')]),
+    Object.entries(payload.metadata ?? {}).map(([k, v]) => [k, Buffer.from(v).toString('base64')]),
   ),
-  data: Buffer.from(payload.data!).toString('base64'),
+  data: Buffer.from(payload.data ?? new Uint8Array()).toString('base64'),
 });
 
 describe('codec server', () => {
   let server: RunningCodecServer;
+  let jwks: Server;
+  let signingKey: KeyLike;
+  const logged: string[] = [];
+
   before(async () => {
+    // A throwaway identity provider: one ES256 key, published as a JWKS.
+    const pair = await generateKeyPair('ES256');
+    signingKey = pair.privateKey;
+    const publicJwk = { ...(await exportJWK(pair.publicKey)), kid: 'k1', alg: 'ES256', use: 'sig' };
+    jwks = createServer((_, response) => {
+      response.writeHead(200, { 'Content-Type': 'application/json' }).end(JSON.stringify({ keys: [publicJwk] }));
+    });
+    await new Promise<void>((resolve) => jwks.listen(0, '127.0.0.1', resolve));
     server = await startCodecServer({
-      codec: createPayloadCodec(keyring),
+      codec,
       allowedOrigins: [UI_ORIGIN],
-      authToken: TOKEN,
+      auth: {
+        staticToken: TOKEN,
+        jwksUrl: `http://127.0.0.1:${(jwks.address() as AddressInfo).port}/jwks.json`,
+        issuer: ISSUER,
+        audience: AUDIENCE,
+      },
+      encodeEnabled: true,
       host: '127.0.0.1',
       port: await freePort(),
-      log: createLogger('codec-test'),
+      log: createLogger('codec-test', (line) => logged.push(line)),
     });
   });
-  after(() => server.stop());
+  after(async () => {
+    await server.stop();
+    jwks.close();
+  });
 
   const post = (path: string, body: unknown, headers: Record<string, string> = {}) =>
     fetch(`${server.url}${path}`, {
@@ -40,6 +71,18 @@ describe('codec server', () => {
       headers: { 'Content-Type': 'application/json', Authorization: `Bearer ${TOKEN}`, ...headers },
       body: JSON.stringify(body),
     });
+  const jwt = (claims: { sub?: string; aud?: string; expiresIn?: string }, key: KeyLike = signingKey) => {
+    const token = new SignJWT({ email: 'alice@example.com' })
+      .setProtectedHeader({ alg: 'ES256', kid: 'k1' })
+      .setIssuer(ISSUER)
+      .setAudience(claims.aud ?? AUDIENCE)
+      .setIssuedAt()
+      .setExpirationTime(claims.expiresIn ?? '5m');
+    if (claims.sub) token.setSubject(claims.sub);
+    return token.sign(key);
+  };
+  const encrypted = async (value: unknown) =>
+    toJson((await codec.encode([defaultPayloadConverter.toPayload(value)]))[0]!);
 
   it('round-trips a payload through /encode and /decode, as the Web UI calls them', async () => {
     const original = toJson(defaultPayloadConverter.toPayload({ ip: '198.51.100.23', device_id: '555-44-3333' }));
@@ -53,6 +96,34 @@ describe('codec server', () => {
     const decoded = await post('/default/decode', { payloads });
     assert.equal(decoded.status, 200);
     assert.deepEqual(await decoded.json(), { payloads: [original] });
+  });
+
+  it("decodes for the Web UI's forwarded OIDC access token, and logs each decode with who asked and how much", async () => {
+    const body = { payloads: [await encrypted({ batchId: 'b-1' }), await encrypted(7)] };
+    const headers = { Authorization: `Bearer ${await jwt({ sub: 'alice' })}`, 'X-Namespace': 'default' };
+    const decoded = await post('/decode', body, { ...headers, 'X-Workflow-Id': 'drain-login-queue' });
+    assert.equal(decoded.status, 200);
+    const line = logged.find((l) => l.includes('decoded') && l.includes('alice'));
+    assert.ok(line, logged.join(''));
+    assert.match(line, /identity=.*alice <alice@example.com>/);
+    assert.match(line, /namespace=default/);
+    assert.match(line, /workflowId=drain-login-queue/);
+    assert.match(line, /count=2/);
+  });
+
+  it('refuses a token that another key signed, that expired, that is for another audience or names no one', async () => {
+    const body = { payloads: [await encrypted(1)] };
+    const { privateKey: stranger } = await generateKeyPair('ES256');
+    const refused = [
+      await jwt({ sub: 'mallory' }, stranger),
+      await jwt({ sub: 'alice', expiresIn: '-1m' }),
+      await jwt({ sub: 'alice', aud: 'another-app' }),
+      await jwt({}),
+      'not-a-jwt',
+    ];
+    for (const token of refused) {
+      assert.equal((await post('/decode', body, { Authorization: `Bearer ${token}` })).status, 401, token);
+    }
   });
 
   it('rejects a missing or wrong bearer token, a foreign origin and a bad body', async () => {
@@ -70,6 +141,37 @@ describe('codec server', () => {
     assert.equal(notJson.status, 400);
   });
 
+  it('refuses a key id of another purpose or root before looking it up, and unencrypted payloads but null', async () => {
+    const payload = await encrypted({ batchId: 'b-2' });
+    const naming = (keyId: string) => ({
+      ...payload,
+      metadata: { ...payload.metadata, [KEY_ID_METADATA]: Buffer.from(keyId).toString('base64') },
+    });
+    const vaultKey = await post('/decode', { payloads: [naming(keyring.legacyVaultKey(1).id)] });
+    assert.equal(vaultKey.status, 422);
+    assert.match(await vaultKey.text(), /not a codec key/);
+    const otherRoot = await post('/decode', { payloads: [naming(createKeyring(Buffer.alloc(32, 12)).codec.id)] });
+    assert.equal(otherRoot.status, 422);
+
+    const plain = await post('/decode', { payloads: [toJson(defaultPayloadConverter.toPayload({ a: 1 }))] });
+    assert.equal(plain.status, 422);
+    assert.match(await plain.text(), /not encrypted \(encoding json\/plain\)/);
+    const nothing = toJson(defaultPayloadConverter.toPayload(undefined));
+    assert.equal(Buffer.from(nothing.metadata[METADATA_ENCODING_KEY]!, 'base64').toString(), 'binary/null');
+    assert.equal((await post('/decode', { payloads: [nothing] })).status, 200);
+  });
+
+  it('stops a payload that inflates beyond the limit, and more payloads than allowed in one request', async () => {
+    // 32 MiB of zeros deflate to about 150 kB: what a holder of the codec key could plant to exhaust memory.
+    const bomb = toJson((await codec.encode([{ metadata: {}, data: Buffer.alloc(32 * 1024 * 1024) }]))[0]!);
+    assert.ok(bomb.data.length < 1_000_000);
+    const refused = await post('/decode', { payloads: [bomb] });
+    assert.equal(refused.status, 422);
+    assert.match(await refused.text(), /inflate beyond/);
+    const many = Array.from({ length: 1001 }, () => toJson(defaultPayloadConverter.toPayload(undefined)));
+    assert.equal((await post('/decode', { payloads: many })).status, 413);
+  });
+
   it('answers the browser preflight for the Web UI origin without a token', async () => {
     const response = await fetch(`${server.url}/decode`, {
       method: 'OPTIONS',
@@ -84,10 +186,45 @@ describe('codec server', () => {
     assert.match(response.headers.get('access-control-allow-headers') ?? '', /X-Namespace/);
   });
 
-  it('is the codec endpoint of the local stack Web UI', async () => {
+  it('runs as npm run codec-server on the exported codec key alone, and not on the root in production', async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'codec-key-'));
+    const keyFile = path.join(dir, 'codec.key');
+    const exported = await runCommand('src/cli/pii.ts', ['export-codec-key', '--out', keyFile], process.env);
+    assert.equal(exported.code, 0, exported.stderr);
+    assert.equal(statSync(keyFile).mode & 0o777, 0o600);
+
+    const rootless = { ...process.env, PII_HMAC_KEY: undefined, LOGIN_ETL_DEV_KEYS: undefined, NODE_ENV: 'production' };
+    const refused = await runCommand('src/cli/codec-server.ts', [], rootless);
+    assert.notEqual(refused.code, 0);
+    assert.match(refused.stderr, /no codec key: set CODEC_KEY_FILE/);
+
+    const port = await freePort();
+    const child = startCommand('src/cli/codec-server.ts', {
+      ...rootless,
+      CODEC_KEY_FILE: keyFile,
+      CODEC_SERVER_PORT: `${port}`,
+    });
+    try {
+      const workerCodec = createPayloadCodec(createKeyring(Buffer.from(process.env.PII_HMAC_KEY!, 'utf8')));
+      const payload = toJson((await workerCodec.encode([defaultPayloadConverter.toPayload({ batchId: 'b-3' })]))[0]!);
+      const decode = () =>
+        fetch(`http://127.0.0.1:${port}/decode`, { method: 'POST', body: JSON.stringify({ payloads: [payload] }) });
+      await waitUntil('codec server', async () => (await decode()).status === 200, { timeoutMs: 30_000 });
+      const { payloads } = (await (await decode()).json()) as { payloads: Payload[] };
+      assert.equal(payloads.length, 1);
+    } finally {
+      child.kill('SIGTERM');
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('is the codec endpoint of the local stack Web UI, with /encode off', async () => {
+    const endpoint = process.env[TEST_ENV.codecServer]!;
     const settings = (await (await fetch(`${process.env[TEST_ENV.temporalUi]}/api/v1/settings`)).json()) as {
       Codec?: { Endpoint?: string };
     };
-    assert.equal(settings.Codec?.Endpoint, process.env[TEST_ENV.codecServer]);
+    assert.equal(settings.Codec?.Endpoint, endpoint);
+    const encode = await fetch(`${endpoint}/encode`, { method: 'POST', body: JSON.stringify({ payloads: [] }) });
+    assert.equal(encode.status, 403);
   });
 });
