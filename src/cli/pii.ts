@@ -8,7 +8,7 @@ import { createPool } from '../db/pool';
 import { forget } from '../pii/forget';
 import type { TokenSelector } from '../pii/lookup';
 import { reveal } from '../pii/reveal';
-import { rotate } from '../pii/rotate';
+import { rotate, rotateRoot } from '../pii/rotate';
 import { piiStatus } from '../pii/status';
 import { formatOperatorPublicKey, generateOperatorKeyPair } from '../core/operator-seal';
 import { generateWrappedRootKey, loadKeyring, loadOpeningKeys } from '../secrets';
@@ -23,6 +23,9 @@ const USAGE = `usage: npm run pii -- <command> [options]
   rotate  [--reason "…"] [--actor NAME] [--json]
           a new key version for new data; re-keys the vault and the rows' tokens (old tokens stay resolvable)
           (an interrupted rotation is finished by the next one)
+  rotate-root (--new-key-file FILE | --new-kms-wrapped-key BLOB) [--reason "…"] [--actor NAME] [--json]
+          moves every token and sealed value to a new root (run with the current root set as usual; pause the
+          drains first, restart workers with the new root after); resumable: run it again with the same roots
   status  [--json]
           active key version, vault entries per version, pending re-keys, erasures, audit rows
   new-kms-root --kms-key-id KEY
@@ -47,6 +50,8 @@ runMain(async () => {
       json: { type: 'boolean' },
       'kms-key-id': { type: 'string' },
       out: { type: 'string' },
+      'new-key-file': { type: 'string' },
+      'new-kms-wrapped-key': { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -135,6 +140,30 @@ runMain(async () => {
             `to ${report.toVersion}: ${report.vaultEntries} vault entries re-keyed (${report.merged} merged with new ` +
             `data), ${report.rowTokens.ip} masked_ip and ${report.rowTokens.device_id} masked_device_id tokens ` +
             `re-indexed, ${report.quarantinedBodies} root-sealed quarantined bodies sealed to the operator key`,
+          report,
+        );
+        return 0;
+      }
+      case 'rotate-root': {
+        if (!values['new-key-file'] === !values['new-kms-wrapped-key']) {
+          throw new Error('give the new root: one of --new-key-file FILE and --new-kms-wrapped-key BLOB');
+        }
+        const newRoot = await loadKeyring({
+          ...config,
+          PII_HMAC_KEY: undefined,
+          PII_KEY_FILE: values['new-key-file'],
+          PII_KMS_WRAPPED_KEY: values['new-kms-wrapped-key'],
+        });
+        const report = await rotateRoot(pool, await loadOpeningKeys(config), newRoot, {
+          actor,
+          reason: values.reason ?? 'root rotation',
+        });
+        print(
+          `${report.resumed ? 'finished the interrupted root rotation' : 'moved to the new root'} (root ` +
+            `${newRoot.rootFingerprint}, key version ${report.toVersion}): ${report.vaultEntries} vault entries ` +
+            `re-keyed, ${report.rowTokens.ip + report.rowTokens.device_id} row tokens re-indexed, ` +
+            `${report.quarantinedBodies} root-sealed quarantined bodies sealed to the operator key; restart the ` +
+            'workers with the new root, and export its codec key for the codec server',
           report,
         );
         return 0;

@@ -8,13 +8,16 @@ export interface VersionedKey {
   key: Buffer;
 }
 
-export type KeyPurpose = 'ip-token' | 'device-id-token' | 'vault' | 'quarantine-body' | 'temporal-codec';
+export type KeyPurpose =
+  'ip-token' | 'device-id-token' | 'erased-token' | 'vault' | 'quarantine-body' | 'temporal-codec';
 
 /** The token keys of one PII key version: what new data is masked with while that version is active. */
 export interface KeySet {
   version: number;
   ipToken: VersionedKey;
   deviceIdToken: VersionedKey;
+  /** Re-tokenizes the token of an erased value (no value left to tokenize) when its version is retired. */
+  erasedToken: VersionedKey;
 }
 
 /**
@@ -39,7 +42,8 @@ export interface Keyring {
 
 export const MIN_ROOT_SECRET_BYTES = 32;
 export const CODEC_KEY_VERSION = 1;
-const KEY_ID = /^(ip-token|device-id-token|vault|quarantine-body|temporal-codec)\/v(\d{1,6})\/[0-9a-f]{12}$/;
+const KEY_ID =
+  /^(ip-token|device-id-token|erased-token|vault|quarantine-body|temporal-codec)\/v(\d{1,6})\/[0-9a-f]{12}$/;
 
 /** The version part of a key id (`purpose/v<N>/<fingerprint>`). */
 export const versionLabel = (version: number): string => `v${version}`;
@@ -89,6 +93,7 @@ export function createKeyring(rootSecret: Buffer): Keyring {
       version,
       ipToken: derive('ip-token', version),
       deviceIdToken: derive('device-id-token', version),
+      erasedToken: derive('erased-token', version),
     }),
     legacyVaultKey: (version) => derive('vault', version),
     codec: derive('temporal-codec', CODEC_KEY_VERSION),

@@ -12,6 +12,14 @@ export function tokenize(keys: KeySet, field: PiiField, canonical: string): stri
   return `v${keys.version}:${createHmac('sha256', key.key).update(canonical, 'utf8').digest('hex')}`;
 }
 
+/**
+ * The token an erased value's token becomes under a newer version: equal old tokens stay equal (the rows still
+ * count together), and the retired version's key, or an old root, matches nothing in the rows any more.
+ */
+export function erasedToken(keys: KeySet, field: PiiField, oldToken: string): string {
+  return `v${keys.version}:${createHmac('sha256', keys.erasedToken.key).update(`${field}\u0000${oldToken}`, 'utf8').digest('hex')}`;
+}
+
 /** The key version a token was made with, or undefined for a value that is not one of our tokens. */
 export function tokenVersion(token: string): number | undefined {
   const match = /^v(\d{1,6}):[0-9a-f]{64}$/.exec(token);

@@ -5,6 +5,8 @@ import type { Keyring } from '../core/keys';
 export interface KeyState {
   activeVersion: number;
   rootFingerprint: string | null;
+  /** The root a root rotation moved away from. */
+  previousRootFingerprint?: string | null;
 }
 
 /** The process holds a root key other than the one the database's tokens and vault were made with. */
@@ -19,10 +21,16 @@ export class RootKeyMismatchError extends Error {
 }
 
 export async function readKeyState(pool: Pick<Pool, 'query'>): Promise<KeyState> {
-  const { rows } = await pool.query<{ active_version: number; root_fingerprint: string | null }>(
-    'SELECT active_version, root_fingerprint FROM pii_key_state',
-  );
-  return { activeVersion: rows[0]!.active_version, rootFingerprint: rows[0]!.root_fingerprint };
+  const { rows } = await pool.query<{
+    active_version: number;
+    root_fingerprint: string | null;
+    previous_root_fingerprint: string | null;
+  }>('SELECT active_version, root_fingerprint, previous_root_fingerprint FROM pii_key_state');
+  return {
+    activeVersion: rows[0]!.active_version,
+    rootFingerprint: rows[0]!.root_fingerprint,
+    previousRootFingerprint: rows[0]!.previous_root_fingerprint,
+  };
 }
 
 /**

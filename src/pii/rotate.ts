@@ -1,19 +1,20 @@
 import type { Pool, PoolClient } from 'pg';
 import type { PiiField } from '../core/canonical-pii';
-import { versionLabel, type KeySet } from '../core/keys';
+import { versionLabel, type Keyring, type KeySet } from '../core/keys';
+import { erasedToken } from '../core/mask';
 import { resealQuarantineBody } from '../core/quarantine-record';
 import type { QuarantineRecord } from '../core/types';
 import { rekeyVaultEntry, vaultSealer, type OpeningKeys, type StoredVaultEntry, type VaultSealer } from '../core/vault';
 import { inTransaction } from '../db/in-transaction';
 import { appendAudit } from './audit';
-import { assertSameRoot, readKeyState } from './key-state';
+import { readKeyState, RootKeyMismatchError } from './key-state';
 
 export interface RotationReport {
   fromVersion: number;
   toVersion: number;
   /** An earlier rotation to the same version was interrupted and this one finished it. */
   resumed: boolean;
-  /** Vault entries moved to the new version. */
+  /** Vault entries moved to the new version (erased ones included, as tombstones under a new token). */
   vaultEntries: number;
   /** Of those, values that already had an entry under the new version (new data since the rotation began). */
   merged: number;
@@ -39,16 +40,59 @@ export class RotationBusyError extends Error {
 const ROTATION_LOCK = 0x726f74617465;
 
 /**
- * A new key version for new data, then every vault entry of an older version re-keyed from its value (opened with
- * the operator key): the new token replaces the old one in user_logins, so old and new events of one value share a
- * token again, the old token becomes an alias of the new one, and the value is sealed to the operator key anew.
- * Erased entries stay tombstones under their old token. Quarantined bodies sealed with a root key (before 0.4.0)
- * are sealed to the operator key. Each chunk commits on its own, so an interrupted rotation loses nothing and the
- * next `rotate` finishes it before starting another.
+ * A new key version for new data, then every vault entry of an older version re-keyed: a value (opened with the
+ * operator key) gets its new token, which replaces the old one in user_logins, so old and new events of one value
+ * share a token again; an erased value's token gets a new one derived from it (core/mask.ts erasedToken). Each old
+ * token becomes an alias of its new one, so reveal and forget still take it. Values are sealed to the operator key
+ * anew, as are quarantined bodies sealed with a root key (before 0.4.0). Each chunk commits on its own, so an
+ * interrupted rotation loses nothing and the next `rotate` finishes it before starting another.
  */
-export async function rotate(pool: Pool, keys: OpeningKeys, options: RotationOptions): Promise<RotationReport> {
-  const { keyring } = keys;
-  const chunkSize = options.chunkSize ?? 500;
+export function rotate(pool: Pool, keys: OpeningKeys, options: RotationOptions): Promise<RotationReport> {
+  return underRotationLock(pool, async () => {
+    const state = await readKeyState(pool);
+    if (state.rootFingerprint !== keys.keyring.rootFingerprint) {
+      throw new RootKeyMismatchError(keys.keyring.rootFingerprint, state.rootFingerprint ?? 'none');
+    }
+    const resumed = (await pendingCount(pool, state.activeVersion)) > 0;
+    const to = resumed
+      ? state.activeVersion
+      : await activateNextVersion(pool, options, { from: keys.keyring, to: keys.keyring });
+    return rekeyEverything(pool, keys, keys.keyring.keySet(to), resumed, options);
+  });
+}
+
+/**
+ * The same move to a new root: the next version's keys derive from `newRoot`, and the database records its
+ * fingerprint, so workers must restart with it (pause the drains first: a load by a worker on the old root is
+ * refused). Once done, every token and sealed value is the new root's or the operator key's; the old root opens
+ * nothing and matches no token in the rows. Resumable like `rotate`: run it again with the same two roots.
+ */
+export function rotateRoot(
+  pool: Pool,
+  keys: OpeningKeys,
+  newRoot: Keyring,
+  options: RotationOptions,
+): Promise<RotationReport> {
+  return underRotationLock(pool, async () => {
+    const state = await readKeyState(pool);
+    const oldRoot = keys.keyring.rootFingerprint;
+    if (newRoot.rootFingerprint === oldRoot) throw new Error('the new root is the root in use');
+    let resumed: boolean;
+    if (state.rootFingerprint === oldRoot) {
+      resumed = false;
+    } else if (state.rootFingerprint === newRoot.rootFingerprint && state.previousRootFingerprint === oldRoot) {
+      resumed = true;
+    } else {
+      throw new RootKeyMismatchError(oldRoot, state.rootFingerprint ?? 'none');
+    }
+    const to = resumed
+      ? state.activeVersion
+      : await activateNextVersion(pool, options, { from: keys.keyring, to: newRoot });
+    return rekeyEverything(pool, keys, newRoot.keySet(to), resumed, options);
+  });
+}
+
+async function underRotationLock<T>(pool: Pool, work: () => Promise<T>): Promise<T> {
   const lock = await pool.connect();
   try {
     const { rows } = await lock.query<{ locked: boolean }>('SELECT pg_try_advisory_lock($1) AS locked', [
@@ -56,45 +100,7 @@ export async function rotate(pool: Pool, keys: OpeningKeys, options: RotationOpt
     ]);
     if (!rows[0]!.locked) throw new RotationBusyError('another rotation is running');
     try {
-      const state = await readKeyState(pool);
-      assertSameRoot(state, keyring);
-      const resumed = (await pendingCount(pool, state.activeVersion)) > 0;
-      const to = resumed ? state.activeVersion : await activateNextVersion(pool, options);
-      const target = keyring.keySet(to);
-      const sealer = vaultSealer(keys.operator.publicKey);
-      const report: RotationReport = {
-        fromVersion: resumed ? to - 1 : state.activeVersion,
-        toVersion: to,
-        resumed,
-        vaultEntries: 0,
-        merged: 0,
-        rowTokens: { ip: 0, device_id: 0 },
-        quarantinedBodies: 0,
-      };
-      for (;;) {
-        const done = await inTransaction(pool, (client) =>
-          rekeyVaultChunk(client, keys, sealer, target, chunkSize, report),
-        );
-        if (done === 0) break;
-        await options.onChunk?.();
-      }
-      for (;;) {
-        const done = await inTransaction(pool, (client) => resealQuarantineChunk(client, keys, sealer, chunkSize));
-        if (done === 0) break;
-        report.quarantinedBodies += done;
-        await options.onChunk?.();
-      }
-      await inTransaction(pool, (client) =>
-        appendAudit(client, {
-          actor: options.actor,
-          action: 'rotate',
-          reason: options.reason,
-          outcome:
-            `completed v${to}: ${report.vaultEntries} vault entries (${report.merged} merged), ` +
-            `${report.rowTokens.ip + report.rowTokens.device_id} row tokens, ${report.quarantinedBodies} quarantined bodies`,
-        }),
-      );
-      return report;
+      return await work();
     } finally {
       await lock.query('SELECT pg_advisory_unlock($1)', [ROTATION_LOCK]);
     }
@@ -103,17 +109,62 @@ export async function rotate(pool: Pool, keys: OpeningKeys, options: RotationOpt
   }
 }
 
+async function rekeyEverything(
+  pool: Pool,
+  keys: OpeningKeys,
+  target: KeySet,
+  resumed: boolean,
+  options: RotationOptions,
+): Promise<RotationReport> {
+  const chunkSize = options.chunkSize ?? 500;
+  const sealer = vaultSealer(keys.operator.publicKey);
+  const report: RotationReport = {
+    fromVersion: target.version - 1,
+    toVersion: target.version,
+    resumed,
+    vaultEntries: 0,
+    merged: 0,
+    rowTokens: { ip: 0, device_id: 0 },
+    quarantinedBodies: 0,
+  };
+  for (;;) {
+    const done = await inTransaction(pool, (client) =>
+      rekeyVaultChunk(client, keys, sealer, target, chunkSize, report),
+    );
+    if (done === 0) break;
+    await options.onChunk?.();
+  }
+  for (;;) {
+    const done = await inTransaction(pool, (client) => resealQuarantineChunk(client, keys, sealer, chunkSize));
+    if (done === 0) break;
+    report.quarantinedBodies += done;
+    await options.onChunk?.();
+  }
+  await inTransaction(pool, (client) =>
+    appendAudit(client, {
+      actor: options.actor,
+      action: 'rotate',
+      reason: options.reason,
+      outcome:
+        `completed v${target.version}: ${report.vaultEntries} vault entries (${report.merged} merged), ` +
+        `${report.rowTokens.ip + report.rowTokens.device_id} row tokens, ${report.quarantinedBodies} quarantined bodies`,
+    }),
+  );
+  return report;
+}
+
 /**
- * Quarantined bodies sealed with a root key (before 0.4.0): what a rotation seals to the operator key. The version label is built here, not with || in SQL, and functions are schema-qualified: on
- * Postgres 14 and older anyone may create operators and functions in public, and one that matches the argument
- * types more closely than pg_catalog's would run as the operator.
+ * Quarantined bodies sealed with a root key (before 0.4.0): what a rotation seals to the operator key. The version
+ * label is built here, not with || in SQL, and functions are schema-qualified: on Postgres 14 and older anyone may
+ * create operators and functions in public, and one that matches the argument types more closely than
+ * pg_catalog's would run as the operator.
  */
 const ROOT_SEALED_BODIES = `body_key_id IS NOT NULL AND NOT pg_catalog.starts_with(body_key_id, 'operator/')`;
 
-/** Vault values and root-sealed quarantined bodies still under a version older than the active one. */
+/** Vault entries (values and tombstones) and root-sealed quarantined bodies still under an older version. */
 export async function pendingCount(pool: Pick<Pool, 'query'>, activeVersion: number): Promise<number> {
   const { rows } = await pool.query<{ pending: number }>(
-    `SELECT (SELECT count(*) FROM pii_vault WHERE key_version < $2 AND value_sealed IS NOT NULL)
+    `SELECT (SELECT count(*) FROM pii_vault WHERE key_version < $2)
           + (SELECT count(*) FROM quarantined_messages
               WHERE ${ROOT_SEALED_BODIES} AND pg_catalog.split_part(body_key_id, '/', 2) <> $1)
             AS pending`,
@@ -122,21 +173,44 @@ export async function pendingCount(pool: Pick<Pool, 'query'>, activeVersion: num
   return Number(rows[0]!.pending);
 }
 
-/** Waits for the loads under way (they hold the key state shared), after which every load uses the new version. */
-async function activateNextVersion(pool: Pool, options: RotationOptions): Promise<number> {
+/**
+ * Waits for the loads under way (they hold the key state shared), after which every load uses the new version
+ * (and, moving to a new root, only workers holding it may load).
+ */
+async function activateNextVersion(
+  pool: Pool,
+  options: RotationOptions,
+  roots: { from: Keyring; to: Keyring },
+): Promise<number> {
+  const newRoot = roots.to.rootFingerprint !== roots.from.rootFingerprint;
   return inTransaction(pool, async (client) => {
     const { rows } = await client.query<{ active_version: number }>(
-      'UPDATE pii_key_state SET active_version = active_version + 1, updated_at = now() RETURNING active_version',
+      `UPDATE pii_key_state SET active_version = active_version + 1, updated_at = now(),
+              root_fingerprint = $1, previous_root_fingerprint = $2
+        RETURNING active_version`,
+      [roots.to.rootFingerprint, roots.from.rootFingerprint],
     );
     const version = rows[0]!.active_version;
     await appendAudit(client, {
       actor: options.actor,
-      action: 'rotate',
+      action: newRoot ? 'rotate-root' : 'rotate',
       reason: options.reason,
-      outcome: `activated v${version}`,
+      outcome: newRoot
+        ? `activated v${version} under root ${roots.to.rootFingerprint} (was ${roots.from.rootFingerprint})`
+        : `activated v${version}`,
     });
     return version;
   });
+}
+
+interface VaultRow {
+  field: PiiField;
+  token: string;
+  key_version: number;
+  value_sealed: Buffer | null;
+  seal_key_id: string | null;
+  forgotten_at: Date | null;
+  forget_audit_id: string | null;
 }
 
 async function rekeyVaultChunk(
@@ -147,35 +221,37 @@ async function rekeyVaultChunk(
   chunkSize: number,
   report: RotationReport,
 ): Promise<number> {
-  const { rows } = await client.query<{
-    field: PiiField;
-    token: string;
-    key_version: number;
-    value_sealed: Buffer;
-    seal_key_id: string | null;
-  }>(
-    `SELECT field, token, key_version, value_sealed, seal_key_id FROM pii_vault
-      WHERE key_version < $1 AND value_sealed IS NOT NULL
-      ORDER BY key_version, field, token LIMIT $2 FOR UPDATE SKIP LOCKED`,
+  const { rows } = await client.query<VaultRow>(
+    `SELECT field, token, key_version, value_sealed, seal_key_id, forgotten_at, forget_audit_id FROM pii_vault
+      WHERE key_version < $1 ORDER BY key_version, field, token LIMIT $2 FOR UPDATE SKIP LOCKED`,
     [target.version, chunkSize],
   );
   if (rows.length === 0) return 0;
-  const old: StoredVaultEntry[] = rows.map((row) => ({ ...row, value_sealed: row.value_sealed.toString('base64') }));
-  const rekeyed = old.map((entry) => rekeyVaultEntry(keys, sealer, entry, target));
+  const moved = rows.map((row) => {
+    if (row.value_sealed === null) {
+      return { ...row, token: erasedToken(target, row.field, row.token), key_version: target.version };
+    }
+    const entry: StoredVaultEntry = { ...row, value_sealed: row.value_sealed.toString('base64') };
+    const rekeyed = rekeyVaultEntry(keys, sealer, entry, target);
+    return { ...row, ...rekeyed, value_sealed: Buffer.from(rekeyed.value_sealed, 'base64') };
+  });
   const inserted = await client.query(
-    `INSERT INTO pii_vault (field, token, key_version, value_sealed, seal_key_id)
-     SELECT * FROM unnest($1::text[], $2::varchar[], $3::integer[], $4::bytea[], $5::text[])
+    `INSERT INTO pii_vault (field, token, key_version, value_sealed, seal_key_id, forgotten_at, forget_audit_id)
+     SELECT * FROM unnest($1::text[], $2::varchar[], $3::integer[], $4::bytea[], $5::text[], $6::timestamptz[],
+                          $7::bigint[])
      ON CONFLICT (field, token) DO NOTHING`,
     [
-      rekeyed.map((e) => e.field),
-      rekeyed.map((e) => e.token),
-      rekeyed.map((e) => e.key_version),
-      rekeyed.map((e) => Buffer.from(e.value_sealed, 'base64')),
-      rekeyed.map((e) => e.seal_key_id),
+      moved.map((e) => e.field),
+      moved.map((e) => e.token),
+      moved.map((e) => e.key_version),
+      moved.map((e) => e.value_sealed),
+      moved.map((e) => e.seal_key_id),
+      moved.map((e) => e.forgotten_at),
+      moved.map((e) => e.forget_audit_id),
     ],
   );
   // Old tokens (and tokens that already pointed at them) now point at the new ones.
-  const aliases = [old.map((e) => e.field), old.map((e) => e.token), rekeyed.map((e) => e.token)];
+  const aliases = [rows.map((e) => e.field), rows.map((e) => e.token), moved.map((e) => e.token)];
   await client.query(
     `UPDATE pii_token_aliases a SET current_token = m.new_token
        FROM unnest($1::text[], $2::varchar[], $3::varchar[]) AS m(field, old_token, new_token)
@@ -189,7 +265,7 @@ async function rekeyVaultChunk(
     aliases,
   );
   for (const field of ['ip', 'device_id'] as const) {
-    const pairs = old.flatMap((entry, i) => (entry.field === field ? [[entry.token, rekeyed[i]!.token]] : []));
+    const pairs = rows.flatMap((entry, i) => (entry.field === field ? [[entry.token, moved[i]!.token]] : []));
     if (pairs.length === 0) continue;
     const column = field === 'ip' ? 'masked_ip' : 'masked_device_id';
     const updated = await client.query(
@@ -202,11 +278,11 @@ async function rekeyVaultChunk(
   await client.query(
     `DELETE FROM pii_vault v USING unnest($1::text[], $2::varchar[]) AS d(field, token)
       WHERE v.field = d.field AND v.token = d.token`,
-    [old.map((e) => e.field), old.map((e) => e.token)],
+    [rows.map((e) => e.field), rows.map((e) => e.token)],
   );
-  report.vaultEntries += old.length;
-  report.merged += old.length - (inserted.rowCount ?? 0);
-  return old.length;
+  report.vaultEntries += rows.length;
+  report.merged += rows.length - (inserted.rowCount ?? 0);
+  return rows.length;
 }
 
 async function resealQuarantineChunk(client: PoolClient, keys: OpeningKeys, sealer: VaultSealer, chunkSize: number) {

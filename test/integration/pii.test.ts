@@ -11,7 +11,7 @@ import { LOAD_SQL, loadParameters } from '../../src/db/load-statement';
 import { forget } from '../../src/pii/forget';
 import { claimKeyState, RootKeyMismatchError } from '../../src/pii/key-state';
 import { reveal } from '../../src/pii/reveal';
-import { rotate } from '../../src/pii/rotate';
+import { rotate, rotateRoot } from '../../src/pii/rotate';
 import { piiStatus } from '../../src/pii/status';
 import { loadOpeningKeys } from '../../src/secrets';
 import { readBodies, SAMPLE_DATA_FILE } from '../../src/seed-messages';
@@ -249,7 +249,11 @@ describe('PII recovery, erasure and rotation', () => {
       resumed: boolean;
     };
     assert.deepEqual([report.toVersion, report.resumed], [current.version + 1, false]);
-    assert.equal(report.vaultEntries, Object.values(status.vaultEntriesByVersion)[0]);
+    assert.equal(
+      report.vaultEntries,
+      Object.values(status.vaultEntriesByVersion)[0]! + status.erasures,
+      'tombstones move too',
+    );
   });
 
   it('forgets by a token from before a rotation, and a forget by message id shreds its quarantined body', async () => {
@@ -363,5 +367,72 @@ describe('PII recovery, erasure and rotation', () => {
       await client.query('ROLLBACK');
       client.release();
     }
+  });
+});
+
+describe('root rotation', () => {
+  const pipelineOf = usePipeline('root');
+
+  it('moves every token and sealed value to a new root, resumably; the old root then matches and opens nothing', async () => {
+    const pipeline = pipelineOf();
+    const { pool } = pipeline.deps;
+    await pipeline.send(sample);
+    await pipeline.drain();
+    const opening = await loadOpeningKeys(pipeline.config);
+    const oldRoot = pipeline.keyring;
+    const tokensOf = async () =>
+      new Set(
+        (
+          await pool.query<{ t: string }>(
+            'SELECT masked_ip AS t FROM user_logins UNION SELECT masked_device_id FROM user_logins',
+          )
+        ).rows.map((r) => r.t),
+      );
+    const oldTokens = await tokensOf();
+    const event = events[5]!;
+    const oldIpToken = tokenize(oldRoot.keySet(1), 'ip', canonicalIp(event.ip).value);
+    const erasedDevice = tokenize(oldRoot.keySet(1), 'device_id', events[6]!.device_id);
+    await forget(pool, { token: erasedDevice, field: 'device_id', actor: 'dpo', reason: 'erasure before the move' });
+
+    const newRoot = createKeyring(Buffer.from('a-new-root-secret-after-a-leak-0123456789', 'utf8'));
+    let chunks = 0;
+    await assert.rejects(
+      rotateRoot(pool, opening, newRoot, {
+        actor: 'ops',
+        reason: 'root leaked',
+        chunkSize: 50,
+        onChunk: () => {
+          if (++chunks === 2) throw new Error('interrupted');
+        },
+      }),
+      /interrupted/,
+    );
+    await assert.rejects(claimKeyState(pool, oldRoot), RootKeyMismatchError, 'a worker on the old root is refused');
+    const resumed = await rotateRoot(pool, opening, newRoot, { actor: 'ops', reason: 'root leaked' });
+    assert.equal(resumed.resumed, true);
+    assert.equal((await piiStatus(pool)).pendingRotation, 0);
+
+    const newTokens = await tokensOf();
+    assert.equal(newTokens.size, oldTokens.size, 'equal values still share one token');
+    assert.deepEqual(
+      [...newTokens].filter((token) => oldTokens.has(token)),
+      [],
+      'no row keeps a token of the old root',
+    );
+    const { rows: sealing } = await pool.query<{ seal_key_id: string | null; value_sealed: Buffer | null }>(
+      'SELECT seal_key_id, value_sealed FROM pii_vault',
+    );
+    assert.ok(sealing.every((row) => row.value_sealed === null || row.seal_key_id === opening.operator.id));
+
+    const moved = { operator: opening.operator, keyring: newRoot };
+    const [revealed] = await reveal(pool, moved, { token: oldIpToken, actor: 'alice', reason: 'after the move' });
+    assert.equal(revealed?.status === 'revealed' && revealed.value, event.ip);
+    assert.equal(revealed!.token, tokenize(newRoot.keySet(resumed.toVersion), 'ip', canonicalIp(event.ip).value));
+    const [erased] = await reveal(pool, moved, { token: erasedDevice, actor: 'alice', reason: 'after the move' });
+    assert.equal(erased!.status, 'forgotten');
+    await assert.rejects(
+      reveal(pool, opening, { token: oldIpToken, actor: 'alice', reason: 'old root' }),
+      RootKeyMismatchError,
+    );
   });
 });
