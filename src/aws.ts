@@ -1,3 +1,4 @@
+import { isLoopbackUrl } from './config';
 import { createLogger } from './log';
 
 /** Dummy credentials for local emulators; real AWS uses the SDK's default credential chain. */
@@ -22,18 +23,12 @@ function noticeOldNode(): void {
   );
 }
 
-/** An endpoint on this machine: an emulator. A VPC or FIPS endpoint of AWS is elsewhere and needs real credentials. */
-const isLoopback = (endpoint: string) => {
-  const host = new URL(endpoint).hostname;
-  return host === 'localhost' || host === '[::1]' || /^127\./.test(host);
-};
-
 /** Client settings for an AWS service at `endpoint` (an emulator, or an AWS endpoint) or, when undefined, at AWS. */
 export function awsClientSettings(endpoint: string | undefined, region: string) {
   noticeOldNode();
   // Dummy credentials only for an emulator on this machine, and only when none are configured.
   const local =
-    endpoint !== undefined && isLoopback(endpoint) && !process.env.AWS_ACCESS_KEY_ID && !process.env.AWS_PROFILE;
+    endpoint !== undefined && isLoopbackUrl(endpoint) && !process.env.AWS_ACCESS_KEY_ID && !process.env.AWS_PROFILE;
   return {
     region,
     endpoint,

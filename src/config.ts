@@ -18,6 +18,12 @@ export const LOCAL_DATABASE = { user: 'postgres', password: 'postgres', database
 export const localDatabaseUrl = (port: number = LOCAL_PORTS.postgres, database: string = LOCAL_DATABASE.database) =>
   `postgres://${LOCAL_DATABASE.user}:${LOCAL_DATABASE.password}@127.0.0.1:${port}/${database}`;
 
+/** A URL whose host is this machine: an emulator or a development database. */
+export const isLoopbackUrl = (url: string): boolean => {
+  const host = new URL(url).hostname;
+  return host === 'localhost' || host === '[::1]' || /^127\./.test(host);
+};
+
 const optional = <T extends z.ZodType>(schema: T) =>
   z.preprocess((value) => (value === '' ? undefined : value), schema.optional());
 
@@ -118,6 +124,8 @@ export type Config = z.infer<typeof envSchema> & {
   /** DATABASE_URL, or the embedded Postgres of the local stack. */
   databaseUrl: string;
   usesLocalDatabase: boolean;
+  /** Postgres and SQS are both on this machine (the local stack, a development database, an emulator). */
+  servicesAreLocal: boolean;
   /** METRICS_ADDRESS, undefined when off. */
   metricsAddress: string | undefined;
 };
@@ -146,6 +154,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     sqsEndpoint: parsed.SQS_ENDPOINT === '' ? undefined : parsed.SQS_ENDPOINT,
     databaseUrl: parsed.DATABASE_URL ?? localDatabaseUrl(),
     usesLocalDatabase: parsed.DATABASE_URL === undefined,
+    servicesAreLocal:
+      (parsed.DATABASE_URL === undefined || isLoopbackUrl(parsed.DATABASE_URL)) &&
+      parsed.SQS_ENDPOINT !== '' &&
+      isLoopbackUrl(parsed.SQS_ENDPOINT),
     metricsAddress: parsed.METRICS_ADDRESS === 'off' ? undefined : parsed.METRICS_ADDRESS,
   };
 }

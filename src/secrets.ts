@@ -30,20 +30,21 @@ export type KeyringSettings = Pick<
   | 'LOGIN_ETL_DATA_DIR'
   | 'NODE_ENV'
   | 'LOGIN_ETL_DEV_KEYS'
-  | 'usesLocalDatabase'
+  | 'servicesAreLocal'
 >;
 
 /**
  * Development keys (generated once under the data directory) only where no real data can be: the explicit switch,
- * or a process of the local stack (no DATABASE_URL) outside production. Anywhere else a missing key is an error,
- * so a production pod without its secret stops instead of minting a key it will lose on its next reschedule.
+ * or a process of the local stack (Postgres and SQS on this machine) outside production. Anywhere else a missing
+ * key is an error, so a production pod without its secret stops instead of minting a key it will lose on its next
+ * reschedule.
  */
 export const developmentKeysAllowed = (
-  config: Pick<KeyringSettings, 'NODE_ENV' | 'LOGIN_ETL_DEV_KEYS' | 'usesLocalDatabase'>,
-) => config.LOGIN_ETL_DEV_KEYS === 'true' || (config.NODE_ENV !== 'production' && config.usesLocalDatabase);
+  config: Pick<KeyringSettings, 'NODE_ENV' | 'LOGIN_ETL_DEV_KEYS' | 'servicesAreLocal'>,
+) => config.LOGIN_ETL_DEV_KEYS === 'true' || (config.NODE_ENV !== 'production' && config.servicesAreLocal);
 
 const WHY_NOT_DEVELOPMENT =
-  'development keys are only used by the local stack (no DATABASE_URL, NODE_ENV not production) or with LOGIN_ETL_DEV_KEYS=true';
+  'development keys are only for the local stack (Postgres and SQS on this machine, NODE_ENV not production) or with LOGIN_ETL_DEV_KEYS=true';
 
 /** Bound to every wrapped root: KMS refuses to unwrap it for any other purpose. */
 const ENCRYPTION_CONTEXT = { application: 'login-etl', purpose: 'pii-root-key' };

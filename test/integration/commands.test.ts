@@ -86,7 +86,10 @@ describe('commands', () => {
     const withoutKeys = { ...pipeline.env, PII_HMAC_KEY: undefined, LOGIN_ETL_DEV_KEYS: undefined };
     const environments = {
       'NODE_ENV=production on the local stack': { ...withoutKeys, DATABASE_URL: undefined, NODE_ENV: 'production' },
-      'a DATABASE_URL of its own': withoutKeys,
+      'a database on another machine': {
+        ...withoutKeys,
+        DATABASE_URL: 'postgres://etl@db.example.invalid:5432/logins',
+      },
     };
     for (const [where, env] of Object.entries(environments)) {
       const result = await runCommand('src/worker.ts', [], { ...env, LOGIN_ETL_DATA_DIR: dataDir });

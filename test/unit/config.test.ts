@@ -3,6 +3,7 @@ import { describe, it } from 'node:test';
 import { awsClientSettings } from '../../src/aws';
 import { ConfigError, loadConfig, localDatabaseUrl } from '../../src/config';
 import { temporalConnectionOptions } from '../../src/temporal/connection-options';
+import { developmentKeysAllowed } from '../../src/secrets';
 import { resolveDrainOptions } from '../../src/workflows/drain-options';
 
 describe('loadConfig', () => {
@@ -64,6 +65,19 @@ describe('loadConfig', () => {
           error instanceof ConfigError && pattern.test(error.message) && !error.message.includes('\n'),
       );
     }
+  });
+});
+
+describe('development keys', () => {
+  const allowed = (env: NodeJS.ProcessEnv) => developmentKeysAllowed(loadConfig(env));
+
+  it('are for the local stack only: Postgres and SQS on this machine, outside production, or asked for', () => {
+    assert.equal(allowed({}), true);
+    assert.equal(allowed({ DATABASE_URL: 'postgres://postgres@127.0.0.1:5432/test' }), true);
+    assert.equal(allowed({ NODE_ENV: 'production' }), false);
+    assert.equal(allowed({ DATABASE_URL: 'postgres://etl@db.internal:5432/logins' }), false);
+    assert.equal(allowed({ SQS_ENDPOINT: '' }), false, 'real SQS');
+    assert.equal(allowed({ NODE_ENV: 'production', LOGIN_ETL_DEV_KEYS: 'true' }), true);
   });
 });
 
