@@ -99,6 +99,9 @@ const envSchema = z.object({
   CODEC_JWT_AUDIENCE: optional(z.string()),
   // The codec server's only key (npm run pii -- export-codec-key), so it never holds the root.
   CODEC_KEY_FILE: optional(z.string()),
+  CODEC_KMS_WRAPPED_KEY: optional(
+    z.base64('must be base64 (what npm run pii -- export-codec-key --kms-key-id prints)'),
+  ),
   CODEC_ENABLE_ENCODE: z.enum(['true', 'false'], { message: 'must be true or false' }).default('false'),
   PII_OPERATOR: optional(z.string()),
   // Vault values and quarantined bodies are sealed to this X25519 key; only its private key opens them.
@@ -108,6 +111,9 @@ const envSchema = z.object({
     }),
   ),
   PII_VAULT_PRIVATE_KEY_FILE: optional(z.string()),
+  PII_VAULT_PRIVATE_KEY_KMS_WRAPPED: optional(
+    z.base64('must be base64 (what npm run pii -- new-operator-key --kms-key-id prints)'),
+  ),
   // Development keys outside the local stack (tests, compose); never for real data.
   LOGIN_ETL_DEV_KEYS: optional(z.enum(['true', 'false'], { message: 'must be true or false' })),
   NODE_ENV: optional(z.string()),
@@ -147,8 +153,15 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       'invalid setting TEMPORAL_TLS_CLIENT_CERT_PATH: set it and TEMPORAL_TLS_CLIENT_KEY_PATH together (mTLS)',
     );
   }
-  const roots = (['PII_KMS_WRAPPED_KEY', 'PII_HMAC_KEY', 'PII_KEY_FILE'] as const).filter((name) => parsed[name]);
-  if (roots.length > 1) throw new ConfigError(`invalid setting ${roots[1]}: set only one of ${roots.join(', ')}`);
+  const exclusive = [
+    ['PII_KMS_WRAPPED_KEY', 'PII_HMAC_KEY', 'PII_KEY_FILE'],
+    ['PII_VAULT_PRIVATE_KEY_FILE', 'PII_VAULT_PRIVATE_KEY_KMS_WRAPPED'],
+    ['CODEC_KEY_FILE', 'CODEC_KMS_WRAPPED_KEY'],
+  ] as const;
+  for (const sources of exclusive) {
+    const set = sources.filter((name) => parsed[name]);
+    if (set.length > 1) throw new ConfigError(`invalid setting ${set[1]}: set only one of ${set.join(', ')}`);
+  }
   return {
     ...parsed,
     sqsEndpoint: parsed.SQS_ENDPOINT === '' ? undefined : parsed.SQS_ENDPOINT,

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { linkSync, mkdirSync, readFileSync, unlinkSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { DecryptCommand, GenerateDataKeyCommand, KMSClient } from '@aws-sdk/client-kms';
+import { DecryptCommand, EncryptCommand, GenerateDataKeyCommand, KMSClient } from '@aws-sdk/client-kms';
 import { awsClientSettings } from './aws';
 import { ConfigError, type Config } from './config';
 import { createKeyring, type Keyring } from './core/keys';
@@ -46,8 +46,12 @@ export const developmentKeysAllowed = (
 const WHY_NOT_DEVELOPMENT =
   'development keys are only for the local stack (Postgres and SQS on this machine, NODE_ENV not production) or with LOGIN_ETL_DEV_KEYS=true';
 
-/** Bound to every wrapped root: KMS refuses to unwrap it for any other purpose. */
-const ENCRYPTION_CONTEXT = { application: 'login-etl', purpose: 'pii-root-key' };
+/**
+ * Bound to every secret KMS wraps: KMS refuses to unwrap it for another purpose, and a key policy can grant each
+ * purpose to its own principals (workers: the root; operators: their private key; the codec server: its key).
+ */
+type WrappedPurpose = 'pii-root-key' | 'operator-private-key' | 'temporal-codec-key';
+const encryptionContext = (purpose: WrappedPurpose) => ({ application: 'login-etl', purpose });
 
 /**
  * The keyring from its root secret, from exactly one source: a data key wrapped by a KMS key
@@ -55,7 +59,9 @@ const ENCRYPTION_CONTEXT = { application: 'login-etl', purpose: 'pii-root-key' }
  * file PII_KEY_FILE names, or else, where allowed, a development key generated once under the data directory.
  */
 export async function loadKeyring(config: KeyringSettings): Promise<Keyring> {
-  if (config.PII_KMS_WRAPPED_KEY) return createKeyring(await unwrapRootKey(config, config.PII_KMS_WRAPPED_KEY));
+  if (config.PII_KMS_WRAPPED_KEY) {
+    return createKeyring(await unwrap(config, config.PII_KMS_WRAPPED_KEY, 'pii-root-key', 'PII_KMS_WRAPPED_KEY'));
+  }
   if (config.PII_HMAC_KEY) return createKeyring(Buffer.from(config.PII_HMAC_KEY, 'utf8'));
   if (config.PII_KEY_FILE) return createKeyring(Buffer.from(readFileSync(config.PII_KEY_FILE, 'utf8').trim(), 'utf8'));
   if (!developmentKeysAllowed(config)) {
@@ -70,7 +76,11 @@ export async function loadKeyring(config: KeyringSettings): Promise<Keyring> {
   );
 }
 
-export type OperatorKeySettings = Pick<Config, 'PII_VAULT_PUBLIC_KEY' | 'PII_VAULT_PRIVATE_KEY_FILE'> & KeyringSettings;
+export type OperatorKeySettings = Pick<
+  Config,
+  'PII_VAULT_PUBLIC_KEY' | 'PII_VAULT_PRIVATE_KEY_FILE' | 'PII_VAULT_PRIVATE_KEY_KMS_WRAPPED'
+> &
+  KeyringSettings;
 
 /** The operator key pair of the local stack, made once with the development root key. */
 const devOperatorKey = (config: KeyringSettings) =>
@@ -105,16 +115,31 @@ export async function loadWorkerKeys(config: OperatorKeySettings): Promise<Worke
 
 /** What an operator holds to open the vault: the private key, and the root for what was sealed before 0.4.0. */
 export async function loadOpeningKeys(config: OperatorKeySettings): Promise<OpeningKeys> {
-  const operator = loadOperatorPrivateKey(config);
+  const operator = await loadOperatorPrivateKey(config);
   return { operator, keyring: await loadKeyring(config) };
 }
 
-/** What opens the vault (reveal, rotate): the file PII_VAULT_PRIVATE_KEY_FILE names, or the development pair's. */
-export function loadOperatorPrivateKey(config: OperatorKeySettings): OperatorPrivateKey {
-  if (config.PII_VAULT_PRIVATE_KEY_FILE)
+/**
+ * What opens the vault (reveal, rotate): the file PII_VAULT_PRIVATE_KEY_FILE names, the key KMS unwraps from
+ * PII_VAULT_PRIVATE_KEY_KMS_WRAPPED, or the development pair's.
+ */
+export async function loadOperatorPrivateKey(config: OperatorKeySettings): Promise<OperatorPrivateKey> {
+  if (config.PII_VAULT_PRIVATE_KEY_FILE) {
     return parseOperatorPrivateKey(readFileSync(config.PII_VAULT_PRIVATE_KEY_FILE, 'utf8'));
+  }
+  if (config.PII_VAULT_PRIVATE_KEY_KMS_WRAPPED) {
+    const pem = await unwrap(
+      config,
+      config.PII_VAULT_PRIVATE_KEY_KMS_WRAPPED,
+      'operator-private-key',
+      'PII_VAULT_PRIVATE_KEY_KMS_WRAPPED',
+    );
+    return parseOperatorPrivateKey(pem.toString('utf8'));
+  }
   if (config.PII_VAULT_PUBLIC_KEY || !developmentKeysAllowed(config)) {
-    throw new ConfigError('no operator private key: set PII_VAULT_PRIVATE_KEY_FILE (the file new-operator-key wrote)');
+    throw new ConfigError(
+      'no operator private key: set PII_VAULT_PRIVATE_KEY_FILE or PII_VAULT_PRIVATE_KEY_KMS_WRAPPED (new-operator-key)',
+    );
   }
   return devOperatorKey(config);
 }
@@ -122,19 +147,60 @@ export function loadOperatorPrivateKey(config: OperatorKeySettings): OperatorPri
 const kmsClient = (config: Pick<Config, 'KMS_ENDPOINT' | 'AWS_REGION'>) =>
   new KMSClient(awsClientSettings(config.KMS_ENDPOINT, config.AWS_REGION));
 
-async function unwrapRootKey(config: KeyringSettings, wrapped: string): Promise<Buffer> {
+/** A secret KMS wrapped for `purpose`, unwrapped by KMS Decrypt; `setting` names where it came from. */
+async function unwrap(
+  config: Pick<Config, 'KMS_ENDPOINT' | 'AWS_REGION'>,
+  wrapped: string,
+  purpose: WrappedPurpose,
+  setting: string,
+): Promise<Buffer> {
   const kms = kmsClient(config);
   try {
     const { Plaintext } = await kms.send(
-      new DecryptCommand({ CiphertextBlob: Buffer.from(wrapped, 'base64'), EncryptionContext: ENCRYPTION_CONTEXT }),
+      new DecryptCommand({
+        CiphertextBlob: Buffer.from(wrapped, 'base64'),
+        EncryptionContext: encryptionContext(purpose),
+      }),
     );
     if (!Plaintext) throw new Error('KMS returned no plaintext');
     return Buffer.from(Plaintext);
   } catch (error) {
-    throw new Error(`cannot unwrap PII_KMS_WRAPPED_KEY with KMS: ${(error as Error).message}`, { cause: error });
+    throw new Error(`cannot unwrap ${setting} with KMS: ${(error as Error).message}`, { cause: error });
   } finally {
     kms.destroy();
   }
+}
+
+/** A secret made here, wrapped by KMS Encrypt under the given KMS key for `purpose`: only the wrapped form is kept. */
+export async function wrapWithKms(
+  config: Pick<Config, 'KMS_ENDPOINT' | 'AWS_REGION'>,
+  kmsKeyId: string,
+  secret: Buffer,
+  purpose: Exclude<WrappedPurpose, 'pii-root-key'>,
+): Promise<string> {
+  const kms = kmsClient(config);
+  try {
+    const { CiphertextBlob } = await kms.send(
+      new EncryptCommand({ KeyId: kmsKeyId, Plaintext: secret, EncryptionContext: encryptionContext(purpose) }),
+    );
+    if (!CiphertextBlob) throw new Error('KMS returned no wrapped key');
+    return Buffer.from(CiphertextBlob).toString('base64');
+  } finally {
+    kms.destroy();
+  }
+}
+
+/** The codec server's key: CODEC_KEY_FILE, or CODEC_KMS_WRAPPED_KEY unwrapped by KMS; undefined when neither is set. */
+export async function loadCodecKeyBytes(
+  config: Pick<Config, 'CODEC_KEY_FILE' | 'CODEC_KMS_WRAPPED_KEY' | 'KMS_ENDPOINT' | 'AWS_REGION'>,
+): Promise<Buffer | undefined> {
+  // Either way the key is kept as hex text, as export-codec-key writes it.
+  const hex = config.CODEC_KEY_FILE
+    ? readFileSync(config.CODEC_KEY_FILE, 'utf8')
+    : config.CODEC_KMS_WRAPPED_KEY
+      ? (await unwrap(config, config.CODEC_KMS_WRAPPED_KEY, 'temporal-codec-key', 'CODEC_KMS_WRAPPED_KEY')).toString()
+      : undefined;
+  return hex === undefined ? undefined : Buffer.from(hex.trim(), 'hex');
 }
 
 /** A new 256-bit root generated by KMS under the given KMS key; only its wrapped form leaves KMS. */
@@ -145,7 +211,11 @@ export async function generateWrappedRootKey(
   const kms = kmsClient(config);
   try {
     const { CiphertextBlob } = await kms.send(
-      new GenerateDataKeyCommand({ KeyId: kmsKeyId, KeySpec: 'AES_256', EncryptionContext: ENCRYPTION_CONTEXT }),
+      new GenerateDataKeyCommand({
+        KeyId: kmsKeyId,
+        KeySpec: 'AES_256',
+        EncryptionContext: encryptionContext('pii-root-key'),
+      }),
     );
     if (!CiphertextBlob) throw new Error('KMS returned no wrapped key');
     return Buffer.from(CiphertextBlob).toString('base64');

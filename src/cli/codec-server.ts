@@ -1,8 +1,7 @@
-import { readFileSync } from 'node:fs';
 import { ConfigError, loadConfig, type Config } from '../config';
 import { codecKeyFromBytes, type VersionedKey } from '../core/keys';
 import { createLogger } from '../log';
-import { developmentKeysAllowed, loadKeyring } from '../secrets';
+import { developmentKeysAllowed, loadCodecKeyBytes, loadKeyring } from '../secrets';
 import { authIsOn } from '../temporal/codec-auth';
 import { startCodecServer } from '../temporal/codec-server';
 import { EncryptionCodec } from '../temporal/encryption-codec';
@@ -12,15 +11,14 @@ const log = createLogger('codec-server');
 
 const LOOPBACK_HOSTS = ['127.0.0.1', '::1', 'localhost'];
 
-/** The codec key alone, from CODEC_KEY_FILE; the root only for the local stack's development key. */
+/** The codec key alone (CODEC_KEY_FILE or CODEC_KMS_WRAPPED_KEY); the root only for the local stack's development key. */
 async function loadCodecKey(config: Config): Promise<VersionedKey> {
-  if (config.CODEC_KEY_FILE) {
-    return codecKeyFromBytes(Buffer.from(readFileSync(config.CODEC_KEY_FILE, 'utf8').trim(), 'hex'));
-  }
+  const bytes = await loadCodecKeyBytes(config);
+  if (bytes) return codecKeyFromBytes(bytes);
   if (!developmentKeysAllowed(config)) {
     throw new ConfigError(
-      'no codec key: set CODEC_KEY_FILE (npm run pii -- export-codec-key --out FILE, where the root key is); ' +
-        'the codec server never holds the root',
+      'no codec key: set CODEC_KEY_FILE or CODEC_KMS_WRAPPED_KEY (npm run pii -- export-codec-key, where the root ' +
+        'key is); the codec server never holds the root',
     );
   }
   return (await loadKeyring(config)).codec;

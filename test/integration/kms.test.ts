@@ -5,7 +5,9 @@ import { after, before, describe, it } from 'node:test';
 import { CreateKeyCommand, KMSClient } from '@aws-sdk/client-kms';
 import { loadConfig, PROJECT_ROOT } from '../../src/config';
 import { createLogger } from '../../src/log';
-import { loadKeyring } from '../../src/secrets';
+import { codecKeyFromBytes } from '../../src/core/keys';
+import { openSealed, parseOperatorPublicKey, sealerFor } from '../../src/core/operator-seal';
+import { loadCodecKeyBytes, loadKeyring, loadOperatorPrivateKey } from '../../src/secrets';
 import { startManagedProcess, type ManagedProcess } from '../../src/stack/managed-process';
 import { freePort, waitUntil } from '../../src/stack/readiness';
 import { runCommand } from '../helpers/commands';
@@ -59,6 +61,56 @@ describe(
       await assert.rejects(
         loadKeyring(loadConfig({ ...env, PII_KMS_WRAPPED_KEY: tampered.toString('base64') })),
         /cannot unwrap PII_KMS_WRAPPED_KEY with KMS/,
+      );
+    });
+
+    it('wraps the operator private key and the codec key for their own purposes; neither unwraps as the other', async () => {
+      const kms = new KMSClient({
+        endpoint,
+        region: 'us-east-1',
+        credentials: { accessKeyId: 'test', secretAccessKey: 'test' },
+      });
+      const { KeyMetadata } = await kms.send(new CreateKeyCommand({ Description: 'login-etl operator key' }));
+      kms.destroy();
+      const env = { ...process.env, KMS_ENDPOINT: endpoint };
+      const settingsOf = (stdout: string) =>
+        Object.fromEntries(
+          stdout
+            .trim()
+            .split('\n')
+            .map((line) => line.split(/=(.*)/s).slice(0, 2) as [string, string]),
+        );
+
+      const made = await runCommand('src/cli/pii.ts', ['new-operator-key', '--kms-key-id', KeyMetadata!.KeyId!], env);
+      assert.equal(made.code, 0, made.stderr);
+      const operator = settingsOf(made.stdout);
+      assert.deepEqual(Object.keys(operator), ['PII_VAULT_PUBLIC_KEY', 'PII_VAULT_PRIVATE_KEY_KMS_WRAPPED']);
+      const privateKey = await loadOperatorPrivateKey(loadConfig({ ...env, ...operator }));
+      const publicKey = parseOperatorPublicKey(operator.PII_VAULT_PUBLIC_KEY!);
+      assert.equal(privateKey.id, publicKey.id);
+      const sealed = sealerFor(publicKey)(Buffer.from('198.51.100.77'), Buffer.from('aad'));
+      assert.equal(openSealed(privateKey, sealed, Buffer.from('aad')).toString(), '198.51.100.77');
+
+      const exported = await runCommand(
+        'src/cli/pii.ts',
+        ['export-codec-key', '--kms-key-id', KeyMetadata!.KeyId!],
+        env,
+      );
+      assert.equal(exported.code, 0, exported.stderr);
+      const codec = settingsOf(exported.stdout);
+      const bytes = await loadCodecKeyBytes(loadConfig({ ...env, ...codec }));
+      assert.equal(codecKeyFromBytes(bytes!).id, (await loadKeyring(loadConfig(process.env))).codec.id);
+
+      // The encryption context names the purpose: a wrapped operator key is not a root, nor a codec key.
+      await assert.rejects(
+        loadKeyring(
+          loadConfig({ ...env, PII_HMAC_KEY: '', PII_KMS_WRAPPED_KEY: operator.PII_VAULT_PRIVATE_KEY_KMS_WRAPPED }),
+        ),
+        /cannot unwrap PII_KMS_WRAPPED_KEY/,
+      );
+      await assert.rejects(
+        loadCodecKeyBytes(loadConfig({ ...env, CODEC_KMS_WRAPPED_KEY: operator.PII_VAULT_PRIVATE_KEY_KMS_WRAPPED })),
+        /cannot unwrap CODEC_KMS_WRAPPED_KEY/,
       );
     });
   },
