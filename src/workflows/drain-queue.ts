@@ -53,6 +53,11 @@ export const PATCHES = {
   heldBatches: 'held-batches',
   /** An until-empty drain ends only after zero counts read repeatedly over a confirmation window. Once per run. */
   emptyConfirmed: 'empty-confirmed',
+  /**
+   * While the queue is empty one lane polls it and the others wait until it finds messages: the confirmation
+   * window (or an idle continuous drain) costs one receive at a time, not one per lane. Once per run.
+   */
+  oneLanePollsEmpty: 'one-lane-polls-empty',
 } as const;
 
 export const statsQuery = defineQuery<DrainStats>('stats');
@@ -166,6 +171,10 @@ export async function drainQueue(input: DrainInput = {}): Promise<DrainStats> {
   let sequence = 0;
   const holdsBatches = patched(PATCHES.heldBatches);
   const emptyCheck = new EmptyCheck(options, patched(PATCHES.emptyConfirmed));
+  const oneLanePollsEmpty = patched(PATCHES.oneLanePollsEmpty);
+  /** The last receive found nothing; while so, `polling` says a lane is receiving and the others wait for it. */
+  let empty = false;
+  let polling = false;
   let outcome: 'drained' | 'stopped' | 'continue-as-new' | 'failed' | undefined;
   let failure: { batch: number; error: unknown } | undefined;
 
@@ -206,6 +215,14 @@ export async function drainQueue(input: DrainInput = {}): Promise<DrainStats> {
         outcome ??= 'continue-as-new';
         return;
       }
+      const polls = oneLanePollsEmpty && empty;
+      if (polls) {
+        if (polling) {
+          await condition(() => !empty || control.paused || control.stopping || outcome !== undefined);
+          continue;
+        }
+        polling = true;
+      }
       const batch = ++sequence;
       try {
         await (holdsBatches ? runHeldBatch(batch) : runCarriedBatch(batch));
@@ -213,6 +230,8 @@ export async function drainQueue(input: DrainInput = {}): Promise<DrainStats> {
         if (isCancellation(error) || !patched(PATCHES.failedBatchWindsDown)) throw error;
         failure ??= { batch, error };
         outcome = 'failed';
+      } finally {
+        if (polls) polling = false;
       }
     }
   };
@@ -224,9 +243,15 @@ export async function drainQueue(input: DrainInput = {}): Promise<DrainStats> {
   });
   /** Notes a receive that found nothing; an until-empty drain may be done. */
   const receivedNothing = (queueDepth: QueueDepth | undefined) => {
+    empty = true;
     if (options.mode === 'until-empty' && emptyCheck.isEmptyAfter(queueDepth, Date.now())) outcome ??= 'drained';
     // An idle continuous drain still moves toward continue-as-new.
     if (options.mode === 'continuous') counted++;
+  };
+  /** A receive brought messages: the queue is not empty, and lanes waiting on the poller go back to work. */
+  const receivedSome = () => {
+    empty = false;
+    emptyCheck.received();
   };
   const countLoad = (load: Omit<LoadBatchResult, 'duplicates' | 'rejected'> & Partial<LoadBatchResult>) => {
     stats.loaded += load.loaded;
@@ -254,7 +279,7 @@ export async function drainQueue(input: DrainInput = {}): Promise<DrainStats> {
       holdSeconds: HOLD_SECONDS,
     });
     if (!received.batch) return receivedNothing(received.queueDepth);
-    emptyCheck.received();
+    receivedSome();
     counted++;
     const held = received.batch;
     const steps = heldBatchSteps(batch, held.taskQueue);
@@ -284,7 +309,7 @@ export async function drainQueue(input: DrainInput = {}): Promise<DrainStats> {
       visibilityTimeoutSeconds: options.visibilityTimeoutSeconds,
     });
     if (received.messages.length === 0) return receivedNothing(received.queueDepth);
-    emptyCheck.received();
+    receivedSome();
     counted++;
     const transformed = await activities.maskBatch(received.messages);
     const load = await activities.loadBatch(transformed);

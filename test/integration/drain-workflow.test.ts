@@ -47,6 +47,8 @@ class StubQueue {
   lateMessages = 0;
   /** What a lost batch's load had committed, as Postgres would tell. */
   committedByLostBatch = { loaded: 0, quarantined: 0 };
+  /** Receives that found nothing and loads, running now and the most at once. */
+  readonly atOnce = { emptyReceives: 0, maxEmptyReceives: 0, loads: 0, maxLoads: 0 };
 
   add(count: number) {
     this.visible += count;
@@ -70,8 +72,9 @@ class StubQueue {
       receiveHeldBatch: track(async ({ maxMessages, waitTimeSeconds }) => {
         const messages = Math.min(maxMessages, this.visible);
         if (messages === 0) {
+          this.atOnce.maxEmptyReceives = Math.max(this.atOnce.maxEmptyReceives, ++this.atOnce.emptyReceives);
           // A short stand-in for the long poll.
-          await sleep(Math.min(waitTimeSeconds * 1000, 50));
+          await sleep(Math.min(waitTimeSeconds * 1000, 50)).finally(() => this.atOnce.emptyReceives--);
           // Counted after the wait, as SQS counts when it answers.
           const queueDepth = { visible: this.visible, inFlight: this.inFlight, delayed: 0 };
           this.add(this.lateMessages);
@@ -91,7 +94,8 @@ class StubQueue {
       settleLostBatch: track(() => this.committedByLostBatch),
       maskHeldBatch: track((batchId) => ({ valid: count(batchId), invalid: 0, tokens: 0, keyVersion: 1 })),
       loadHeldBatch: track(async (batchId) => {
-        await this.beforeLoad(Context.current().info.activityId);
+        this.atOnce.maxLoads = Math.max(this.atOnce.maxLoads, ++this.atOnce.loads);
+        await this.beforeLoad(Context.current().info.activityId).finally(() => this.atOnce.loads--);
         return { loaded: count(batchId), quarantined: 0, duplicates: 0, rejected: 0 };
       }),
       deleteHeldBatch: track((batchId) => {
@@ -331,6 +335,26 @@ describe('drainQueue with stub activities', () => {
     await handle.signal(stopSignal);
     const stats = await handle.result();
     assert.deepEqual([stats.received, stats.deleted], [50, 50]);
+  });
+
+  it('while the queue is empty one lane polls it, and messages it finds wake every lane', async () => {
+    const queue = new StubQueue();
+    const handle = await startDrain(queue, { mode: 'continuous', batchSize: 5, concurrency: 4 });
+    // Every lane receives once at the start, before any knows the queue is empty; from then on one polls.
+    await waitUntil('the first empty receives', () => Promise.resolve(queue.started.length >= 8));
+    queue.atOnce.maxEmptyReceives = queue.atOnce.emptyReceives;
+    await waitUntil('more empty receives', () => Promise.resolve(queue.started.length >= 16));
+    assert.equal(queue.atOnce.maxEmptyReceives, 1, 'one receive at a time while empty, not one per lane');
+    // Loads that take a moment, so lanes working side by side overlap.
+    queue.beforeLoad = async () => {
+      await sleep(200);
+    };
+    queue.add(40);
+    await waitUntil('the messages', async () => (await handle.query(statsQuery)).deleted === 40);
+    assert.ok(queue.atOnce.maxLoads >= 3, `lanes woke to load side by side (at most ${queue.atOnce.maxLoads} at once)`);
+    await handle.signal(stopSignal);
+    await handle.result();
+    await assertReplays(handle.workflowId);
   });
 
   it('a failed batch fails the drain once the other batches in flight are done', async () => {
