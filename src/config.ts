@@ -153,6 +153,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       'invalid setting TEMPORAL_TLS_CLIENT_CERT_PATH: set it and TEMPORAL_TLS_CLIENT_KEY_PATH together (mTLS)',
     );
   }
+  if (parsed.CODEC_JWKS_URL && !(parsed.CODEC_JWT_ISSUER && parsed.CODEC_JWT_AUDIENCE)) {
+    throw new ConfigError(
+      'invalid setting CODEC_JWKS_URL: set CODEC_JWT_ISSUER and CODEC_JWT_AUDIENCE with it, or a token the same ' +
+        'provider issued for another application would pass',
+    );
+  }
   const exclusive = [
     ['PII_KMS_WRAPPED_KEY', 'PII_HMAC_KEY', 'PII_KEY_FILE'],
     ['PII_VAULT_PRIVATE_KEY_FILE', 'PII_VAULT_PRIVATE_KEY_KMS_WRAPPED'],

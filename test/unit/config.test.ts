@@ -68,6 +68,21 @@ describe('loadConfig', () => {
   });
 });
 
+describe('codec server settings', () => {
+  it('take OIDC only with the issuer and audience a token must name', () => {
+    assert.throws(
+      () => loadConfig({ CODEC_JWKS_URL: 'https://idp.example/jwks.json', CODEC_JWT_ISSUER: 'https://idp.example' }),
+      /set CODEC_JWT_ISSUER and CODEC_JWT_AUDIENCE with it/,
+    );
+    const config = loadConfig({
+      CODEC_JWKS_URL: 'https://idp.example/jwks.json',
+      CODEC_JWT_ISSUER: 'https://idp.example',
+      CODEC_JWT_AUDIENCE: 'temporal-ui',
+    });
+    assert.equal(config.CODEC_ENABLE_ENCODE, 'false', '/encode is off unless asked for');
+  });
+});
+
 describe('development keys', () => {
   const allowed = (env: NodeJS.ProcessEnv) => developmentKeysAllowed(loadConfig(env));
 
