@@ -30,16 +30,15 @@ const RAW_KEY_BYTES = 32;
 const HKDF_INFO = 'login-etl/sealed-to-operator';
 
 const rawPublicKey = (key: KeyObject): Buffer => Buffer.from(key.export({ format: 'jwk' }).x!, 'base64url');
+const publicKeyFromRaw = (raw: Buffer): KeyObject =>
+  createPublicKey({ key: { kty: 'OKP', crv: 'X25519', x: raw.toString('base64url') }, format: 'jwk' });
 const keyId = (raw: Buffer) => `operator/${createHash('sha256').update(raw).digest('hex').slice(0, 12)}`;
 
 /** A public key from its base64url (or base64) raw 32 bytes, as `npm run pii -- new-operator-key` prints it. */
 export function parseOperatorPublicKey(text: string): OperatorPublicKey {
   const raw = Buffer.from(text.trim(), 'base64url');
   if (raw.length !== RAW_KEY_BYTES) throw new Error(`an operator public key is ${RAW_KEY_BYTES} bytes, base64url`);
-  return {
-    id: keyId(raw),
-    key: createPublicKey({ key: { kty: 'OKP', crv: 'X25519', x: raw.toString('base64url') }, format: 'jwk' }),
-  };
+  return { id: keyId(raw), key: publicKeyFromRaw(raw) };
 }
 
 export function formatOperatorPublicKey(key: OperatorPublicKey): string {
@@ -85,11 +84,7 @@ export function openSealed(recipient: OperatorPrivateKey, sealed: Uint8Array, as
   if (sealed.length <= RAW_KEY_BYTES) throw new Error('sealed data is too short');
   const buffer = Buffer.from(sealed);
   const ephemeralRaw = buffer.subarray(0, RAW_KEY_BYTES);
-  const ephemeral = createPublicKey({
-    key: { kty: 'OKP', crv: 'X25519', x: ephemeralRaw.toString('base64url') },
-    format: 'jwk',
-  });
-  const shared = diffieHellman({ privateKey: recipient.key, publicKey: ephemeral });
+  const shared = diffieHellman({ privateKey: recipient.key, publicKey: publicKeyFromRaw(ephemeralRaw) });
   const key = sessionKey(shared, ephemeralRaw, rawPublicKey(recipient.publicKey.key));
   return open(key, buffer.subarray(RAW_KEY_BYTES), associatedData);
 }

@@ -53,9 +53,8 @@ export async function migrate(pool: Pool, migrations: Migration[] = listMigratio
     await client.query(
       'CREATE TABLE IF NOT EXISTS schema_migrations (version text PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())',
     );
-    const { rows } = await client.query<{ version: string }>('SELECT version FROM schema_migrations');
-    const done = new Set(rows.map((row) => row.version));
-    for (const migration of migrations.filter((m) => !done.has(m.version))) {
+    // Read again under the lock: another migrator may have applied some since the check above.
+    for (const migration of await pendingMigrations(client, migrations)) {
       await withinTransaction(client, async () => {
         await client.query(migration.sql);
         await client.query('INSERT INTO schema_migrations (version) VALUES ($1)', [migration.version]);

@@ -35,16 +35,24 @@ describe(
     });
     after(() => emulator?.stop());
 
-    it('unwraps the root that `pii new-kms-root` made, to the same keys every time, and refuses a tampered one', async () => {
+    /** A new KMS key in the emulator; its id. */
+    const createKmsKey = async (description: string) => {
       const kms = new KMSClient({
         endpoint,
         region: 'us-east-1',
         credentials: { accessKeyId: 'test', secretAccessKey: 'test' },
       });
-      const { KeyMetadata } = await kms.send(new CreateKeyCommand({ Description: 'login-etl test root' }));
-      kms.destroy();
+      try {
+        return (await kms.send(new CreateKeyCommand({ Description: description }))).KeyMetadata!.KeyId!;
+      } finally {
+        kms.destroy();
+      }
+    };
+
+    it('unwraps the root that `pii new-kms-root` made, to the same keys every time, and refuses a tampered one', async () => {
+      const kmsKeyId = await createKmsKey('login-etl test root');
       const env = { ...process.env, KMS_ENDPOINT: endpoint, PII_HMAC_KEY: '' };
-      const made = await runCommand('src/cli/pii.ts', ['new-kms-root', '--kms-key-id', KeyMetadata!.KeyId!], env);
+      const made = await runCommand('src/cli/pii.ts', ['new-kms-root', '--kms-key-id', kmsKeyId], env);
       assert.equal(made.code, 0, made.stderr);
       const wrapped = made.stdout.trim();
       assert.match(wrapped, /^[A-Za-z0-9+/]+=*$/);
@@ -65,13 +73,7 @@ describe(
     });
 
     it('wraps the operator private key and the codec key for their own purposes; neither unwraps as the other', async () => {
-      const kms = new KMSClient({
-        endpoint,
-        region: 'us-east-1',
-        credentials: { accessKeyId: 'test', secretAccessKey: 'test' },
-      });
-      const { KeyMetadata } = await kms.send(new CreateKeyCommand({ Description: 'login-etl operator key' }));
-      kms.destroy();
+      const kmsKeyId = await createKmsKey('login-etl operator key');
       const env = { ...process.env, KMS_ENDPOINT: endpoint };
       const settingsOf = (stdout: string) =>
         Object.fromEntries(
@@ -81,7 +83,7 @@ describe(
             .map((line) => line.split(/=(.*)/s).slice(0, 2) as [string, string]),
         );
 
-      const made = await runCommand('src/cli/pii.ts', ['new-operator-key', '--kms-key-id', KeyMetadata!.KeyId!], env);
+      const made = await runCommand('src/cli/pii.ts', ['new-operator-key', '--kms-key-id', kmsKeyId], env);
       assert.equal(made.code, 0, made.stderr);
       const operator = settingsOf(made.stdout);
       assert.deepEqual(Object.keys(operator), ['PII_VAULT_PUBLIC_KEY', 'PII_VAULT_PRIVATE_KEY_KMS_WRAPPED']);
@@ -91,11 +93,7 @@ describe(
       const sealed = sealerFor(publicKey)(Buffer.from('198.51.100.77'), Buffer.from('aad'));
       assert.equal(openSealed(privateKey, sealed, Buffer.from('aad')).toString(), '198.51.100.77');
 
-      const exported = await runCommand(
-        'src/cli/pii.ts',
-        ['export-codec-key', '--kms-key-id', KeyMetadata!.KeyId!],
-        env,
-      );
+      const exported = await runCommand('src/cli/pii.ts', ['export-codec-key', '--kms-key-id', kmsKeyId], env);
       assert.equal(exported.code, 0, exported.stderr);
       const codec = settingsOf(exported.stdout);
       const bytes = await loadCodecKeyBytes(loadConfig({ ...env, ...codec }));
