@@ -6,6 +6,7 @@ import { migrate } from '../../src/db/migrate';
 import { reveal } from '../../src/pii/reveal';
 import { loadOpeningKeys } from '../../src/secrets';
 import { readBodies, SAMPLE_DATA_FILE } from '../../src/seed-messages';
+import { waitUntil } from '../../src/stack/readiness';
 import { createTestPipeline, type TestPipeline } from '../helpers/pipeline';
 
 /**
@@ -48,7 +49,16 @@ describe('database roles', () => {
   after(async () => {
     await pipeline?.close();
     await Promise.all(pools.map((pool) => pool.end()));
-    await admin.query(`DROP DATABASE IF EXISTS ${database} WITH (FORCE)`);
+    // A pool's end() resolves before its sockets close: a connection dropped from under it would throw in this
+    // process, so the database is dropped only once its last backend has gone.
+    await waitUntil('the test database idle', async () => {
+      const { rows } = await admin.query<{ n: number }>(
+        'SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = $1',
+        [database],
+      );
+      return rows[0]!.n === 0;
+    });
+    await admin.query(`DROP DATABASE IF EXISTS ${database}`);
     for (const role of Object.values(roles)) await admin.query(`DROP ROLE IF EXISTS ${role}`);
     await admin.end();
   });
