@@ -10,7 +10,7 @@ import { startCodecServer } from '../temporal/codec-server';
 import { createPayloadCodec } from '../temporal/data-converter';
 import { createSqsClient, ensureQueues } from '../sqs';
 import { startEmbeddedPostgres } from './embedded-postgres';
-import { assertPortFree, freePort } from './readiness';
+import { assertPortFree, freePorts } from './readiness';
 import { startSqsEmulator } from './sqs-emulator';
 import { findTemporalCli } from './temporal-cli';
 import { startTemporalServer } from './temporal-server';
@@ -49,14 +49,8 @@ export interface LocalStack {
 type Stoppable = { stop(): Promise<void> };
 
 /** Ports nothing listens on, for a stack beside another (the tests', the bench's). */
-export async function freeStackPorts(): Promise<StackPorts> {
-  return {
-    temporal: await freePort(),
-    temporalUi: await freePort(),
-    codecServer: await freePort(),
-    sqs: await freePort(),
-    postgres: await freePort(),
-  };
+export function freeStackPorts(): Promise<StackPorts> {
+  return freePorts('temporal', 'temporalUi', 'codecServer', 'sqs', 'postgres');
 }
 
 /**

@@ -45,16 +45,33 @@ export async function assertPortFree(port: number, what: string): Promise<void> 
   });
 }
 
-/** A port the OS reports free right now, for tests and for components that need no fixed port. */
+/**
+ * A distinct port for each name, each free right now, for tests and for components that need no fixed port.
+ * All are held open until each is known: one at a time, the OS may hand a just-released port out again.
+ */
+export async function freePorts<Name extends string>(...names: Name[]): Promise<Record<Name, number>> {
+  const servers = names.map(() => createServer());
+  try {
+    const ports = await Promise.all(
+      servers.map(
+        (server) =>
+          new Promise<number>((resolve, reject) => {
+            server.once('error', reject);
+            server.listen({ port: 0, host: '127.0.0.1' }, () => {
+              const address = server.address();
+              if (typeof address === 'object' && address) resolve(address.port);
+              else reject(new Error('no port'));
+            });
+          }),
+      ),
+    );
+    return Object.fromEntries(names.map((name, index) => [name, ports[index]])) as Record<Name, number>;
+  } finally {
+    await Promise.all(servers.map((server) => new Promise((resolve) => server.close(resolve))));
+  }
+}
+
+/** One port free right now; the ports of one stack come from one `freePorts` call, so they differ. */
 export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen({ port: 0, host: '127.0.0.1' }, () => {
-      const address = server.address();
-      server.close(() =>
-        typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port')),
-      );
-    });
-  });
+  return (await freePorts('port')).port;
 }

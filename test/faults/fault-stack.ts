@@ -6,7 +6,7 @@ import { localDatabaseUrl, PROJECT_ROOT } from '../../src/config';
 import { createLogger, type Logger } from '../../src/log';
 import { WORKER_NODE_FLAGS } from '../../src/temporal/worker-node-flags';
 import { startEmbeddedPostgres, type RunningPostgres } from '../../src/stack/embedded-postgres';
-import { freePort } from '../../src/stack/readiness';
+import { freePorts } from '../../src/stack/readiness';
 import { startSqsEmulator, type RunningSqsEmulator } from '../../src/stack/sqs-emulator';
 import { findTemporalCli } from '../../src/stack/temporal-cli';
 import { startTemporalServer, type RunningTemporalServer } from '../../src/stack/temporal-server';
@@ -42,13 +42,15 @@ export class FaultStack {
     mkdirSync(dataDir, { recursive: true });
     // Run as root, the embedded Postgres runs as the postgres user, who must be able to reach its data directory.
     chmodSync(dataDir, 0o755);
-    const ports = {
-      temporal: await freePort(),
-      temporalUi: await freePort(),
-      sqs: await freePort(),
-      postgres: await freePort(),
-    };
-    const stack = new FaultStack(dataDir, ports, { sqs: await freePort(), postgres: await freePort() }, log);
+    const { sqsProxy, postgresProxy, ...ports } = await freePorts(
+      'temporal',
+      'temporalUi',
+      'sqs',
+      'postgres',
+      'sqsProxy',
+      'postgresProxy',
+    );
+    const stack = new FaultStack(dataDir, ports, { sqs: sqsProxy, postgres: postgresProxy }, log);
     try {
       await Promise.all([stack.startPostgres(), stack.startSqs(), stack.startTemporal()]);
       await stack.pgProxy.listen();

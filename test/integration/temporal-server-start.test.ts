@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, it } from 'node:test';
 import { createLogger } from '../../src/log';
-import { freePort } from '../../src/stack/readiness';
+import { freePorts } from '../../src/stack/readiness';
 import { findTemporalCli } from '../../src/stack/temporal-cli';
 import { startTemporalServer } from '../../src/stack/temporal-server';
 
@@ -21,10 +21,11 @@ describe('the Temporal dev server', () => {
       if (line.includes('address already in use')) blocker.close();
     });
     const dir = mkdtempSync(path.join(tmpdir(), 'temporal-start-'));
+    const { port, uiPort } = await freePorts('port', 'uiPort');
     const server = await startTemporalServer({
       cli: findTemporalCli(process.env.TEMPORAL_CLI),
-      port: await freePort(),
-      uiPort: await freePort(),
+      port,
+      uiPort,
       dbFile: path.join(dir, 'temporal.db'),
       log,
       extraArgs: ['--http-port', String(httpPort)],
