@@ -16,6 +16,12 @@ const log = createLogger('test');
 
 const TEST_ROOT_SECRET = 'test-root-secret-test-root-secret-0123456789';
 
+/**
+ * A test that hangs fails after this, and its file's process ends (force exit) once its tests are done, so a
+ * stall is a failure with a name instead of a run held until CI's own limit. The slowest test takes about 70 s.
+ */
+const TEST_TIMEOUT_MS = 5 * 60_000;
+
 async function main(): Promise<number> {
   const filter = process.argv.slice(2);
   const files = ['unit', 'integration'].flatMap((dir) =>
@@ -58,7 +64,11 @@ async function main(): Promise<number> {
       [TEST_ENV.stackLog]: stackLog,
     };
     const tsx = path.join(__dirname, '..', 'node_modules', '.bin', 'tsx');
-    const child = spawn(tsx, ['--test', '--test-concurrency=1', ...selected], { stdio: 'inherit', env });
+    const child = spawn(
+      tsx,
+      ['--test', '--test-concurrency=1', `--test-timeout=${TEST_TIMEOUT_MS}`, '--test-force-exit', ...selected],
+      { stdio: 'inherit', env },
+    );
     return await new Promise<number>((resolve) => child.once('exit', (code) => resolve(code ?? 1)));
   } finally {
     await stack.stop();

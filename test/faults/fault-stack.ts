@@ -151,6 +151,8 @@ export class WorkerProcesses {
   private readonly running = new Set<ChildProcess>();
   private readonly output: WriteStream;
   started = 0;
+  /** How each worker that has ended ended: an exit code, or the signal that ended it. */
+  readonly exits: (number | NodeJS.Signals)[] = [];
 
   constructor(
     private readonly env: NodeJS.ProcessEnv,
@@ -173,7 +175,10 @@ export class WorkerProcesses {
     child.stderr.pipe(this.output, { end: false });
     this.running.add(child);
     this.started++;
-    child.once('exit', () => this.running.delete(child));
+    child.once('exit', (code, signal) => {
+      this.running.delete(child);
+      this.exits.push(code ?? signal ?? 0);
+    });
     return child;
   }
 

@@ -5,6 +5,10 @@
  * Prints a table, writes docs/RELIABILITY.md, and exits non-zero when anything was lost, doubled or leaked.
  *
  *   npm run test:faults -- [--messages N] [--outage-seconds S] [--seed S] [--only TEXT] [--no-docs]
+ *                          [--scenario-deadline-seconds S]
+ *
+ * A scenario whose drain has not ended by its deadline fails with a report of what it was waiting for, and the
+ * suite goes on: a stall is a finding, never a hung run.
  */
 import { appendFileSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { cpus, tmpdir, totalmem } from 'node:os';
@@ -25,6 +29,7 @@ import { connectClient } from '../../src/temporal/connect-client';
 import { createPayloadCodec } from '../../src/temporal/data-converter';
 import { FaultStack, sleep, WorkerProcesses } from './fault-stack';
 import { SCENARIOS, type DrainTotals, type Scenario, type ScenarioContext } from './scenarios';
+import { stallReport } from './stall-report';
 import { allHistoryText } from '../helpers/history';
 import { expectedOutcome, verify, type Outcome } from './verify';
 
@@ -46,6 +51,9 @@ async function main(): Promise<number> {
     options: {
       messages: { type: 'string', default: '20000' },
       'outage-seconds': { type: 'string', default: '30' },
+      // Ten times the longest drain of the full suite (SIGKILL ×5 at 20,000 messages, about 170 s) would be too
+      // patient for CI; 600 s is three and a half times it.
+      'scenario-deadline-seconds': { type: 'string', default: '600' },
       seed: { type: 'string', default: String(Date.now() % 2 ** 31) },
       only: { type: 'string' },
       'no-docs': { type: 'boolean' },
@@ -54,6 +62,7 @@ async function main(): Promise<number> {
   const messages = Number(values.messages);
   const outageMs = Number(values['outage-seconds']) * 1000;
   const seed = Number(values.seed);
+  const deadlineMs = Number(values['scenario-deadline-seconds']) * 1000;
   const scenarios = SCENARIOS.filter((s) => !values.only || s.name.toLowerCase().includes(values.only.toLowerCase()));
   log.info(`fault suite: ${scenarios.length} scenarios, ${messages} messages each, outages of ${outageMs / 1000} s`);
   log.info(`seed ${seed} (replay with --seed ${seed})`);
@@ -66,7 +75,14 @@ async function main(): Promise<number> {
   try {
     for (const [index, scenario] of scenarios.entries()) {
       log.info(`── ${scenario.name}`);
-      const result = await runScenario(stack, scenario, { messages, outageMs, seed: seed + index, dataDir, suiteLog });
+      const result = await runScenario(stack, scenario, {
+        messages,
+        outageMs,
+        deadlineMs,
+        seed: seed + index,
+        dataDir,
+        suiteLog,
+      });
       results.push(result);
       log.info(result.failure ? `FAILED: ${result.failure}` : 'passed', {
         notes: result.notes.join('; ') || undefined,
@@ -89,7 +105,7 @@ async function main(): Promise<number> {
 async function runScenario(
   stack: FaultStack,
   scenario: Scenario,
-  run: { messages: number; outageMs: number; seed: number; dataDir: string; suiteLog: string },
+  run: { messages: number; outageMs: number; deadlineMs: number; seed: number; dataDir: string; suiteLog: string },
 ): Promise<Result> {
   const random = seededRandom(run.seed);
   const id = `f${run.seed}`;
@@ -100,7 +116,17 @@ async function runScenario(
   const result: Result = { scenario, sent: bodies.length, notes: [] };
   const expected = expectedOutcome(bodies, scenario.refuses);
 
-  await stack.createDatabase(id);
+  const deadline = new AbortController();
+  const deadlineTimer = setTimeout(
+    () => deadline.abort(new Error(`no end after ${run.deadlineMs / 1000} s`)),
+    run.deadlineMs,
+  );
+  const pastDeadline = new Promise<never>((_, reject) =>
+    deadline.signal.addEventListener('abort', () => reject(deadline.signal.reason as Error), { once: true }),
+  );
+  // Rejects only while something is awaited against it; a deadline that passes unobserved must not crash the suite.
+  pastDeadline.catch(() => undefined);
+  await Promise.race([stack.createDatabase(id), pastDeadline]);
   const env = {
     ...process.env,
     TEMPORAL_ADDRESS: stack.temporalAddress,
@@ -119,43 +145,51 @@ async function runScenario(
   const keyring = createKeyring(Buffer.from(ROOT_SECRET, 'utf8'));
   const pool = createPool({ databaseUrl: stack.databaseUrl(id, true) }, 3);
   const sqs = createSqsClient({ sqsEndpoint: stack.directSqsEndpoint, AWS_REGION: 'us-east-1' });
-  const client = await connectClient(config, keyring);
+  const client = await Promise.race([connectClient(config, keyring), pastDeadline]);
   const workers = new WorkerProcesses(env, path.join(run.dataDir, `${id}-workers.log`));
   const logStart = statSync(run.suiteLog).size;
-  try {
+  const workflowIds = Array.from({ length: scenario.drains ?? 1 }, (_, i) => `drain-${id}-${i}`);
+
+  const progress = async () => {
+    const { rows } = await pool.query<{ n: number }>(
+      'SELECT (SELECT count(*) FROM user_logins) + (SELECT count(*) FROM quarantined_messages) AS n',
+    );
+    return Number(rows[0]!.n);
+  };
+  const ctx: ScenarioContext = {
+    stack,
+    workers,
+    pool,
+    client,
+    workflowIds,
+    random,
+    messages: bodies.length,
+    outageMs: run.outageMs,
+    visibilityTimeoutSeconds: scenario.drainOptions?.visibilityTimeoutSeconds ?? 30,
+    deadline: deadline.signal,
+    async waitForProgress(count) {
+      while ((await progress()) < count) {
+        deadline.signal.throwIfAborted();
+        await sleep(100);
+      }
+    },
+    async recovery() {
+      const started = Date.now();
+      const before = await progress();
+      while ((await progress()) === before) {
+        deadline.signal.throwIfAborted();
+        await sleep(100);
+      }
+      return Date.now() - started;
+    },
+    note: (text) => result.notes.push(text),
+  };
+
+  const drive = async () => {
     await migrate(pool);
     await scenario.setup?.(pool);
     const { queueUrl, dlqUrl } = await ensureQueues(sqs, id);
     await sendBodies(sqs, queueUrl, bodies);
-
-    const progress = async () => {
-      const { rows } = await pool.query<{ n: number }>(
-        'SELECT (SELECT count(*) FROM user_logins) + (SELECT count(*) FROM quarantined_messages) AS n',
-      );
-      return Number(rows[0]!.n);
-    };
-    const workflowIds = Array.from({ length: scenario.drains ?? 1 }, (_, i) => `drain-${id}-${i}`);
-    const ctx: ScenarioContext = {
-      stack,
-      workers,
-      pool,
-      client,
-      workflowIds,
-      random,
-      messages: bodies.length,
-      outageMs: run.outageMs,
-      visibilityTimeoutSeconds: scenario.drainOptions?.visibilityTimeoutSeconds ?? 30,
-      async waitForProgress(count) {
-        while ((await progress()) < count) await sleep(100);
-      },
-      async recovery() {
-        const started = Date.now();
-        const before = await progress();
-        while ((await progress()) === before) await sleep(100);
-        return Date.now() - started;
-      },
-      note: (text) => result.notes.push(text),
-    };
 
     workers.start();
     const started = Date.now();
@@ -207,10 +241,29 @@ async function runScenario(
       (scenario.noDeadLetters && outcome.deadLettered > 0
         ? `${outcome.deadLettered} messages reached the dead-letter queue`
         : undefined);
+  };
+
+  try {
+    await Promise.race([drive(), pastDeadline]);
   } catch (error) {
     result.failure = error instanceof Error ? error.message : String(error);
+    if (deadline.signal.aborted) {
+      log.warn(`${scenario.name}: past its deadline\n${await stallReport(ctx, config, progress)}`);
+      result.failure += ' (what it waited for is logged above)';
+    }
     await workers.stopAll().catch(() => undefined);
+    // A failed scenario's drains must not run on into the next scenario's time.
+    const reason = 'the fault suite gave up on this scenario';
+    await Promise.all(
+      workflowIds.map((workflowId) =>
+        client.workflow
+          .getHandle(workflowId)
+          .terminate(reason)
+          .catch(() => undefined),
+      ),
+    );
   } finally {
+    clearTimeout(deadlineTimer);
     await client.connection.close().catch(() => undefined);
     sqs.destroy();
     await pool.end();

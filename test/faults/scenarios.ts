@@ -24,6 +24,8 @@ export interface ScenarioContext {
   messages: number;
   outageMs: number;
   visibilityTimeoutSeconds: number;
+  /** Aborts when the scenario has run past its deadline: every loop that waits for the drain checks it. */
+  deadline: AbortSignal;
   /** Resolves once this many messages have become rows or quarantine records. */
   waitForProgress(count: number): Promise<void>;
   /** Milliseconds until the next row or record is committed: the time the pipeline took to recover. */
@@ -87,6 +89,7 @@ const slowEvent = (random: () => number) => [
 /** A load activity of the drain that has been running for a while: the one the slow insert holds. */
 async function slowLoad(ctx: ScenarioContext): Promise<string> {
   for (; ; await sleep(200)) {
+    ctx.deadline.throwIfAborted();
     // Not found until the drain has started.
     const description = await ctx.client.workflow
       .getHandle(ctx.workflowIds[0]!)
