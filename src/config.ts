@@ -102,6 +102,8 @@ const envSchema = z.object({
   CODEC_KMS_WRAPPED_KEY: optional(
     z.base64('must be base64 (what npm run pii -- export-codec-key --kms-key-id prints)'),
   ),
+  // Codec keys of roots replaced by `pii rotate-root`: every process decodes what Temporal kept from before with them.
+  CODEC_PREVIOUS_KEY_FILE: optional(z.string()),
   CODEC_ENABLE_ENCODE: z.enum(['true', 'false'], { message: 'must be true or false' }).default('false'),
   PII_OPERATOR: optional(z.string()),
   // Vault values and quarantined bodies are sealed to this X25519 key; only its private key opens them.

@@ -1,7 +1,7 @@
 import { ConfigError, loadConfig, type Config } from '../config';
 import { codecKeyFromBytes, type VersionedKey } from '../core/keys';
 import { createLogger } from '../log';
-import { developmentKeysAllowed, loadCodecKeyBytes, loadKeyring } from '../secrets';
+import { developmentKeysAllowed, loadCodecKeyBytes, loadKeyring, loadPreviousCodecKeys } from '../secrets';
 import { authIsOn } from '../temporal/codec-auth';
 import { startCodecServer } from '../temporal/codec-server';
 import { EncryptionCodec } from '../temporal/encryption-codec';
@@ -40,7 +40,7 @@ runMain(async () => {
     );
   }
   const server = await startCodecServer({
-    codec: new EncryptionCodec(await loadCodecKey(config)),
+    codec: new EncryptionCodec(await loadCodecKey(config), loadPreviousCodecKeys(config)),
     allowedOrigins: config.CODEC_CORS_ORIGINS,
     auth,
     encodeEnabled: config.CODEC_ENABLE_ENCODE === 'true',

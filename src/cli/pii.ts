@@ -25,7 +25,8 @@ const USAGE = `usage: npm run pii -- <command> [options]
           (an interrupted rotation is finished by the next one)
   rotate-root (--new-key-file FILE | --new-kms-wrapped-key BLOB) [--reason "…"] [--actor NAME] [--json]
           moves every token and sealed value to a new root (run with the current root set as usual; pause the
-          drains first, restart workers with the new root after); resumable: run it again with the same roots
+          drains first, restart workers with the new root and CODEC_PREVIOUS_KEY_FILE after); resumable: run it
+          again with the same roots
   status  [--json]
           active key version, vault entries per version, pending re-keys, erasures, audit rows
   new-kms-root --kms-key-id KEY
@@ -184,7 +185,9 @@ runMain(async () => {
             `${newRoot.rootFingerprint}, key version ${report.toVersion}): ${report.vaultEntries} vault entries ` +
             `re-keyed, ${report.rowTokens.ip + report.rowTokens.device_id} row tokens re-indexed, ` +
             `${report.quarantinedBodies} root-sealed quarantined bodies sealed to the operator key; restart the ` +
-            'workers with the new root, and export its codec key for the codec server',
+            'workers and commands with the new root, and the codec server with its exported codec key, each with ' +
+            'CODEC_PREVIOUS_KEY_FILE holding the old codec key (export-codec-key, run with the old root) so that ' +
+            'drains and schedules from before the move carry on',
           report,
         );
         return 0;

@@ -8,6 +8,7 @@ import { migrate } from '../db/migrate';
 import { createLogger } from '../log';
 import { startCodecServer } from '../temporal/codec-server';
 import { createPayloadCodec } from '../temporal/data-converter';
+import { loadPreviousCodecKeys } from '../secrets';
 import { createSqsClient, ensureQueues } from '../sqs';
 import { startEmbeddedPostgres } from './embedded-postgres';
 import { assertPortFree, freePorts } from './readiness';
@@ -28,7 +29,13 @@ export interface LocalStackOptions {
   dataDir: string;
   config: Pick<
     Config,
-    'TEMPORAL_CLI' | 'SQS_QUEUE_NAME' | 'AWS_REGION' | 'DATABASE_URL' | 'CODEC_AUTH_TOKEN' | 'CODEC_ENABLE_ENCODE'
+    | 'TEMPORAL_CLI'
+    | 'SQS_QUEUE_NAME'
+    | 'AWS_REGION'
+    | 'DATABASE_URL'
+    | 'CODEC_AUTH_TOKEN'
+    | 'CODEC_ENABLE_ENCODE'
+    | 'CODEC_PREVIOUS_KEY_FILE'
   >;
   /** For the codec server, which decodes payloads for the Web UI. */
   keyring: Keyring;
@@ -80,7 +87,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
   // Started first, and alone: nothing else runs yet if it fails.
   const codecServer = track(
     await startCodecServer({
-      codec: createPayloadCodec(options.keyring),
+      codec: createPayloadCodec(options.keyring, loadPreviousCodecKeys(config)),
       // The Web UI's origin is whichever host name the browser was given.
       allowedOrigins: [`http://localhost:${ports.temporalUi}`, `http://127.0.0.1:${ports.temporalUi}`],
       auth: { staticToken: config.CODEC_AUTH_TOKEN },

@@ -166,9 +166,8 @@ const headerOf = (request: IncomingMessage, name: string): string | undefined =>
 };
 
 /**
- * Fails closed before anything is decrypted: a payload must be encrypted under this server's own key, the payload
- * codec's (an id of another purpose or another root is refused, not looked up), or be one of the plain encodings
- * that carry nothing.
+ * Fails closed before anything is decrypted: a payload must be encrypted under one of this server's codec keys (an id
+ * of another purpose or another root is refused, not looked up), or be one of the plain encodings that carry nothing.
  */
 function checkDecodable(codec: EncryptionCodec, payload: Payload, index: number): void {
   if (!isEncrypted(payload)) {
@@ -179,7 +178,7 @@ function checkDecodable(codec: EncryptionCodec, payload: Payload, index: number)
   const keyId = keyIdOf(payload);
   if (!keyId.startsWith('temporal-codec/'))
     throw new HttpError(422, `payload ${index} names a key that is not a codec key`);
-  if (keyId !== codec.keyId) throw new HttpError(422, `payload ${index} is encrypted with another codec key`);
+  if (!codec.opens(keyId)) throw new HttpError(422, `payload ${index} is encrypted with another codec key`);
 }
 
 function parseJson(text: string): unknown {

@@ -1,6 +1,7 @@
 import { Client, Connection } from '@temporalio/client';
 import type { Config } from '../config';
 import type { Keyring } from '../core/keys';
+import { loadPreviousCodecKeys } from '../secrets';
 import { connectionError, temporalConnectionOptions } from './connection-options';
 import { createDataConverter } from './data-converter';
 
@@ -8,8 +9,9 @@ import { createDataConverter } from './data-converter';
 const MAX_RECEIVE_BYTES = 64 * 1024 * 1024;
 
 export async function connectClient(
-  config: Parameters<typeof temporalConnectionOptions>[0] & Pick<Config, 'TEMPORAL_NAMESPACE'>,
-  keyring: Pick<Keyring, 'codec' | 'byId'>,
+  config: Parameters<typeof temporalConnectionOptions>[0] &
+    Pick<Config, 'TEMPORAL_NAMESPACE' | 'CODEC_PREVIOUS_KEY_FILE'>,
+  keyring: Pick<Keyring, 'codec'>,
 ): Promise<Client> {
   const options = temporalConnectionOptions(config);
   const connection = await Connection.connect({
@@ -18,5 +20,9 @@ export async function connectClient(
   }).catch((error: unknown) => {
     throw connectionError(options, error);
   });
-  return new Client({ connection, namespace: config.TEMPORAL_NAMESPACE, dataConverter: createDataConverter(keyring) });
+  return new Client({
+    connection,
+    namespace: config.TEMPORAL_NAMESPACE,
+    dataConverter: createDataConverter(keyring, loadPreviousCodecKeys(config)),
+  });
 }

@@ -19,13 +19,22 @@ const utf8 = (value: string) => Buffer.from(value, 'utf8');
 
 /**
  * Encrypts each whole payload (metadata and data) with AES-256-GCM, so Temporal's history holds no message
- * content in clear; the key id rides in the payload's metadata. It holds one key and opens only what names it.
+ * content in clear; the key id rides in the payload's metadata. It encodes with one key and opens only what names
+ * that key or one of the earlier keys it was given (the codec keys of roots replaced by `pii rotate-root`).
  */
 export class EncryptionCodec implements PayloadCodec {
-  constructor(private readonly currentKey: VersionedKey) {}
+  private readonly decodeKeys: ReadonlyMap<string, VersionedKey>;
 
-  get keyId(): string {
-    return this.currentKey.id;
+  constructor(
+    private readonly currentKey: VersionedKey,
+    previousKeys: readonly VersionedKey[] = [],
+  ) {
+    this.decodeKeys = new Map([...previousKeys, currentKey].map((key) => [key.id, key]));
+  }
+
+  /** Whether a payload naming this key id opens here. */
+  opens(keyId: string): boolean {
+    return this.decodeKeys.has(keyId);
   }
 
   // The work is synchronous; running it inside then() turns a throw into the rejection callers expect.
@@ -58,11 +67,15 @@ export class EncryptionCodec implements PayloadCodec {
       return payloads.map((payload) => {
         if (!isEncrypted(payload)) return payload;
         const keyId = keyIdOf(payload);
-        if (keyId !== this.currentKey.id) {
-          throw new Error(`payload is encrypted with key "${keyId}", which this process does not hold`);
+        const key = this.decodeKeys.get(keyId);
+        if (!key) {
+          throw new Error(
+            `payload is encrypted with key "${keyId}", which this process does not hold ` +
+              '(written before a rotate-root? CODEC_PREVIOUS_KEY_FILE gives the old codec key)',
+          );
         }
         if (!payload.data) throw new Error('encrypted payload has no data');
-        const opened = open(this.currentKey, payload.data);
+        const opened = open(key, payload.data);
         const compressed = payload.metadata?.[COMPRESSION_METADATA] !== undefined;
         let plain: Buffer;
         try {

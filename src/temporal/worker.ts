@@ -1,6 +1,7 @@
 import { NativeConnection, Worker, type WorkflowBundleOption } from '@temporalio/worker';
 import { createHeldActivities, createSharedActivities, type ActivityDeps } from '../activities';
 import type { Config } from '../config';
+import { loadPreviousCodecKeys } from '../secrets';
 import { connectionError, temporalConnectionOptions } from './connection-options';
 import { createDataConverter } from './data-converter';
 import { installTemporalRuntime } from './runtime';
@@ -47,7 +48,7 @@ export async function createPipelineWorker(options: PipelineWorkerOptions): Prom
     connection,
     namespace: options.config.TEMPORAL_NAMESPACE,
     ...(options.identity ? { identity: options.identity } : {}),
-    dataConverter: createDataConverter(options.deps.keyring),
+    dataConverter: createDataConverter(options.deps.keyring, loadPreviousCodecKeys(options.config)),
     // On SIGTERM: short activities finish; a receive still long-polling is cancelled and hands its messages back.
     shutdownGraceTime: WORKER_SHUTDOWN_GRACE,
     shutdownForceTime: WORKER_SHUTDOWN_FORCE,

@@ -17,7 +17,9 @@ import { runCommand, startCommand } from '../helpers/commands';
 import { TEST_ENV } from '../helpers/test-env';
 
 const keyring = createKeyring(Buffer.alloc(32, 11));
-const codec = createPayloadCodec(keyring);
+/** A root `pii rotate-root` replaced: the codec server keeps its codec key to decode older histories. */
+const replacedRoot = createKeyring(Buffer.alloc(32, 13));
+const codec = createPayloadCodec(keyring, [replacedRoot.codec]);
 const TOKEN = 'operator-token-0123456789';
 const UI_ORIGIN = 'http://localhost:8233';
 const ISSUER = 'https://idp.example';
@@ -141,7 +143,7 @@ describe('codec server', () => {
     assert.equal(notJson.status, 400);
   });
 
-  it('refuses a key id of another purpose or root before looking it up, and unencrypted payloads but null', async () => {
+  it('refuses a key id of another purpose or an unknown root before looking it up, and unencrypted payloads but null', async () => {
     const payload = await encrypted({ batchId: 'b-2' });
     const naming = (keyId: string) => ({
       ...payload,
@@ -152,6 +154,9 @@ describe('codec server', () => {
     assert.match(await vaultKey.text(), /not a codec key/);
     const otherRoot = await post('/decode', { payloads: [naming(createKeyring(Buffer.alloc(32, 12)).codec.id)] });
     assert.equal(otherRoot.status, 422);
+    const [beforeTheMove] = await createPayloadCodec(replacedRoot).encode([defaultPayloadConverter.toPayload(7)]);
+    const replaced = await post('/decode', { payloads: [toJson(beforeTheMove!)] });
+    assert.equal(replaced.status, 200, 'a replaced root codec key it was given still decodes');
 
     const plain = await post('/decode', { payloads: [toJson(defaultPayloadConverter.toPayload({ a: 1 }))] });
     assert.equal(plain.status, 422);

@@ -1,9 +1,13 @@
 import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { describe, it } from 'node:test';
 import { awsClientSettings } from '../../src/aws';
 import { ConfigError, loadConfig, localDatabaseUrl } from '../../src/config';
+import { createKeyring } from '../../src/core/keys';
 import { temporalConnectionOptions } from '../../src/temporal/connection-options';
-import { developmentKeysAllowed } from '../../src/secrets';
+import { developmentKeysAllowed, loadPreviousCodecKeys } from '../../src/secrets';
 import { resolveDrainOptions } from '../../src/workflows/drain-options';
 
 describe('loadConfig', () => {
@@ -80,6 +84,31 @@ describe('codec server settings', () => {
       CODEC_JWT_AUDIENCE: 'temporal-ui',
     });
     assert.equal(config.CODEC_ENABLE_ENCODE, 'false', '/encode is off unless asked for');
+  });
+});
+
+describe('codec keys of replaced roots', () => {
+  it('are read from CODEC_PREVIOUS_KEY_FILE, one per line, with a one-line error for a bad line or file', () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'codec-keys-'));
+    const file = path.join(dir, 'previous');
+    const [first, second] = [createKeyring(Buffer.alloc(32, 1)).codec, createKeyring(Buffer.alloc(32, 2)).codec];
+    writeFileSync(file, `${first.key.toString('hex')}\n\n${second.key.toString('hex')}\n`);
+    const load = (env: NodeJS.ProcessEnv) => loadPreviousCodecKeys(loadConfig(env));
+    assert.deepEqual(
+      load({ CODEC_PREVIOUS_KEY_FILE: file }).map((key) => key.id),
+      [first.id, second.id],
+    );
+    assert.deepEqual(load({}), []);
+    writeFileSync(file, `${first.key.toString('hex')}\nnot-a-key\n`);
+    assert.throws(
+      () => load({ CODEC_PREVIOUS_KEY_FILE: file }),
+      /CODEC_PREVIOUS_KEY_FILE: line 2 of .* is not a codec key/,
+    );
+    assert.throws(
+      () => load({ CODEC_PREVIOUS_KEY_FILE: path.join(dir, 'missing') }),
+      /CODEC_PREVIOUS_KEY_FILE: cannot read .*missing \(ENOENT\)/,
+    );
+    rmSync(dir, { recursive: true });
   });
 });
 

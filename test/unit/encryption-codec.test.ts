@@ -30,6 +30,20 @@ describe('EncryptionCodec', () => {
     assert.equal(defaultPayloadConverter.fromPayload((await createPayloadCodec(keyring).decode([own!]))[0]!), 2);
   });
 
+  it('decodes with the codec keys of replaced roots it is given, and encodes with the current one only', async () => {
+    const [before] = await createPayloadCodec(keyring).encode([defaultPayloadConverter.toPayload('before the move')]);
+    const moved = createPayloadCodec({ codec: other.temporalCodec }, [keyring.codec]);
+    assert.ok(moved.opens(keyring.codec.id) && moved.opens(other.temporalCodec.id));
+    assert.equal(defaultPayloadConverter.fromPayload((await moved.decode([before!]))[0]!), 'before the move');
+    const [after] = await moved.encode([defaultPayloadConverter.toPayload('after')]);
+    assert.equal(Buffer.from(after!.metadata![KEY_ID_METADATA]!).toString(), other.temporalCodec.id);
+    await assert.rejects(
+      createPayloadCodec(keyring).decode([after!]),
+      /does not hold/,
+      'the old root opens nothing new',
+    );
+  });
+
   it('deflates a large payload before encrypting it, and restores it whole', async () => {
     const rows = Array.from({ length: 500 }, (_, i) => ({
       message_id: `m-${i}`,
