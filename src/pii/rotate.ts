@@ -57,7 +57,7 @@ export function rotate(pool: Pool, keys: OpeningKeys, options: RotationOptions):
     const to = resumed
       ? state.activeVersion
       : await activateNextVersion(pool, options, { from: keys.keyring, to: keys.keyring });
-    return rekeyEverything(pool, keys, keys.keyring.keySet(to), resumed, options);
+    return rekeyEverything(pool, keys, keys.keyring.keySet(to), resumed, { ...options, action: 'rotate' });
   });
 }
 
@@ -88,7 +88,7 @@ export function rotateRoot(
     const to = resumed
       ? state.activeVersion
       : await activateNextVersion(pool, options, { from: keys.keyring, to: newRoot });
-    return rekeyEverything(pool, keys, newRoot.keySet(to), resumed, options);
+    return rekeyEverything(pool, keys, newRoot.keySet(to), resumed, { ...options, action: 'rotate-root' });
   });
 }
 
@@ -114,7 +114,7 @@ async function rekeyEverything(
   keys: OpeningKeys,
   target: KeySet,
   resumed: boolean,
-  options: RotationOptions,
+  options: RotationOptions & { action: 'rotate' | 'rotate-root' },
 ): Promise<RotationReport> {
   const chunkSize = options.chunkSize ?? 500;
   const sealer = vaultSealer(keys.operator.publicKey);
@@ -143,7 +143,7 @@ async function rekeyEverything(
   await inTransaction(pool, (client) =>
     appendAudit(client, {
       actor: options.actor,
-      action: 'rotate',
+      action: options.action,
       reason: options.reason,
       outcome:
         `completed v${target.version}: ${report.vaultEntries} vault entries (${report.merged} merged), ` +

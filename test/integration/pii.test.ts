@@ -434,5 +434,16 @@ describe('root rotation', () => {
       reveal(pool, opening, { token: oldIpToken, actor: 'alice', reason: 'old root' }),
       RootKeyMismatchError,
     );
+    const { rows: audit } = await pool.query<{ action: string; outcome: string }>(
+      "SELECT action, outcome FROM pii_audit WHERE action LIKE 'rotate%' ORDER BY id",
+    );
+    assert.deepEqual(
+      audit.map((row) => [row.action, row.outcome.split(' ')[0]]),
+      [
+        ['rotate-root', 'activated'],
+        ['rotate-root', 'completed'],
+      ],
+      'the audit trail names the move for what it was, from its start to its end',
+    );
   });
 });
