@@ -44,7 +44,7 @@ const committedBefore = (table: string, columns: Columns, first: number) => `(
 
 export const LOAD_SQL = `
 WITH state AS (
-  SELECT active_version, root_fingerprint FROM pii_key_state FOR SHARE
+  SELECT active_version, root_fingerprint FROM pii_key_state_for_load()
 ), current_version AS (
   SELECT FROM state WHERE active_version = $1 AND root_fingerprint = $2
 ), loaded AS (${insertOnce('user_logins', LOGIN_ROW_COLUMNS, ROWS_AT)}

@@ -88,6 +88,8 @@ describe('database roles', () => {
       'UPDATE pii_vault SET value_sealed = NULL',
       'DELETE FROM pii_vault',
       'UPDATE pii_key_state SET active_version = 9',
+      'UPDATE pii_key_state SET updated_at = now()',
+      'SELECT * FROM pii_key_state FOR SHARE',
       'DELETE FROM user_logins',
       'UPDATE user_logins SET masked_ip = NULL',
     ];

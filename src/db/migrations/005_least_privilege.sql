@@ -50,6 +50,15 @@ LANGUAGE sql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 $$;
 REVOKE ALL ON FUNCTION pii_claim_root(text) FROM PUBLIC;
 
+-- A load holds the key state shared, so a rotation waits for the loads under way. FOR SHARE would ask the caller
+-- for UPDATE on some column of the table; through this function a worker needs none.
+CREATE OR REPLACE FUNCTION pii_key_state_for_load()
+RETURNS TABLE (active_version integer, root_fingerprint text)
+LANGUAGE sql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+  SELECT active_version, root_fingerprint FROM public.pii_key_state FOR SHARE
+$$;
+REVOKE ALL ON FUNCTION pii_key_state_for_load() FROM PUBLIC;
+
 -- Three roles besides the owner (who migrates): workers insert rows, quarantine records and vault entries but
 -- read no vault value and touch no audit row; operators (npm run pii) open, erase and rotate, and append audit rows
 -- only through pii_append_audit; analysts read the masked tables (migration 002). Login roles join one of them.
@@ -74,12 +83,11 @@ BEGIN
   GRANT USAGE ON SCHEMA public TO login_etl_worker, login_etl_operator;
   GRANT SELECT ON schema_migrations, pii_key_state TO login_etl_worker, login_etl_operator;
   GRANT EXECUTE ON FUNCTION pii_claim_root(text) TO login_etl_worker, login_etl_operator;
+  GRANT EXECUTE ON FUNCTION pii_key_state_for_load() TO login_etl_worker;
 
   GRANT SELECT, INSERT ON user_logins, quarantined_messages TO login_etl_worker;
   -- The conflict target (field, token) must be readable for ON CONFLICT; the sealed value is not.
   GRANT INSERT, SELECT (field, token) ON pii_vault TO login_etl_worker;
-  -- A load holds the key state FOR SHARE (a rotation waits for it), which takes UPDATE on some column.
-  GRANT UPDATE (updated_at) ON pii_key_state TO login_etl_worker;
 
   GRANT UPDATE ON pii_key_state TO login_etl_operator;
   GRANT SELECT, UPDATE ON user_logins, quarantined_messages TO login_etl_operator;
