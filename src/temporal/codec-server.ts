@@ -4,7 +4,7 @@ import type { Payload } from '@temporalio/common';
 import { z } from 'zod';
 import type { Logger } from '../log';
 import { createCodecAuth, UnauthenticatedError, type CodecAuthSettings } from './codec-auth';
-import { encodingOf, isEncrypted, keyIdOf, type EncryptionCodec } from './encryption-codec';
+import { encodingOf, isEncrypted, keyIdOf, workflowIdOf, type EncryptionCodec } from './encryption-codec';
 
 export interface CodecLimits {
   maxBodyBytes: number;
@@ -74,7 +74,7 @@ const PLAIN_ENCODINGS_ALLOWED = ['binary/null'];
 /**
  * `POST /decode` (and, when enabled, `/encode`), also under `/{namespace}/`, as the Temporal Web UI and CLI call
  * them: the payload codec run for authenticated operators, each decode logged with who asked, for which namespace
- * (and workflow, when the caller says), and how many payloads.
+ * and workflows, and how many payloads.
  */
 export async function startCodecServer(options: CodecServerOptions): Promise<RunningCodecServer> {
   const limits = { ...DEFAULT_CODEC_LIMITS, ...options.limits };
@@ -124,7 +124,8 @@ export async function startCodecServer(options: CodecServerOptions): Promise<Run
     options.log.info(encode ? 'encoded' : 'decoded', {
       identity,
       namespace: headerOf(request, 'x-namespace') ?? '-',
-      workflowId: headerOf(request, 'x-workflow-id') ?? '-',
+      // Named by the payloads themselves, bound to their ciphertext: a caller cannot claim another workflow's.
+      workflowIds: workflowIdsOf(payloads),
       count: payloads.length,
     });
     response
@@ -159,6 +160,10 @@ export async function startCodecServer(options: CodecServerOptions): Promise<Run
       }),
   };
 }
+
+/** The distinct workflows a request's payloads belong to, for the log line; `-` when none names one. */
+const workflowIdsOf = (payloads: Payload[]): string =>
+  [...new Set(payloads.map(workflowIdOf).filter((id) => id !== undefined))].join(',').slice(0, 512) || '-';
 
 const headerOf = (request: IncomingMessage, name: string): string | undefined => {
   const value = request.headers[name];

@@ -1,4 +1,4 @@
-import type { Payload, PayloadCodec } from '@temporalio/common';
+import type { Payload, PayloadCodec, SerializationContext } from '@temporalio/common';
 import { METADATA_ENCODING_KEY } from '@temporalio/common';
 import { temporal } from '@temporalio/proto';
 import { deflateRawSync, inflateRawSync } from 'node:zlib';
@@ -8,6 +8,11 @@ import type { VersionedKey } from '../core/keys';
 export const ENCRYPTED_ENCODING = 'binary/encrypted';
 export const KEY_ID_METADATA = 'encryption-key-id';
 export const COMPRESSION_METADATA = 'encryption-compression';
+/**
+ * The workflow a payload belongs to (the SDK's serialization context), bound to the ciphertext as associated data:
+ * the codec server logs it with each decode, and a payload relabelled with another workflow does not open.
+ */
+export const WORKFLOW_ID_METADATA = 'encryption-workflow-id';
 
 /** Smaller payloads are not worth compressing. */
 const COMPRESS_FROM_BYTES = 1024;
@@ -38,7 +43,9 @@ export class EncryptionCodec implements PayloadCodec {
   }
 
   // The work is synchronous; running it inside then() turns a throw into the rejection callers expect.
-  encode(payloads: Payload[]): Promise<Payload[]> {
+  encode(payloads: Payload[], context?: SerializationContext): Promise<Payload[]> {
+    const workflowId = context?.workflowId;
+    const associatedData = workflowId === undefined ? undefined : utf8(workflowId);
     return Promise.resolve().then(() =>
       payloads.map((payload) => {
         const plain = temporal.api.common.v1.Payload.encode(payload).finish();
@@ -49,8 +56,9 @@ export class EncryptionCodec implements PayloadCodec {
             [METADATA_ENCODING_KEY]: utf8(ENCRYPTED_ENCODING),
             [KEY_ID_METADATA]: utf8(this.currentKey.id),
             ...(compressed ? { [COMPRESSION_METADATA]: utf8('deflate') } : {}),
+            ...(associatedData ? { [WORKFLOW_ID_METADATA]: associatedData } : {}),
           },
-          data: seal(this.currentKey, compressed ? deflateRawSync(plain, { level: 1 }) : plain),
+          data: seal(this.currentKey, compressed ? deflateRawSync(plain, { level: 1 }) : plain, associatedData),
         };
       }),
     );
@@ -75,7 +83,8 @@ export class EncryptionCodec implements PayloadCodec {
           );
         }
         if (!payload.data) throw new Error('encrypted payload has no data');
-        const opened = open(key, payload.data);
+        const workflowId = payload.metadata?.[WORKFLOW_ID_METADATA];
+        const opened = open(key, payload.data, workflowId ?? undefined);
         const compressed = payload.metadata?.[COMPRESSION_METADATA] !== undefined;
         let plain: Buffer;
         try {
@@ -97,3 +106,5 @@ const textOf = (value: Uint8Array | null | undefined) => (value ? Buffer.from(va
 export const encodingOf = (payload: Payload): string | undefined => textOf(payload.metadata?.[METADATA_ENCODING_KEY]);
 export const isEncrypted = (payload: Payload): boolean => encodingOf(payload) === ENCRYPTED_ENCODING;
 export const keyIdOf = (payload: Payload): string => textOf(payload.metadata?.[KEY_ID_METADATA]) ?? '';
+/** The workflow an encrypted payload names; once it has opened, the name is the one it was sealed with. */
+export const workflowIdOf = (payload: Payload): string | undefined => textOf(payload.metadata?.[WORKFLOW_ID_METADATA]);

@@ -42,7 +42,7 @@ export async function allHistoryText(client: Client, workflowId: string, codec: 
 }
 
 /** Every payload anywhere in the events: inputs, results, failures' details, heartbeats, markers. */
-function payloadsIn(value: unknown, found: Payload[] = []): Payload[] {
+export function payloadsIn(value: unknown, found: Payload[] = []): Payload[] {
   if (value === null || typeof value !== 'object' || value instanceof Uint8Array) return found;
   const candidate = value as Payload;
   if (candidate.data instanceof Uint8Array && candidate.metadata && typeof candidate.metadata === 'object') {

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, statSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -12,7 +12,10 @@ import { createLogger } from '../../src/log';
 import { freePort, waitUntil } from '../../src/stack/readiness';
 import { startCodecServer, type RunningCodecServer } from '../../src/temporal/codec-server';
 import { createPayloadCodec } from '../../src/temporal/data-converter';
-import { KEY_ID_METADATA } from '../../src/temporal/encryption-codec';
+import { isEncrypted, KEY_ID_METADATA, workflowIdOf } from '../../src/temporal/encryption-codec';
+import { readBodies, SAMPLE_DATA_FILE } from '../../src/seed-messages';
+import { historyEvents, payloadsIn } from '../helpers/history';
+import { usePipeline } from '../helpers/pipeline';
 import { runCommand, startCommand } from '../helpers/commands';
 import { TEST_ENV } from '../helpers/test-env';
 
@@ -84,7 +87,15 @@ describe('codec server', () => {
     return token.sign(key);
   };
   const encrypted = async (value: unknown) =>
-    toJson((await codec.encode([defaultPayloadConverter.toPayload(value)]))[0]!);
+    toJson(
+      (
+        await codec.encode([defaultPayloadConverter.toPayload(value)], {
+          type: 'workflow',
+          namespace: 'default',
+          workflowId: 'drain-login-queue',
+        })
+      )[0]!,
+    );
 
   it('round-trips a payload through /encode and /decode, as the Web UI calls them', async () => {
     const original = toJson(defaultPayloadConverter.toPayload({ ip: '198.51.100.23', device_id: '555-44-3333' }));
@@ -103,13 +114,13 @@ describe('codec server', () => {
   it("decodes for the Web UI's forwarded OIDC access token, and logs each decode with who asked and how much", async () => {
     const body = { payloads: [await encrypted({ batchId: 'b-1' }), await encrypted(7)] };
     const headers = { Authorization: `Bearer ${await jwt({ sub: 'alice' })}`, 'X-Namespace': 'default' };
-    const decoded = await post('/decode', body, { ...headers, 'X-Workflow-Id': 'drain-login-queue' });
+    const decoded = await post('/decode', body, headers);
     assert.equal(decoded.status, 200);
     const line = logged.find((l) => l.includes('decoded') && l.includes('alice'));
     assert.ok(line, logged.join(''));
     assert.match(line, /identity=.*alice <alice@example.com>/);
     assert.match(line, /namespace=default/);
-    assert.match(line, /workflowId=drain-login-queue/);
+    assert.match(line, /workflowIds=drain-login-queue/);
     assert.match(line, /count=2/);
   });
 
@@ -231,5 +242,34 @@ describe('codec server', () => {
     assert.equal(settings.Codec?.Endpoint, endpoint);
     const encode = await fetch(`${endpoint}/encode`, { method: 'POST', body: JSON.stringify({ payloads: [] }) });
     assert.equal(encode.status, 403);
+  });
+});
+
+describe('the codec server on a real drain', () => {
+  const pipelineOf = usePipeline('codec-history');
+
+  it('logs the workflow each decoded payload belongs to, as the payload itself names it', async () => {
+    const pipeline = pipelineOf();
+    await pipeline.send(readBodies(SAMPLE_DATA_FILE).slice(0, 10));
+    const { workflowId } = await pipeline.drain();
+    const payloads: Payload[] = [];
+    for await (const { events } of historyEvents(pipeline.client, workflowId)) payloads.push(...payloadsIn(events));
+    // Search attributes are plain JSON the server must read, and the Web UI does not send them to the codec.
+    const encrypted = payloads.filter(isEncrypted);
+    assert.ok(encrypted.length > 10);
+    assert.deepEqual(
+      new Set(encrypted.map(workflowIdOf)),
+      new Set([workflowId]),
+      'every encrypted payload of the drain names it: inputs, results, markers',
+    );
+    const logStart = statSync(process.env[TEST_ENV.stackLog]!).size;
+    const decoded = await fetch(`${process.env[TEST_ENV.codecServer]}/decode`, {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json', 'X-Namespace': 'default' },
+      body: JSON.stringify({ payloads: encrypted.map(toJson) }),
+    });
+    assert.equal(decoded.status, 200, await decoded.clone().text());
+    const log = readFileSync(process.env[TEST_ENV.stackLog]!, 'utf8').slice(logStart);
+    assert.match(log, new RegExp(`decoded .*workflowIds=${workflowId} count=${encrypted.length}`));
   });
 });

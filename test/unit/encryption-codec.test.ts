@@ -3,7 +3,13 @@ import { describe, it } from 'node:test';
 import { defaultPayloadConverter } from '@temporalio/common';
 import { createKeyring } from '../../src/core/keys';
 import { createPayloadCodec } from '../../src/temporal/data-converter';
-import { COMPRESSION_METADATA, EncryptionCodec, KEY_ID_METADATA } from '../../src/temporal/encryption-codec';
+import {
+  COMPRESSION_METADATA,
+  EncryptionCodec,
+  KEY_ID_METADATA,
+  WORKFLOW_ID_METADATA,
+  workflowIdOf,
+} from '../../src/temporal/encryption-codec';
 
 const keyring = createKeyring(Buffer.alloc(32, 3));
 const keys = { temporalCodec: keyring.codec };
@@ -42,6 +48,25 @@ describe('EncryptionCodec', () => {
       /does not hold/,
       'the old root opens nothing new',
     );
+  });
+
+  it('names the workflow a payload belongs to and binds the name to the ciphertext', async () => {
+    const codec = createPayloadCodec(keyring);
+    const context = { type: 'workflow', namespace: 'default', workflowId: 'drain-login-queue' } as const;
+    const [named] = await codec.encode([defaultPayloadConverter.toPayload(3)], context);
+    assert.equal(workflowIdOf(named!), 'drain-login-queue');
+    assert.equal(defaultPayloadConverter.fromPayload((await codec.decode([named!]))[0]!), 3);
+    const relabelled = {
+      ...named!,
+      metadata: { ...named!.metadata, [WORKFLOW_ID_METADATA]: Buffer.from('drain-another-queue') },
+    };
+    await assert.rejects(codec.decode([relabelled]), /unable to authenticate/);
+    const unnamed = { ...named!.metadata };
+    delete unnamed[WORKFLOW_ID_METADATA];
+    await assert.rejects(codec.decode([{ ...named!, metadata: unnamed }]), /unable to authenticate/);
+    const [without] = await codec.encode([defaultPayloadConverter.toPayload(4)]);
+    assert.equal(workflowIdOf(without!), undefined, 'no context, no name');
+    assert.equal(defaultPayloadConverter.fromPayload((await codec.decode([without!]))[0]!), 4);
   });
 
   it('deflates a large payload before encrypting it, and restores it whole', async () => {
