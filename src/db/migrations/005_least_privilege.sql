@@ -54,7 +54,7 @@ REVOKE ALL ON FUNCTION pii_claim_root(text) FROM PUBLIC;
 -- for UPDATE on some column of the table; through this function a worker needs none.
 CREATE OR REPLACE FUNCTION pii_key_state_for_load()
 RETURNS TABLE (active_version integer, root_fingerprint text)
-LANGUAGE sql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+LANGUAGE sql SECURITY DEFINER ROWS 1 SET search_path = pg_catalog, pg_temp AS $$
   SELECT active_version, root_fingerprint FROM public.pii_key_state FOR SHARE
 $$;
 REVOKE ALL ON FUNCTION pii_key_state_for_load() FROM PUBLIC;
