@@ -29,7 +29,7 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 describe('a drain paused across a root rotation', () => {
   it('finishes on workers of the new root, which read its history with the old codec key alone', async () => {
     const pipeline = await createTestPipeline('root-drain');
-    const total = 600;
+    const total = 2_000;
     try {
       const worker = await pipeline.startWorker();
       await pipeline.send(syntheticBodies(total, { seed: 11, malformedShare: 0.02 }));
