@@ -47,7 +47,9 @@ describe('live control of a running drain', () => {
 
     assert.match((await control('resume')).stdout, /: running;/);
     await waitUntil('the drain', async () => (await processed()) > whilePaused + 200, { timeoutMs: 60_000 });
-    assert.match((await control('stop')).stdout, /: stopping;/);
+    // The batches in flight (two of 20) may finish before the command reads the state back: then it has completed.
+    // Either way the drain ends by the stop, which the search attribute and the counts below tell.
+    assert.match((await control('stop')).stdout, /: (stopping|completed);/);
     const summary = await drain;
     assert.equal(await stateAttribute(), 'stopped');
     const stopped = await processed();
