@@ -5,6 +5,7 @@ import type { DeleteEntry } from '../core/types';
 import { committedMessages } from '../db/committed-messages';
 import { countMessages } from '../metrics';
 import { sendInChunks } from '../sqs';
+import { sharedSignal } from '../sqs/gate';
 import type { ActivityDeps } from './deps';
 import type { HeldBatch } from './held-batches';
 import { heartbeating } from './heartbeating';
@@ -113,7 +114,7 @@ async function deleteChunk(
       Entries: chunk.map((entry, index) => ({ Id: String(index), ReceiptHandle: entry.receiptHandle })),
     }),
     // A cancelled attempt (timed out, its worker stopping) stops waiting on SQS.
-    { abortSignal: Context.current().cancellationSignal },
+    { abortSignal: sharedSignal(Context.current().cancellationSignal) },
   );
   return Failed.map((error) => ({ entry: chunk[Number(error.Id)]!, error }));
 }

@@ -3,6 +3,7 @@ import { migrate } from '../db/migrate';
 import { createPool } from '../db/pool';
 import { claimKeyState, createKeyVersionCache } from '../pii/key-state';
 import { createSqsClient, resolveQueueUrl } from '../sqs';
+import { SqsGate } from '../sqs/gate';
 import type { WorkerKeys } from '../secrets';
 import type { ActivityDeps } from './deps';
 import { heldBatchTaskQueue, HeldBatches } from './held-batches';
@@ -13,7 +14,8 @@ export async function openActivityDeps(
   { keyring, sealTo }: WorkerKeys,
   poolSize = config.DATABASE_POOL_SIZE,
 ): Promise<ActivityDeps & { close(): Promise<void> }> {
-  const sqs = createSqsClient(config);
+  const sqsGate = new SqsGate();
+  const sqs = createSqsClient(config, sqsGate);
   const pool = createPool(config, poolSize);
   let activeVersion: number;
   try {
@@ -28,6 +30,7 @@ export async function openActivityDeps(
   const held = new HeldBatches(sqs, heldBatchTaskQueue(config.TEMPORAL_TASK_QUEUE));
   return {
     sqs,
+    sqsGate,
     pool,
     keyring,
     sealTo,

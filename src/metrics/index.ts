@@ -12,14 +12,30 @@ export const PIPELINE_METRICS = {
   duplicates: { name: 'login_etl_messages_duplicate', help: 'Messages already loaded or quarantined (redeliveries)' },
   quarantined: { name: 'login_etl_messages_quarantined', help: 'Messages kept in quarantined_messages' },
   deleted: { name: 'login_etl_messages_deleted', help: 'Messages deleted from SQS after their commit' },
+  repeated: {
+    name: 'login_etl_messages_repeated',
+    help: 'Messages SQS returned twice within one receive: kept once, with the newest receipt handle',
+  },
+  untrustedOrigin: {
+    name: 'login_etl_messages_untrusted_origin',
+    help: 'Messages with redrive attributes the redrive did not sign, or malformed: they keep their own id and time',
+  },
   batchDuration: { name: 'login_etl_batch_duration_seconds', help: 'One batch from receive to delete' },
   queueMessages: { name: 'login_etl_queue_messages', help: 'SQS queue depth by state: visible, in_flight, delayed' },
+  sqsLimit: { name: 'login_etl_sqs_concurrency_limit', help: 'SQS calls this worker lets be in flight at once' },
+  sqsCallDuration: { name: 'login_etl_sqs_call_duration_seconds', help: 'One SQS call attempt, by operation' },
+  sqsThrottles: { name: 'login_etl_sqs_throttled', help: 'SQS calls refused by throttling, by operation' },
+  sqsRetries: { name: 'login_etl_sqs_retries', help: 'SQS calls tried again, by operation and reason' },
 } as const;
 
 /** Buckets for the batch duration, from a 200-message batch on a fast path to one waiting out retries. */
 export const BATCH_DURATION_BUCKETS = [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300];
 
-export type MessageCounter = Exclude<keyof typeof PIPELINE_METRICS, 'batchDuration' | 'queueMessages'>;
+/** From a call to a local emulator to a long poll's 20 s. */
+export const SQS_CALL_DURATION_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 20, 30];
+
+export type MessageCounter =
+  'received' | 'loaded' | 'duplicates' | 'quarantined' | 'deleted' | 'repeated' | 'untrustedOrigin';
 
 /** Adds to the message counters (exported with the `_total` suffix). */
 export function countMessages(meter: MetricMeter, counts: Partial<Record<MessageCounter, number>>): void {

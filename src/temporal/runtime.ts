@@ -1,7 +1,7 @@
 import { DefaultLogger, Runtime, type LogLevel } from '@temporalio/worker';
 import { ConfigError } from '../config';
 import { createLogger, type LogLevelName } from '../log';
-import { BATCH_DURATION_BUCKETS, PIPELINE_METRICS } from '../metrics';
+import { BATCH_DURATION_BUCKETS, PIPELINE_METRICS, SQS_CALL_DURATION_BUCKETS } from '../metrics';
 
 let runtimeInstalled = false;
 
@@ -36,7 +36,10 @@ export function installTemporalRuntime(options: { metricsAddress?: string; logLe
               bindAddress: metricsAddress,
               countersTotalSuffix: true,
               useSecondsForDurations: true,
-              histogramBucketOverrides: { [PIPELINE_METRICS.batchDuration.name]: BATCH_DURATION_BUCKETS },
+              histogramBucketOverrides: {
+                [PIPELINE_METRICS.batchDuration.name]: BATCH_DURATION_BUCKETS,
+                [PIPELINE_METRICS.sqsCallDuration.name]: SQS_CALL_DURATION_BUCKETS,
+              },
             },
           },
         },

@@ -1,4 +1,4 @@
-import { NativeConnection, Worker, type WorkflowBundleOption } from '@temporalio/worker';
+import { NativeConnection, Runtime, Worker, type WorkflowBundleOption } from '@temporalio/worker';
 import { createHeldActivities, createSharedActivities, type ActivityDeps } from '../activities';
 import type { Config } from '../config';
 import { loadPreviousCodecKeys } from '../secrets';
@@ -43,6 +43,7 @@ export interface PipelineWorker {
  */
 export async function createPipelineWorker(options: PipelineWorkerOptions): Promise<PipelineWorker> {
   installTemporalRuntime({ metricsAddress: options.config.metricsAddress, logLevel: options.config.LOG_LEVEL });
+  options.deps.sqsGate.useMeter(Runtime.instance().metricMeter);
   const connection = options.connection ?? (await connectWorker(options.config));
   const common = {
     connection,

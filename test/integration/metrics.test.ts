@@ -61,6 +61,11 @@ describe('worker metrics and scale-out', () => {
       return depth.value('login_etl_queue_messages', { state: 'visible' }) === 0;
     });
     assert.ok(metrics.value('temporal_activity_execution_latency_count') >= 4 * summary.batches);
+    // The worker's SQS calls pass its adaptive limit, which reports itself and times each operation.
+    assert.ok(metrics.value('login_etl_sqs_concurrency_limit') >= 1);
+    for (const operation of ['ReceiveMessage', 'DeleteMessageBatch', 'GetQueueAttributes']) {
+      assert.ok(metrics.value('login_etl_sqs_call_duration_seconds_count', { operation }) > 0, operation);
+    }
     assert.match(metrics.text, /^temporal_workflow_completed_total\{/m);
   });
 

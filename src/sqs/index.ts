@@ -7,9 +7,10 @@ import {
   SQSClient,
   SetQueueAttributesCommand,
 } from '@aws-sdk/client-sqs';
-import { awsClientSettings } from './aws';
-import type { Config } from './config';
-import { FAILURE_TYPES } from './core/failure-types';
+import { awsClientSettings } from '../aws';
+import type { Config } from '../config';
+import { FAILURE_TYPES } from '../core/failure-types';
+import { applyGate, SqsGate } from './gate';
 
 export const DEAD_LETTER_SUFFIX = '-dlq';
 
@@ -77,8 +78,17 @@ export const MAX_RECEIVE_COUNT = 5;
  */
 export const DEAD_LETTER_RETENTION_SECONDS = 14 * 24 * 3600;
 
-export function createSqsClient(config: Pick<Config, 'sqsEndpoint' | 'AWS_REGION'>): SQSClient {
-  return new SQSClient(awsClientSettings(config.sqsEndpoint, config.AWS_REGION));
+/**
+ * An SQS client whose every call passes `gate` (one per worker: all its calls share one adaptive limit), which also
+ * retries what the SDK would have: the SDK's own retries are off, so the gate sees each attempt.
+ */
+export function createSqsClient(
+  config: Pick<Config, 'sqsEndpoint' | 'AWS_REGION'>,
+  gate: SqsGate = new SqsGate(),
+): SQSClient {
+  const client = new SQSClient({ ...awsClientSettings(config.sqsEndpoint, config.AWS_REGION), maxAttempts: 1 });
+  applyGate(client, gate);
+  return client;
 }
 
 /** SQS_QUEUE_URL when set, otherwise the URL SQS gives for SQS_QUEUE_NAME. */
