@@ -5,23 +5,15 @@ import {
   type Message,
   type SQSClient,
 } from '@aws-sdk/client-sqs';
+import type { VersionedKey } from './core/keys';
+import { attestOrigin, originOf, REDRIVE_ATTRIBUTES } from './core/message-origin';
 import { validateLoginMessage } from './core/validate-message';
-import { changeVisibility, SQS_BATCH_LIMIT } from './sqs';
-
-/**
- * Message attributes a redriven message carries: its first SQS message id and send time. The pipeline takes them
- * in place of the new ones, so a message that was loaded before it was dead-lettered is found (a duplicate, not a
- * second row) and its row keeps its date (`create_date` is the send time's day).
- */
-export const ORIGINAL_ATTRIBUTES = {
-  messageId: 'login-etl-original-message-id',
-  sentTimestamp: 'login-etl-original-sent-timestamp',
-} as const;
+import { changeVisibility, receivedOriginOf, SQS_BATCH_LIMIT } from './sqs';
 
 /** A dead letter as the tool shows it: metadata and a verdict, never the body (it may hold raw ip and device_id). */
 export interface DeadLetter {
   messageId: string;
-  /** The id it had when first sent, when it was redriven before. */
+  /** The id it had when first sent, when the project's redrive vouched for it; else its own. */
   originalMessageId: string;
   sentAt: string;
   receives: number;
@@ -43,32 +35,16 @@ const receiveSome = (sqs: SQSClient, queueUrl: string, visibilityTimeout: number
       VisibilityTimeout: visibilityTimeout,
       WaitTimeSeconds: 1,
       MessageSystemAttributeNames: ['SentTimestamp', 'ApproximateReceiveCount'],
-      MessageAttributeNames: Object.values(ORIGINAL_ATTRIBUTES),
+      MessageAttributeNames: Object.values(REDRIVE_ATTRIBUTES),
     }),
   );
 
-const setVisibility = (sqs: SQSClient, queueUrl: string, messages: Message[], seconds: number) =>
-  changeVisibility(
-    sqs,
-    queueUrl,
-    messages.map((message) => message.ReceiptHandle!),
-    seconds,
-  );
+const receiptHandles = (messages: Message[]) => messages.map((message) => message.ReceiptHandle!);
 
-/** The first id and send time of a message, through any number of redrives. */
-export function originalOf(message: Message): { messageId: string; sentTimestamp: number } {
-  const attributes = message.MessageAttributes ?? {};
-  return {
-    messageId: attributes[ORIGINAL_ATTRIBUTES.messageId]?.StringValue ?? message.MessageId!,
-    sentTimestamp: Number(
-      attributes[ORIGINAL_ATTRIBUTES.sentTimestamp]?.StringValue ?? message.Attributes?.SentTimestamp ?? Date.now(),
-    ),
-  };
-}
-
-export function describeDeadLetter(message: Message): DeadLetter {
+/** What the tool shows of a message; never throws, whatever its body and attributes hold. */
+export function describeDeadLetter(message: Message, redriveKey: VersionedKey, now = Date.now()): DeadLetter {
   const body = message.Body ?? '';
-  const original = originalOf(message);
+  const { origin } = originOf(redriveKey, receivedOriginOf(message), now);
   const result = validateLoginMessage(body);
   let fields: string[] = [];
   try {
@@ -78,39 +54,51 @@ export function describeDeadLetter(message: Message): DeadLetter {
     // Not JSON: the verdict says so.
   }
   return {
-    messageId: message.MessageId!,
-    originalMessageId: original.messageId,
-    sentAt: new Date(original.sentTimestamp).toISOString(),
-    receives: Number(message.Attributes?.ApproximateReceiveCount ?? 0),
+    messageId: message.MessageId ?? '',
+    originalMessageId: origin.messageId,
+    sentAt: new Date(origin.sentTimestamp).toISOString(),
+    receives: Number(message.Attributes?.ApproximateReceiveCount ?? 0) || 0,
     bytes: Buffer.byteLength(body, 'utf8'),
     verdict: result.ok ? `valid login event (user ${result.event.user_id})` : result.reason,
     fields,
   };
 }
 
-/** Up to `max` dead letters, each seen once, then made visible again: a look that takes nothing away. */
-export async function peekDeadLetters(sqs: SQSClient, dlqUrl: string, max: number): Promise<DeadLetter[]> {
-  const seen: Message[] = [];
+/**
+ * Looks at up to `max` dead letters, each once, one page of 10 at a time: `visit` gets each one's description (the
+ * body is dropped with its page) and may stop the walk by returning true. Then every message seen is made visible
+ * again: a look that takes nothing away, and holds no more than a page of bodies.
+ */
+export async function walkDeadLetters(
+  sqs: SQSClient,
+  dlqUrl: string,
+  redriveKey: VersionedKey,
+  max: number,
+  visit: (letter: DeadLetter) => boolean | void,
+): Promise<void> {
+  const seen: string[] = [];
   try {
     while (seen.length < max) {
       const { Messages = [] } = await receiveSome(sqs, dlqUrl, LOOK_SECONDS);
       if (Messages.length === 0) break;
-      seen.push(...Messages);
+      const looked = Messages.slice(0, max - seen.length);
+      seen.push(...receiptHandles(Messages));
+      if (looked.some((message) => visit(describeDeadLetter(message, redriveKey)) === true)) break;
     }
-    return seen.slice(0, max).map(describeDeadLetter);
   } finally {
-    await setVisibility(sqs, dlqUrl, seen, 0);
+    await changeVisibility(sqs, dlqUrl, seen, 0);
   }
 }
 
 /**
- * Moves up to `max` dead letters back to the source queue: each is sent there (with its original id and send time)
- * before it is deleted from the dead-letter queue, so a failure in between leaves a copy in both, never in
- * neither; the pipeline's load makes the copy a duplicate.
+ * Moves up to `max` dead letters back to the source queue: each is sent there (with its original id and send time,
+ * signed for the pipeline to trust) before it is deleted from the dead-letter queue, so a failure in between leaves
+ * a copy in both, never in neither; the pipeline's load makes the copy a duplicate.
  */
 export async function redriveDeadLetters(
   sqs: SQSClient,
   urls: { dlqUrl: string; queueUrl: string },
+  redriveKey: VersionedKey,
   max: number,
 ): Promise<{ moved: number; failed: number }> {
   let moved = 0;
@@ -119,18 +107,23 @@ export async function redriveDeadLetters(
     const { Messages = [] } = await receiveSome(sqs, urls.dlqUrl, LOOK_SECONDS);
     if (Messages.length === 0) break;
     const batch = Messages.slice(0, max - moved - failed);
-    await setVisibility(sqs, urls.dlqUrl, Messages.slice(batch.length), 0);
+    await changeVisibility(sqs, urls.dlqUrl, receiptHandles(Messages.slice(batch.length)), 0);
     const sent = await sqs.send(
       new SendMessageBatchCommand({
         QueueUrl: urls.queueUrl,
         Entries: batch.map((message, index) => {
-          const original = originalOf(message);
+          const body = message.Body ?? '';
+          const { origin } = originOf(redriveKey, receivedOriginOf(message), Date.now());
           return {
             Id: String(index),
-            MessageBody: message.Body ?? '',
+            MessageBody: body,
             MessageAttributes: {
-              [ORIGINAL_ATTRIBUTES.messageId]: { DataType: 'String', StringValue: original.messageId },
-              [ORIGINAL_ATTRIBUTES.sentTimestamp]: { DataType: 'Number', StringValue: String(original.sentTimestamp) },
+              [REDRIVE_ATTRIBUTES.messageId]: { DataType: 'String', StringValue: origin.messageId },
+              [REDRIVE_ATTRIBUTES.sentTimestamp]: { DataType: 'Number', StringValue: String(origin.sentTimestamp) },
+              [REDRIVE_ATTRIBUTES.signature]: {
+                DataType: 'String',
+                StringValue: attestOrigin(redriveKey, origin, body),
+              },
             },
           };
         }),
@@ -146,7 +139,7 @@ export async function redriveDeadLetters(
         }),
       );
     }
-    await setVisibility(sqs, urls.dlqUrl, refused, 0);
+    await changeVisibility(sqs, urls.dlqUrl, receiptHandles(refused), 0);
     moved += delivered.length;
     failed += refused.length;
     // A queue that refuses every send would otherwise be retried forever.

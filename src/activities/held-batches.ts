@@ -2,6 +2,7 @@ import type { SQSClient } from '@aws-sdk/client-sqs';
 import { ApplicationFailure } from '@temporalio/common';
 import { randomBytes, randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
+import { getHeapStatistics } from 'node:v8';
 import { FAILURE_TYPES } from '../core/failure-types';
 import type { DeleteEntry, ReceivedMessage, TransformedBatch } from '../core/types';
 import { createLogger } from '../log';
@@ -28,6 +29,10 @@ export interface HeldBatch {
   leaseEndsAt: number;
   /** Receipt handles whose renewal SQS refused: those messages may have been received again elsewhere. */
   readonly lostLeases: Set<string>;
+  /** When its receive began (epoch ms): how long batches take sets the lease of the next ones. */
+  readonly receivedAt: number;
+  /** What it counts against the worker's memory cap (HELD_BYTES_PER_PAYLOAD_BYTE times its payload bytes). */
+  readonly heldBytes: number;
 }
 
 export interface HoldTerms {
@@ -36,6 +41,30 @@ export interface HoldTerms {
   /** After this the batch is given up: its messages are made visible again and its steps fail as lost. */
   holdSeconds: number;
 }
+
+/** A share of the worker's memory kept for a receive that is filling a batch; released once the batch is held. */
+export interface Reservation {
+  /** Payload bytes the receive may take. */
+  readonly payloadBytes: number;
+  release(): void;
+}
+
+/**
+ * Memory a held batch takes per byte of its payload: the raw messages, their masked rows or sealed bodies, and the
+ * load's parameters while it runs (the large-bodies fault scenario measures it).
+ */
+export const HELD_BYTES_PER_PAYLOAD_BYTE = 4;
+/** The share of the heap's limit that held batches may take together; the rest is the worker's own. */
+const HELD_SHARE_OF_HEAP = 0.5;
+/** The most a receive waits for memory before it fails (and is retried, perhaps by another worker). */
+const RESERVATION_WAIT_MS = 30_000;
+
+/** Leases last this many times the longest time a recent batch took, so a renewal stays rare. */
+const LEASE_PER_BATCH_TIME = 4;
+/** SQS's longest visibility timeout. */
+const MAX_LEASE_SECONDS = 12 * 3600;
+/** Batches whose time the lease follows. */
+const RECENT_BATCHES = 20;
 
 interface Holding {
   batch: HeldBatch;
@@ -61,18 +90,87 @@ export const heldBatchTaskQueue = (taskQueue: string): string =>
  */
 export class HeldBatches {
   private readonly held = new Map<string, Holding>();
+  /** Bytes of held batches and of reservations, against `capBytes`. */
+  private bytes = 0;
+  private readonly waitingForMemory = new Set<() => void>();
+  /** How long recent batches took from receive to release, in ms. */
+  private readonly recentBatchMs: number[] = [];
 
   constructor(
     private readonly sqs: SQSClient,
     readonly taskQueue: string,
+    /** @default half the heap's limit */
+    readonly capBytes = getHeapStatistics().heap_size_limit * HELD_SHARE_OF_HEAP,
   ) {}
 
   get size(): number {
     return this.held.size;
   }
 
-  /** Holds received messages; `receivedAt` is when their receive began, so their lease counts from then. */
-  hold(queueUrl: string, messages: ReceivedMessage[], terms: HoldTerms, receivedAt = Date.now()): HeldBatch {
+  /**
+   * The lease for a new batch: the one asked for, or longer when batches have lately taken long (a slow SQS or
+   * Postgres), so that renewing leases stays a small share of the calls.
+   */
+  leaseFor(requestedSeconds: number): number {
+    const longest = Math.max(0, ...this.recentBatchMs);
+    return Math.max(requestedSeconds, Math.min(MAX_LEASE_SECONDS, Math.ceil((LEASE_PER_BATCH_TIME * longest) / 1000)));
+  }
+
+  /**
+   * Memory for a receive of up to `maxPayloadBytes`: what is free under the cap, waited for (up to
+   * RESERVATION_WAIT_MS) when less than one message of the largest kind is; so a worker holding many batches of
+   * large bodies receives less, or later, instead of running out of heap.
+   */
+  async reserve(maxPayloadBytes: number, minPayloadBytes: number, signal?: AbortSignal): Promise<Reservation> {
+    const needed = Math.min(maxPayloadBytes, minPayloadBytes) * HELD_BYTES_PER_PAYLOAD_BYTE;
+    const deadline = Date.now() + RESERVATION_WAIT_MS;
+    while (this.capBytes - this.bytes < needed) {
+      signal?.throwIfAborted();
+      if (Date.now() >= deadline) {
+        throw ApplicationFailure.retryable(
+          `this worker holds batches up to its memory cap (${Math.round(this.capBytes / 2 ** 20)} MiB)`,
+          FAILURE_TYPES.memoryCap,
+        );
+      }
+      await new Promise<void>((resolve) => {
+        const wake = () => {
+          clearTimeout(timer);
+          this.waitingForMemory.delete(wake);
+          resolve();
+        };
+        const timer = setTimeout(wake, 1_000);
+        this.waitingForMemory.add(wake);
+      });
+    }
+    const bytes = Math.min(maxPayloadBytes * HELD_BYTES_PER_PAYLOAD_BYTE, this.capBytes - this.bytes);
+    this.bytes += bytes;
+    let released = false;
+    return {
+      payloadBytes: Math.floor(bytes / HELD_BYTES_PER_PAYLOAD_BYTE),
+      release: () => {
+        if (released) return;
+        released = true;
+        this.free(bytes);
+      },
+    };
+  }
+
+  private free(bytes: number): void {
+    this.bytes -= bytes;
+    for (const wake of this.waitingForMemory) wake();
+  }
+
+  /**
+   * Holds received messages of `payloadBytes` in all; `receivedAt` is when their receive began, so their lease
+   * counts from then.
+   */
+  hold(
+    queueUrl: string,
+    messages: ReceivedMessage[],
+    terms: HoldTerms,
+    receivedAt = Date.now(),
+    payloadBytes = 0,
+  ): HeldBatch {
     const batch: HeldBatch = {
       id: randomUUID(),
       queueUrl,
@@ -80,7 +178,10 @@ export class HeldBatches {
       entries: messages.map(({ messageId, receiptHandle }) => ({ messageId, receiptHandle })),
       leaseEndsAt: receivedAt + terms.leaseSeconds * 1000,
       lostLeases: new Set(),
+      receivedAt,
+      heldBytes: payloadBytes * HELD_BYTES_PER_PAYLOAD_BYTE,
     };
+    this.bytes += batch.heldBytes;
     const renewEvery = (terms.leaseSeconds * 1000) / 3;
     const renewal = setInterval(() => void this.renew(batch.id, terms.leaseSeconds), renewEvery).unref();
     const expiry = setTimeout(() => void this.giveUp(batch.id, 'held past its limit'), terms.holdSeconds * 1000);
@@ -107,11 +208,20 @@ export class HeldBatches {
 
   /** Done with the batch (its messages are deleted): stop renewing and forget it. */
   release(id: string): void {
-    const holding = this.held.get(id);
+    const holding = this.forget(id);
     if (!holding) return;
+    this.recentBatchMs.push(Date.now() - holding.batch.receivedAt);
+    if (this.recentBatchMs.length > RECENT_BATCHES) this.recentBatchMs.shift();
+  }
+
+  private forget(id: string): Holding | undefined {
+    const holding = this.held.get(id);
+    if (!holding) return undefined;
     clearInterval(holding.renewal);
     clearTimeout(holding.expiry);
     this.held.delete(id);
+    this.free(holding.batch.heldBytes);
+    return holding;
   }
 
   /** Hands every held batch back to the queue at once, as a stopping worker does. */
@@ -120,9 +230,8 @@ export class HeldBatches {
   }
 
   private async giveUp(id: string, reason: string): Promise<void> {
-    const holding = this.held.get(id);
+    const holding = this.forget(id);
     if (!holding) return;
-    this.release(id);
     const { batch } = holding;
     log.warn('batch given up: its messages are visible again', { batch: id, messages: batch.entries.length, reason });
     await this.setVisibility(batch, 0).catch((error: unknown) =>

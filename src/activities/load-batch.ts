@@ -44,9 +44,12 @@ const runLoad = (client: Queryable, deps: ActivityDeps, batch: TransformedBatch,
     loadParameters(batch.keyVersion, deps.keyring.rootFingerprint, batch.batchId, writes),
   );
 
-/** SQLSTATE classes of errors caused by a value (data exceptions, integrity violations), not by the system. */
+/**
+ * SQLSTATE classes of errors caused by a value (data exceptions, integrity violations, a value past a program
+ * limit such as an index row's size), not by the system.
+ */
 const isDataError = (error: unknown): error is { code: string } =>
-  typeof (error as { code?: unknown }).code === 'string' && /^2[23]/.test((error as { code: string }).code);
+  typeof (error as { code?: unknown }).code === 'string' && /^(2[23]|54)/.test((error as { code: string }).code);
 
 /** The batch's key version is no longer the active one: nothing was written. */
 class StaleKeyVersion extends Error {
@@ -75,11 +78,16 @@ export function createLoadBatch(deps: ActivityDeps) {
 export function createLoadHeldBatch(deps: ActivityDeps) {
   return async function loadHeldBatch(batchId: string): Promise<LoadBatchResult> {
     const held = deps.held.get(batchId);
+    const masked = deps.held.masked(batchId);
     const messages = held.messages;
+    // Only the rows' messages are left (maskHeldBatch let the others go); the quarantine records hold no token to re-key.
     const remask: Remask | undefined = messages
-      ? (version) => transformBatch(messages, deps.keyring.keySet(version), deps.sealTo, batchId)
+      ? (version) => ({
+          ...transformBatch(messages, deps.keyring.keySet(version), deps.sealTo, batchId),
+          quarantined: masked.quarantined,
+        })
       : undefined;
-    const result = await heartbeating(() => load(deps, deps.held.masked(batchId), remask));
+    const result = await heartbeating(() => load(deps, masked, remask));
     delete held.messages;
     return result;
   };
@@ -154,12 +162,16 @@ async function loadRowByRow(deps: ActivityDeps, batch: TransformedBatch): Promis
   try {
     return await inTransaction(deps.pool, async (client) => {
       const counts = { inserted: 0, 'committed before': 0, duplicate: 0 };
-      const records = [...batch.quarantined];
+      const refused: QuarantineRecord[] = [];
       for (const row of batch.rows) {
-        const outcome = await tryRow(deps, client, batch, row);
+        const outcome = await inSavepoint(client, async () => {
+          const { rows } = await runLoad(client, deps, batch, { rows: [row], records: [], vault: [] });
+          return rowOutcome(deps, batch, rows[0]!);
+        });
         if (typeof outcome === 'string') counts[outcome]++;
-        else records.push(refusedRow(deps, batch, row, outcome.code));
+        else refused.push(refusedRow(deps, row, outcome.code));
       }
+      const records = await storableRecords(deps, client, batch, [...batch.quarantined, ...refused]);
       const { rows } = await runLoad(client, deps, batch, { rows: [], records, vault: batch.vault });
       const outcome = rows[0]!;
       const stale = checkState(deps, batch, outcome);
@@ -170,7 +182,7 @@ async function loadRowByRow(deps: ActivityDeps, batch: TransformedBatch): Promis
           loaded: counts.inserted + counts['committed before'],
           quarantined,
           duplicates: counts.duplicate + records.length - quarantined,
-          rejected: records.length - batch.quarantined.length,
+          rejected: refused.length,
         },
         inserted: { loaded: counts.inserted, quarantined: outcome.quarantined },
       };
@@ -182,28 +194,68 @@ async function loadRowByRow(deps: ActivityDeps, batch: TransformedBatch): Promis
   }
 }
 
-async function tryRow(
+function rowOutcome(
   deps: ActivityDeps,
-  client: PoolClient,
   batch: TransformedBatch,
-  row: LoginRow,
-): Promise<'inserted' | 'committed before' | 'duplicate' | { code: string }> {
-  await client.query('SAVEPOINT row_insert');
+  outcome: LoadOutcome,
+): 'inserted' | 'committed before' | 'duplicate' {
+  const stale = checkState(deps, batch, outcome);
+  if (stale) throw stale;
+  return outcome.loaded === 1 ? 'inserted' : outcome.loaded_before === 1 ? 'committed before' : 'duplicate';
+}
+
+/**
+ * Runs `work` in a savepoint: kept when it succeeds, undone when Postgres refuses a value (its SQLSTATE returned),
+ * or always undone with `trial`. Any other failure is thrown.
+ */
+async function inSavepoint<T>(
+  client: PoolClient,
+  work: () => Promise<T>,
+  trial = false,
+): Promise<T | { code: string }> {
+  await client.query('SAVEPOINT one_message');
   try {
-    const { rows } = await runLoad(client, deps, batch, { rows: [row], records: [], vault: [] });
-    await client.query('RELEASE SAVEPOINT row_insert');
-    const outcome = rows[0]!;
-    const stale = checkState(deps, batch, outcome);
-    if (stale) throw stale;
-    return outcome.loaded === 1 ? 'inserted' : outcome.loaded_before === 1 ? 'committed before' : 'duplicate';
+    const result = await work();
+    await client.query(trial ? 'ROLLBACK TO SAVEPOINT one_message' : 'RELEASE SAVEPOINT one_message');
+    return result;
   } catch (error) {
     if (!isDataError(error)) throw error;
-    await client.query('ROLLBACK TO SAVEPOINT row_insert');
+    await client.query('ROLLBACK TO SAVEPOINT one_message');
     return { code: error.code };
   }
 }
 
-function refusedRow(deps: ActivityDeps, batch: TransformedBatch, row: LoginRow, code: string): QuarantineRecord {
+/**
+ * The records, each as Postgres will take it: one it refuses (nothing the pipeline makes should be) is kept
+ * without its body, under a reason that says so, so that its message still ends as exactly one record.
+ */
+async function storableRecords(
+  deps: ActivityDeps,
+  client: PoolClient,
+  batch: TransformedBatch,
+  records: QuarantineRecord[],
+): Promise<QuarantineRecord[]> {
+  const trial = (some: QuarantineRecord[]) =>
+    inSavepoint(client, () => runLoad(client, deps, batch, { rows: [], records: some, vault: [] }), true);
+  if (!('code' in (await trial(records)))) return records;
+  const storable: QuarantineRecord[] = [];
+  for (const record of records) {
+    const outcome = await trial([record]);
+    storable.push(
+      'code' in outcome
+        ? {
+            ...record,
+            reason: `its quarantine record was refused (SQLSTATE ${outcome.code})`,
+            body_sealed: null,
+            body_key_id: null,
+          }
+        : record,
+    );
+  }
+  return storable;
+}
+
+function refusedRow(deps: ActivityDeps, row: LoginRow, code: string): QuarantineRecord {
   const content = JSON.stringify(row);
   return quarantine(
     {

@@ -33,12 +33,19 @@ export function createMaskBatch(deps: ActivityDeps) {
   };
 }
 
-/** Masks a batch this worker holds, in place; the raw messages stay until it is loaded. */
+/**
+ * Masks a batch this worker holds, in place. The raw messages of its rows stay until it is loaded (a rotation in
+ * between masks them again); the others are sealed in their quarantine records, and their raw bodies let go.
+ */
 export function createMaskHeldBatch(deps: ActivityDeps) {
   return async function maskHeldBatch(batchId: string): Promise<MaskSummary> {
     const held = deps.held.get(batchId);
     // A retry after the masked batch was kept (its result lost on the way to the server) keeps that one.
-    held.transformed ??= await mask(deps, held.messages!, held.id);
+    if (!held.transformed) {
+      held.transformed = await mask(deps, held.messages!, held.id);
+      const rows = new Set(held.transformed.rows.map((row) => row.message_id));
+      held.messages = held.messages!.filter((message) => rows.has(message.messageId));
+    }
     return summarize(held.transformed);
   };
 }

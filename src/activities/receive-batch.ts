@@ -1,11 +1,20 @@
 import { ReceiveMessageCommand, type Message } from '@aws-sdk/client-sqs';
 import { Context } from '@temporalio/activity';
+import { originOf, REDRIVE_ATTRIBUTES } from '../core/message-origin';
 import type { ReceivedMessage } from '../core/types';
 import { validateLoginMessage } from '../core/validate-message';
-import { ORIGINAL_ATTRIBUTES, originalOf } from '../dead-letters';
-import { changeVisibility, getQueueDepth, PARALLEL_SQS_CALLS, SQS_BATCH_LIMIT, type QueueDepth } from '../sqs';
-import { countMessages } from '../metrics';
+import {
+  changeVisibility,
+  getQueueDepth,
+  PARALLEL_SQS_CALLS,
+  receivedOriginOf,
+  SQS_BATCH_LIMIT,
+  type QueueDepth,
+} from '../sqs';
+import { sharedSignal, type SqsGate } from '../sqs/gate';
+import { countMessages, type MessageCounter } from '../metrics';
 import type { ActivityDeps } from './deps';
+import { heartbeating } from './heartbeating';
 import type { HoldTerms } from './held-batches';
 
 /**
@@ -53,30 +62,75 @@ interface Filling {
   /** Received past the byte bound: handed straight back. */
   overflow: Message[];
   bytes: number;
+  /** Where each message is, by SQS's own message id, so a message returned twice is kept once. */
+  seen: Map<string, { overflow: boolean; index: number }>;
+  counts: Partial<Record<MessageCounter, number>>;
 }
 
 /** Receives a batch and returns it whole: the activity of drains started before batches were held by workers. */
 export function createReceiveBatch(deps: ActivityDeps) {
   return async function receiveBatch(input: ReceiveBatchInput): Promise<ReceiveBatchResult> {
-    const { filling, queueDepth } = await receive(deps, await deps.queueUrl(), input);
+    const queueUrl = await deps.queueUrl();
+    const { filling, queueDepth } = await heartbeating(() => receive(deps, queueUrl, input));
     return { messages: filling.messages, released: filling.overflow.length, queueDepth };
   };
 }
 
-/** Receives a batch into this worker's memory, under a lease it renews, and returns only the claim check. */
+/**
+ * How long the calls that fill a batch should take at the rate SQS has lately been answering. A fast SQS fills the
+ * largest batch in far less; on a slow one, batches shrink to what it serves in that time, so messages are deleted
+ * soon after they are received rather than held in flight while a large batch fills (a server that scans its
+ * messages pays for every one still in it).
+ */
+const FILL_TARGET_SECONDS = 0.5;
+
+/**
+ * The batch size to ask for: `requested`, or less when SQS answers too slowly to fill it within the target; whole
+ * calls of 10 where it shrinks, so no call asks for less.
+ */
+export const batchSizeFor = (gate: Pick<SqsGate, 'callsPerSecond'>, requested: number): number => {
+  const calls = Math.max(1, Math.floor(gate.callsPerSecond() * FILL_TARGET_SECONDS));
+  return Math.min(requested, calls * SQS_BATCH_LIMIT);
+};
+
+/**
+ * Receives a batch into this worker's memory, under a lease it renews, and returns only the claim check. The batch
+ * is as large as asked, or smaller when SQS is slow or the worker's memory for held batches is short; the lease as
+ * long as asked, or longer when batches have lately taken long.
+ */
 export function createReceiveHeldBatch(deps: ActivityDeps) {
   return async function receiveHeldBatch(input: ReceiveHeldBatchInput): Promise<ReceiveHeldBatchResult> {
     const queueUrl = await deps.queueUrl();
-    const receivedAt = Date.now();
-    const { filling, queueDepth } = await receive(deps, queueUrl, {
-      ...input,
-      visibilityTimeoutSeconds: input.leaseSeconds,
+    return heartbeating(async () => {
+      const leaseSeconds = deps.held.leaseFor(input.leaseSeconds);
+      const reservation = await deps.held.reserve(
+        input.maxBytes,
+        MAX_MESSAGE_PAYLOAD_BYTES,
+        Context.current().cancellationSignal,
+      );
+      try {
+        const receivedAt = Date.now();
+        const { filling, queueDepth } = await receive(deps, queueUrl, {
+          ...input,
+          maxMessages: batchSizeFor(deps.sqsGate, input.maxMessages),
+          maxBytes: Math.min(input.maxBytes, reservation.payloadBytes),
+          visibilityTimeoutSeconds: leaseSeconds,
+        });
+        const released = filling.overflow.length;
+        if (filling.messages.length === 0) return { released, queueDepth };
+        const terms = { leaseSeconds, holdSeconds: input.holdSeconds };
+        const held = deps.held.hold(queueUrl, filling.messages, terms, receivedAt, filling.bytes);
+        const batch = {
+          id: held.id,
+          taskQueue: deps.held.taskQueue,
+          messages: held.entries.length,
+          bytes: filling.bytes,
+        };
+        return { batch, released };
+      } finally {
+        reservation.release();
+      }
     });
-    const released = filling.overflow.length;
-    if (filling.messages.length === 0) return { released, queueDepth };
-    const held = deps.held.hold(queueUrl, filling.messages, input, receivedAt);
-    const batch = { id: held.id, taskQueue: deps.held.taskQueue, messages: held.entries.length, bytes: filling.bytes };
-    return { batch, released };
   };
 }
 
@@ -85,7 +139,7 @@ async function receive(
   queueUrl: string,
   input: ReceiveBatchInput,
 ): Promise<{ filling: Filling; queueDepth?: QueueDepth }> {
-  const filling: Filling = { messages: [], overflow: [], bytes: 0 };
+  const filling: Filling = { messages: [], overflow: [], bytes: 0, seen: new Map(), counts: {} };
   try {
     await fill(deps, queueUrl, input, filling);
   } catch (error) {
@@ -96,7 +150,7 @@ async function receive(
     throw error;
   }
   if (filling.overflow.length > 0) await release(deps, queueUrl, filling.overflow);
-  countMessages(Context.current().metricMeter, { received: filling.messages.length });
+  countMessages(Context.current().metricMeter, { ...filling.counts, received: filling.messages.length });
   const queueDepth = filling.messages.length === 0 ? await getQueueDepth(deps.sqs, queueUrl) : undefined;
   return { filling, queueDepth };
 }
@@ -114,6 +168,7 @@ export const FILL_BUDGET_MS = 20_000;
  */
 async function fill(deps: ActivityDeps, queueUrl: string, input: ReceiveBatchInput, batch: Filling): Promise<void> {
   const context = Context.current();
+  const signal = sharedSignal(context.cancellationSignal);
   const receive = (maxMessages: number, waitTimeSeconds: number) =>
     deps.sqs.send(
       new ReceiveMessageCommand({
@@ -122,13 +177,13 @@ async function fill(deps: ActivityDeps, queueUrl: string, input: ReceiveBatchInp
         WaitTimeSeconds: waitTimeSeconds,
         VisibilityTimeout: input.visibilityTimeoutSeconds,
         MessageSystemAttributeNames: ['SentTimestamp', 'ApproximateReceiveCount'],
-        MessageAttributeNames: Object.values(ORIGINAL_ATTRIBUTES),
+        MessageAttributeNames: Object.values(REDRIVE_ATTRIBUTES),
       }),
-      { abortSignal: context.cancellationSignal },
+      { abortSignal: signal },
     );
-  context.heartbeat();
+  const take = (messages: Message[] = []) => add(deps, batch, messages, input.maxBytes);
   const first = await receive(Math.min(SQS_BATCH_LIMIT, input.maxMessages), input.waitTimeSeconds);
-  let received = add(batch, first.Messages ?? [], input.maxBytes);
+  let received = take(first.Messages);
   // Within a third of the visibility timeout too, so the first messages are still hidden when the batch is held.
   const deadline = Date.now() + Math.min(FILL_BUDGET_MS, (input.visibilityTimeoutSeconds * 1000) / 3);
   while (
@@ -137,7 +192,6 @@ async function fill(deps: ActivityDeps, queueUrl: string, input: ReceiveBatchInp
     batch.overflow.length === 0 &&
     Date.now() < deadline
   ) {
-    context.heartbeat();
     // Ask only for what can still fit by bytes, going by the messages so far: every message received past the
     // bound is handed back, and each receive counts toward the dead-letter queue's limit.
     const fits = Math.floor((input.maxBytes - batch.bytes) / (batch.bytes / batch.messages.length));
@@ -150,20 +204,36 @@ async function fill(deps: ActivityDeps, queueUrl: string, input: ReceiveBatchInp
     // Every call's messages join the batch before any failure is thrown, so a failed round hands them all back.
     const results = await Promise.allSettled(sizes.map((size) => receive(size, 0)));
     received = 0;
-    for (const result of results) {
-      if (result.status === 'fulfilled') received += add(batch, result.value.Messages ?? [], input.maxBytes);
-    }
+    for (const result of results) if (result.status === 'fulfilled') received += take(result.value.Messages);
     const failed = results.find((result) => result.status === 'rejected');
     if (failed) throw failed.reason;
   }
 }
 
-/** Takes messages into the batch, or past its byte bound into the overflow; returns how many arrived. */
-function add(batch: Filling, messages: Message[], maxBytes: number): number {
+/**
+ * Takes messages into the batch, or past its byte bound into the overflow; returns how many arrived. A message
+ * SQS returns again during the fill (its visibility lapsed) is kept once, with the newest receipt handle: SQS
+ * deletes reliably only with that one, and refuses one delete call naming a message twice.
+ */
+function add(deps: ActivityDeps, batch: Filling, messages: Message[], maxBytes: number): number {
   for (const message of messages) {
-    const received = toReceivedMessage(message);
+    const seen = message.MessageId === undefined ? undefined : batch.seen.get(message.MessageId);
+    if (seen) {
+      batch.counts.repeated = (batch.counts.repeated ?? 0) + 1;
+      if (seen.overflow) batch.overflow[seen.index] = message;
+      else batch.messages[seen.index]!.receiptHandle = message.ReceiptHandle!;
+      continue;
+    }
+    const received = toReceivedMessage(deps, message, batch);
     const size = payloadBytes(received);
-    if (batch.messages.length > 0 && (batch.bytes + size > maxBytes || batch.overflow.length > 0)) {
+    const overflow = batch.messages.length > 0 && (batch.bytes + size > maxBytes || batch.overflow.length > 0);
+    if (message.MessageId !== undefined) {
+      batch.seen.set(message.MessageId, {
+        overflow,
+        index: overflow ? batch.overflow.length : batch.messages.length,
+      });
+    }
+    if (overflow) {
       batch.overflow.push(message);
     } else {
       batch.messages.push(received);
@@ -177,17 +247,20 @@ function payloadBytes(message: ReceivedMessage): number {
   return Buffer.byteLength(JSON.stringify(message), 'utf8');
 }
 
-function toReceivedMessage(message: Message): ReceivedMessage {
+/**
+ * The message as the pipeline carries it. It keeps its own id and send time unless the DLQ tool's redrive signed
+ * the ones it had first (core/message-origin.ts): attributes any sender may set are not trusted otherwise.
+ */
+function toReceivedMessage(deps: ActivityDeps, message: Message, batch: Filling): ReceivedMessage {
   const body = message.Body ?? '';
-  // A message redriven from the dead-letter queue keeps its first id and send time.
-  const original = originalOf(message);
+  const vouching = originOf(deps.keyring.redrive, receivedOriginOf(message), Date.now());
+  if (vouching.kind === 'refused') batch.counts.untrustedOrigin = (batch.counts.untrustedOrigin ?? 0) + 1;
   const received: ReceivedMessage = {
-    messageId: original.messageId,
+    ...vouching.origin,
     receiptHandle: message.ReceiptHandle!,
     body,
     bodyBytes: Buffer.byteLength(body, 'utf8'),
-    sentTimestamp: original.sentTimestamp,
-    receiveCount: Number(message.Attributes?.ApproximateReceiveCount ?? 1),
+    receiveCount: Number(message.Attributes?.ApproximateReceiveCount ?? 1) || 1,
   };
   return payloadBytes(received) <= MAX_MESSAGE_PAYLOAD_BYTES ? received : compact(received, body);
 }

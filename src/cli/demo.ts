@@ -10,6 +10,13 @@ import { getQueueDepth } from '../sqs';
 import { startLocalStack } from '../stack/local-stack';
 import { connectClient } from '../temporal/connect-client';
 import { runMain, untilStopSignal } from './run-main';
+import { printable } from './terminal-text';
+
+/** A row's text values as they can be shown in a terminal: a user_id is whatever the producer sent. */
+const printableRow = (row: Record<string, unknown>) =>
+  Object.fromEntries(
+    Object.entries(row).map(([key, value]) => [key, typeof value === 'string' ? printable(value) : value]),
+  );
 
 const log = createLogger('demo');
 
@@ -53,11 +60,11 @@ runMain(async () => {
               to_char(create_date, 'YYYY-MM-DD') AS create_date
          FROM user_logins WHERE message_id IS NOT NULL ORDER BY loaded_at DESC, message_id LIMIT 5`,
     );
-    console.table(rows);
+    console.table(rows.map(printableRow));
     const quarantined = await deps.pool.query(
       'SELECT message_id, reason FROM quarantined_messages ORDER BY quarantined_at DESC LIMIT 3',
     );
-    console.table(quarantined.rows);
+    console.table(quarantined.rows.map(printableRow));
     if (!values.exit) {
       process.stdout.write(`\nTemporal Web UI: ${stack.temporalUiUrl}  (Ctrl-C stops everything)\n`);
       await stopSignal;

@@ -1,8 +1,10 @@
 import { parseArgs } from 'node:util';
 import { loadConfig } from '../config';
-import { peekDeadLetters, redriveDeadLetters, type DeadLetter } from '../dead-letters';
+import { redriveDeadLetters, walkDeadLetters, type DeadLetter } from '../dead-letters';
+import { loadKeyring } from '../secrets';
 import { createSqsClient, DEAD_LETTER_SUFFIX, getQueueDepth, resolveQueueUrl } from '../sqs';
 import { runMain, subcommand, wholeNumber } from './run-main';
+import { printable, printableJson } from './terminal-text';
 
 const USAGE = `usage: npm run dlq -- <list | show ID | redrive> [--max N]
   list      the dead-letter queue's messages (at most --max, default 100): id, first sent, receives, size, verdict
@@ -10,11 +12,13 @@ const USAGE = `usage: npm run dlq -- <list | show ID | redrive> [--max N]
   redrive   moves messages (at most --max, default all) back to the queue, keeping their first id and send time
 Bodies are never printed: they may hold raw ip and device_id.`;
 
-/** Enough for any dead-letter queue this tool is meant for; `show` looks this far. */
+/** Enough for any dead-letter queue this tool is meant for; `show` looks this far, a page at a time. */
 const SHOW_LOOKS_AT = 10_000;
 
 const line = (letter: DeadLetter) =>
-  `${letter.messageId}  sent ${letter.sentAt}  receives ${letter.receives}  ${letter.bytes} B  ${letter.verdict}`;
+  printable(
+    `${letter.messageId}  sent ${letter.sentAt}  receives ${letter.receives}  ${letter.bytes} B  ${letter.verdict}`,
+  );
 
 runMain(async () => {
   const { values, positionals } = parseArgs({
@@ -26,6 +30,8 @@ runMain(async () => {
   const command = subcommand(USAGE, { values, positionals: first === 'show' && id ? [first, ...rest] : positionals });
   if (typeof command === 'number') return command;
   const config = loadConfig();
+  // The redrive signs what it carries over, and the tool shows a first id only where such a signature holds.
+  const redriveKey = (await loadKeyring(config)).redrive;
   const sqs = createSqsClient(config);
   try {
     const queueUrl = await resolveQueueUrl(sqs, config);
@@ -35,27 +41,34 @@ runMain(async () => {
     });
     const max = wholeNumber('max', values.max);
     if (command === 'list') {
-      const letters = await peekDeadLetters(sqs, dlqUrl, max ?? 100);
+      let shown = 0;
+      await walkDeadLetters(sqs, dlqUrl, redriveKey, max ?? 100, (letter) => {
+        shown++;
+        process.stdout.write(`${line(letter)}\n`);
+      });
       const depth = await getQueueDepth(sqs, dlqUrl);
-      for (const letter of letters) process.stdout.write(`${line(letter)}\n`);
-      process.stdout.write(
-        `${letters.length} shown; the dead-letter queue holds about ${depth.visible + depth.inFlight}\n`,
-      );
+      process.stdout.write(`${shown} shown; the dead-letter queue holds about ${depth.visible + depth.inFlight}\n`);
       return 0;
     }
     if (command === 'show') {
       if (!id) throw new Error('show needs a message id; see --help');
-      const letter = (await peekDeadLetters(sqs, dlqUrl, SHOW_LOOKS_AT)).find(
-        (candidate) => candidate.messageId === id || candidate.originalMessageId === id,
-      );
-      if (!letter) throw new Error(`no message ${id} in the dead-letter queue`);
-      process.stdout.write(
-        `${JSON.stringify({ ...letter, why: 'received 5 times without being deleted: its batch failed or was lost each time' }, null, 2)}\n`,
-      );
+      let letter: DeadLetter | undefined;
+      await walkDeadLetters(sqs, dlqUrl, redriveKey, SHOW_LOOKS_AT, (candidate) => {
+        if (candidate.messageId === id || candidate.originalMessageId === id) letter = candidate;
+        return letter !== undefined;
+      });
+      if (!letter) throw new Error(`no message ${printable(id)} in the dead-letter queue`);
+      const why = 'received 5 times without being deleted: its batch failed or was lost each time';
+      process.stdout.write(`${printableJson({ ...letter, why }, 2)}\n`);
       return 0;
     }
     if (command === 'redrive') {
-      const { moved, failed } = await redriveDeadLetters(sqs, { dlqUrl, queueUrl }, max ?? Number.MAX_SAFE_INTEGER);
+      const { moved, failed } = await redriveDeadLetters(
+        sqs,
+        { dlqUrl, queueUrl },
+        redriveKey,
+        max ?? Number.MAX_SAFE_INTEGER,
+      );
       process.stdout.write(
         `${moved} moved back to the queue${failed ? `, ${failed} refused by SQS (left in the dead-letter queue)` : ''}\n`,
       );

@@ -13,6 +13,7 @@ import { piiStatus } from '../pii/status';
 import { formatOperatorPublicKey, generateOperatorKeyPair } from '../core/operator-seal';
 import { generateWrappedRootKey, loadKeyring, loadOpeningKeys, wrapWithKms } from '../secrets';
 import { runMain, subcommand } from './run-main';
+import { printable, printableJson } from './terminal-text';
 
 const USAGE = `usage: npm run pii -- <command> [options]
   reveal  (--token T [--field ip|device_id] | --message-id M [--field ip|device_id]) --reason "…" [--actor NAME] [--json]
@@ -110,8 +111,9 @@ runMain(async () => {
   const pool = createPool(config, 2);
   try {
     await migrate(pool);
+    // A raw value printed is the producer's text: its steering characters are escaped.
     const print = (text: string, json: unknown) =>
-      process.stdout.write(values.json ? `${JSON.stringify(json)}\n` : `${text}\n`);
+      process.stdout.write(`${values.json ? printableJson(json) : printable(text)}\n`);
     switch (command) {
       case 'reveal': {
         const results = await reveal(pool, await loadOpeningKeys(config), {
@@ -123,7 +125,7 @@ runMain(async () => {
         for (const result of results) {
           const label = single ? '' : `${result.field}\t`;
           if (result.status === 'revealed') {
-            if (!values.json) process.stdout.write(`${label}${result.value}\n`);
+            if (!values.json) process.stdout.write(`${label}${printable(result.value)}\n`);
           } else {
             process.stderr.write(`login-etl: ${result.field} of that token: ${describeMissing(result)}\n`);
           }

@@ -15,6 +15,8 @@ export const FAILURE_TYPES = {
   batchNotHeld: 'BatchNotHeld',
   /** A batch carried in history (0.1.0 drains) was masked before a rotation: it cannot be masked again. */
   staleBatch: 'StaleBatch',
+  /** The worker holds batches up to its memory cap: the receive is retried, perhaps by another worker. */
+  memoryCap: 'WorkerAtMemoryCap',
   /** A batch failed after its retries: the drain ends with it, once the other batches in flight are done. */
   batchFailed: 'BatchFailed',
 } as const;

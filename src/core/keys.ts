@@ -9,7 +9,13 @@ export interface VersionedKey {
 }
 
 export type KeyPurpose =
-  'ip-token' | 'device-id-token' | 'erased-token' | 'vault' | 'quarantine-body' | 'temporal-codec';
+  | 'ip-token'
+  | 'device-id-token'
+  | 'erased-token'
+  | 'vault'
+  | 'quarantine-body'
+  | 'temporal-codec'
+  | 'redrive-attestation';
 
 /** The token keys of one PII key version: what new data is masked with while that version is active. */
 export interface KeySet {
@@ -31,6 +37,8 @@ export interface Keyring {
   keySet(version: number): KeySet;
   /** The Temporal payload codec's key; payloads carry its id, so old histories stay readable. */
   codec: VersionedKey;
+  /** Signs what the DLQ tool's redrive carries over (core/redrive-attestation.ts); for nothing else. */
+  redrive: VersionedKey;
   /** The key a stored key id names, if this root derived it (the fingerprint tells a different root apart). */
   byId(id: string): VersionedKey | undefined;
   /**
@@ -97,6 +105,7 @@ export function createKeyring(rootSecret: Buffer): Keyring {
     }),
     legacyVaultKey: (version) => derive('vault', version),
     codec: derive('temporal-codec', CODEC_KEY_VERSION),
+    redrive: derive('redrive-attestation', 1),
     byId(id) {
       const match = KEY_ID.exec(id);
       if (!match) return undefined;

@@ -34,7 +34,7 @@ export const LOGIN_ROW_COLUMNS = {
 export const QUARANTINE_COLUMNS = {
   message_id: { type: 'varchar' },
   reason: { type: 'text' },
-  sent_at: { type: 'timestamptz' },
+  sent_at: { type: 'timestamptz', nullable: true },
   /** SQS ApproximateReceiveCount when known. */
   receive_count: { type: 'integer', nullable: true },
   /** UTF-8 size of the original body. */

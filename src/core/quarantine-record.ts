@@ -10,6 +10,12 @@ export type QuarantineSource = Pick<ReceivedMessage, 'messageId' | 'sentTimestam
 /** The message id is bound as associated data, so a sealed body cannot be passed off as another message's. */
 const associatedData = (messageId: string) => Buffer.from(messageId, 'utf8');
 
+/** A time as Postgres takes it, or null when it is none (the receive gives every message a valid one). */
+const isoTime = (milliseconds: number): string | null => {
+  const time = new Date(milliseconds);
+  return Number.isNaN(time.getTime()) ? null : time.toISOString();
+};
+
 /** A record for a message (or a row the database refused) that keeps its content sealed for operators. */
 export function quarantine(
   message: QuarantineSource,
@@ -20,7 +26,7 @@ export function quarantine(
   return {
     message_id: message.messageId,
     reason,
-    sent_at: new Date(message.sentTimestamp).toISOString(),
+    sent_at: isoTime(message.sentTimestamp),
     receive_count: message.receiveCount,
     body_bytes: message.bodyBytes,
     body_sealed:

@@ -4,9 +4,9 @@ import type { OperatorPublicKey } from './operator-seal';
 import type { LoginEvent } from './login-event';
 import { tokenize } from './mask';
 import { quarantine } from './quarantine-record';
-import type { LoginRow, ReceivedMessage, TransformedBatch } from './types';
+import type { LoginRow, QuarantineRecord, ReceivedMessage, TransformedBatch } from './types';
 import { validateLoginMessage } from './validate-message';
-import { sealVaultEntry, vaultSealer, type VaultEntry } from './vault';
+import { sealVaultEntry, vaultSealer, type VaultEntry, type VaultSealer } from './vault';
 
 /**
  * Validates and masks each message with one key version: a valid one becomes a row (and a vault entry per new
@@ -22,23 +22,43 @@ export function transformBatch(
   const batch: TransformedBatch = { batchId, keyVersion: keys.version, rows: [], quarantined: [], vault: [] };
   const sealer = vaultSealer(sealTo);
   const vault = new Map<string, VaultEntry>();
-  const tokenOf = (field: PiiField, canonical: string): string => {
-    const token = tokenize(keys, field, canonical);
-    const slot = `${field}:${token}`;
-    if (!vault.has(slot)) vault.set(slot, sealVaultEntry(sealer, keys.version, field, token, canonical));
-    return token;
-  };
   for (const message of messages) {
-    if (message.body === null) {
-      batch.quarantined.push(quarantine(message, message.rejectedReason ?? 'body was not received', null, sealer));
-      continue;
+    // One message's fault (a value no step foresaw) quarantines that message, never the batch.
+    try {
+      if (message.body === null) {
+        batch.quarantined.push(quarantine(message, message.rejectedReason ?? 'body was not received', null, sealer));
+        continue;
+      }
+      const result = validateLoginMessage(message.body);
+      if (!result.ok) {
+        batch.quarantined.push(quarantine(message, result.reason, message.body, sealer));
+        continue;
+      }
+      // Vault entries of this message join the batch's only once its row is built.
+      const entries: [string, () => VaultEntry][] = [];
+      const tokenOf = (field: PiiField, canonical: string): string => {
+        const token = tokenize(keys, field, canonical);
+        entries.push([`${field}:${token}`, () => sealVaultEntry(sealer, keys.version, field, token, canonical)]);
+        return token;
+      };
+      batch.rows.push(buildRow(message, result.event, result.appVersion, tokenOf));
+      for (const [slot, entry] of entries) if (!vault.has(slot)) vault.set(slot, entry());
+    } catch (error) {
+      batch.quarantined.push(unmaskable(message, error, sealer));
     }
-    const result = validateLoginMessage(message.body);
-    if (result.ok) batch.rows.push(buildRow(message, result.event, result.appVersion, tokenOf));
-    else batch.quarantined.push(quarantine(message, result.reason, message.body, sealer));
   }
   batch.vault = [...vault.values()];
   return batch;
+}
+
+/** The record of a message that failed in masking: its reason names the error's kind only (a message could echo a value). */
+function unmaskable(message: ReceivedMessage, error: unknown, sealer: VaultSealer): QuarantineRecord {
+  const reason = `could not be masked (${error instanceof Error ? error.name : typeof error})`;
+  try {
+    return quarantine(message, reason, message.body, sealer);
+  } catch {
+    return quarantine(message, reason, null, sealer);
+  }
 }
 
 export function buildRow(

@@ -3,17 +3,35 @@ import type { ActivityDeps } from '../activities/deps';
 import { getQueueDepth } from '../sqs';
 import { recordQueueDepth } from '.';
 
-/** Samples the queue's depth into the `login_etl_queue_messages` gauge until stopped, drain or no drain. */
-export function sampleQueueDepth(deps: Pick<ActivityDeps, 'sqs' | 'queueUrl'>, intervalMs = 5_000): () => void {
+/** The most of SQS's time the samples may take: on a slow server they wait longer between them. */
+const SHARE_OF_CALLS = 0.005;
+
+/**
+ * Samples the queue's depth into the `login_etl_queue_messages` gauge until stopped, drain or no drain: every
+ * `intervalMs`, or less often when SQS answers so slowly that sampling would take more than a small share of the
+ * calls it serves.
+ */
+export function sampleQueueDepth(
+  deps: Pick<ActivityDeps, 'sqs' | 'sqsGate' | 'queueUrl'>,
+  intervalMs = 5_000,
+): () => void {
   const meter = Runtime.instance().metricMeter;
-  // A failed sample (SQS unreachable) leaves the last values; the drain itself reports the outage.
-  const sample = () =>
-    void deps
+  let timer: NodeJS.Timeout | undefined;
+  let stopped = false;
+  const sample = async () => {
+    // A failed sample (SQS unreachable) leaves the last values; the drain itself reports the outage.
+    await deps
       .queueUrl()
       .then((queueUrl) => getQueueDepth(deps.sqs, queueUrl))
       .then((depth) => recordQueueDepth(meter, depth))
       .catch(() => undefined);
-  sample();
-  const timer = setInterval(sample, intervalMs);
-  return () => clearInterval(timer);
+    if (stopped) return;
+    const interval = Math.max(intervalMs, 1000 / (deps.sqsGate.callsPerSecond() * SHARE_OF_CALLS));
+    timer = setTimeout(() => void sample(), interval).unref();
+  };
+  void sample();
+  return () => {
+    stopped = true;
+    clearTimeout(timer);
+  };
 }

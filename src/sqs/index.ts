@@ -4,12 +4,14 @@ import {
   GetQueueAttributesCommand,
   GetQueueUrlCommand,
   QueueDoesNotExist,
+  type Message,
   SQSClient,
   SetQueueAttributesCommand,
 } from '@aws-sdk/client-sqs';
 import { awsClientSettings } from '../aws';
 import type { Config } from '../config';
 import { FAILURE_TYPES } from '../core/failure-types';
+import { REDRIVE_ATTRIBUTES, type ReceivedOrigin } from '../core/message-origin';
 import { applyGate, SqsGate } from './gate';
 
 export const DEAD_LETTER_SUFFIX = '-dlq';
@@ -139,6 +141,21 @@ export async function ensureQueues(sqs: SQSClient, queueName: string): Promise<{
     new SetQueueAttributesCommand({ QueueUrl: queue.QueueUrl, Attributes: { RedrivePolicy: redrivePolicy } }),
   );
   return { queueUrl: queue.QueueUrl!, dlqUrl: dlq.QueueUrl! };
+}
+
+/** What a received message says of its origin, for core/message-origin.ts to judge. */
+export function receivedOriginOf(message: Message): ReceivedOrigin {
+  const attributes: ReceivedOrigin['attributes'] = {};
+  for (const name of Object.values(REDRIVE_ATTRIBUTES)) {
+    const value = message.MessageAttributes?.[name]?.StringValue;
+    if (value !== undefined) attributes[name] = value;
+  }
+  return {
+    messageId: message.MessageId,
+    sentTimestamp: message.Attributes?.SentTimestamp,
+    body: message.Body ?? '',
+    attributes,
+  };
 }
 
 export interface QueueDepth {

@@ -198,6 +198,43 @@ describe('a receive near its byte bound', () => {
   });
 });
 
+describe('a message SQS returns twice within one receive', () => {
+  const pipelineOf = usePipeline('repeats');
+
+  it('is kept once, with the newest receipt handle, and deleted with it', async () => {
+    const pipeline = pipelineOf();
+    await pipeline.send(sample.slice(0, 10));
+    // The first answer comes back after the 1 s lease has run out, so the next call returns the same ten again.
+    const handles: string[][] = [];
+    pipeline.deps.sqs.middlewareStack.add(
+      (next, context) => async (args) => {
+        const result = await next(args);
+        if (context.commandName !== 'ReceiveMessageCommand') return result;
+        const messages = (result.output as { Messages?: { ReceiptHandle?: string }[] }).Messages ?? [];
+        if (messages.length > 0) handles.push(messages.map((message) => message.ReceiptHandle!));
+        if (handles.length === 1) await new Promise((resolve) => setTimeout(resolve, 1_500));
+        return result;
+      },
+      { step: 'finalizeRequest', name: 'answerAfterTheLease' },
+    );
+    const { receiveHeldBatch, maskHeldBatch, loadHeldBatch, deleteHeldBatch } = activitiesOf(pipeline);
+    const { batch } = await run(receiveHeldBatch, receiveInput({ leaseSeconds: 1, waitTimeSeconds: 0 }));
+    assert.equal(handles.length, 2, 'the ten came twice');
+    assert.equal(batch?.messages, 10, 'kept once each');
+    const entries = pipeline.deps.held.get(batch.id).entries;
+    assert.deepEqual(
+      entries.map((entry) => entry.receiptHandle).sort(),
+      [...handles[1]!].sort(),
+      'with the newest receipt handles',
+    );
+    await run(maskHeldBatch, batch.id);
+    const load = await run(loadHeldBatch, batch.id);
+    assert.deepEqual([load.loaded + load.quarantined, load.duplicates], [10, 0]);
+    await run(deleteHeldBatch, batch.id);
+    assert.deepEqual(await pipeline.queueDepth(), { visible: 0, inFlight: 0, delayed: 0 }, 'deleted with them');
+  });
+});
+
 describe('a receive cancelled halfway (its worker stopping)', () => {
   const pipelineOf = usePipeline('cancelled-receive');
 

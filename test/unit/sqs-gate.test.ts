@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { AdaptiveLimit } from '../../src/sqs/adaptive-limit';
+import { batchSizeFor } from '../../src/activities/receive-batch';
 import { backoffMs, dropReason, MAX_ATTEMPTS, priorityOf, SqsGate } from '../../src/sqs/gate';
 
 const call = (startedAt: number, inFlight = 20) => ({ operation: 'ReceiveMessage', startedAt, inFlight });
@@ -160,3 +161,26 @@ describe('what the gate reads of a call', () => {
   });
 });
 
+describe('the size of a batch', () => {
+  const answering = (callsPerSecond: number) => ({ callsPerSecond: () => callsPerSecond });
+
+  it('is what was asked while SQS answers fast, and shrinks, in whole calls of 10, when it is slow', () => {
+    assert.equal(batchSizeFor(answering(Infinity), 1000), 1000, 'nothing measured yet');
+    assert.equal(batchSizeFor(answering(1000), 1000), 1000, 'SQS in the same region: 20 calls of 20 ms');
+    assert.equal(batchSizeFor(answering(7), 1000), 30, 'a server taking 300 ms a call, two at once');
+    assert.equal(batchSizeFor(answering(0.5), 1000), 10, 'never less than one call');
+    assert.equal(batchSizeFor(answering(1000), 25), 25);
+  });
+
+  it('follows what the gate measured: calls in flight over their latency', async () => {
+    const gate = new SqsGate({ initial: 2, max: 2 });
+    const slowCall = () => new Promise((resolve) => setTimeout(resolve, 100));
+    await Promise.all([
+      gate.run('ReceiveMessage', 'receive', slowCall),
+      gate.run('ReceiveMessage', 'receive', slowCall),
+    ]);
+    const perSecond = gate.callsPerSecond();
+    assert.ok(perSecond > 15 && perSecond <= 20, `${perSecond} calls a second`);
+    assert.equal(batchSizeFor(gate, 1000), Math.floor(perSecond * 0.5) * 10);
+  });
+});

@@ -87,4 +87,21 @@ describe('transformBatch', () => {
     assert.equal(quarantined[0]!.reason, 'body of 2000000 bytes is too large to keep');
     assert.equal(quarantined[0]!.body_sealed, null);
   });
+
+  it('quarantines a message that fails in masking, with the kind of failure, and masks the rest of the batch', () => {
+    const other = { ...event, user_id: 'u-2', ip: '192.0.2.77', device_id: '999-99-9999' };
+    const { rows, quarantined, vault } = transform([
+      message('m5', JSON.stringify(other), Number.NaN),
+      message('m6', JSON.stringify(event)),
+    ]);
+    assert.deepEqual(
+      rows.map((row) => row.message_id),
+      ['m6'],
+    );
+    assert.equal(quarantined[0]!.message_id, 'm5');
+    assert.equal(quarantined[0]!.reason, 'could not be masked (RangeError)');
+    assert.equal(quarantined[0]!.sent_at, null);
+    assert.equal(openQuarantineBody({ operator, keyring }, quarantined[0]!), JSON.stringify(other));
+    assert.equal(vault.length, 2, 'no vault entry for the message that failed');
+  });
 });
