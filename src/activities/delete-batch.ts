@@ -55,7 +55,7 @@ async function deleteCommitted(
   deps: ActivityDeps,
   queueUrl: string,
   entries: readonly DeleteEntry[],
-  lease?: Pick<HeldBatch, 'leaseEndsAt' | 'lostLeases'>,
+  lease?: Pick<HeldBatch, 'leaseEndsAt' | 'lostLeases' | 'deleted'>,
 ): Promise<DeleteBatchResult> {
   const committed = await committedMessages(
     deps.pool,
@@ -65,7 +65,7 @@ async function deleteCommitted(
   const uncommitted = entries.length - deletable.length;
   if (uncommitted > 0) log.warn('messages without a committed row or record left in the queue', { uncommitted });
   const leaseRanOut = lease !== undefined && Date.now() > lease.leaseEndsAt;
-  const refused = await deleteMessages(deps, queueUrl, deletable);
+  const refused = await deleteMessages(deps, queueUrl, deletable, lease?.deleted);
   // After the lease, a "success" may be SQS's silent answer to an expired handle on a standard queue.
   const silent = leaseRanOut
     ? deletable.length - refused
@@ -82,13 +82,26 @@ const isStaleHandle = (error: BatchResultErrorEntry) =>
 
 /**
  * Deletes the entries, trying failed ones again; what still fails fails the activity, whose retry deletes again
- * (deleting twice is harmless). Returns how many SQS refused as stale.
+ * (deleting twice is harmless). Each receipt handle deleted goes into `deleted` as soon as SQS accepted it. Returns
+ * how many SQS refused as stale.
  */
-async function deleteMessages(deps: ActivityDeps, queueUrl: string, entries: DeleteEntry[]): Promise<number> {
+async function deleteMessages(
+  deps: ActivityDeps,
+  queueUrl: string,
+  entries: DeleteEntry[],
+  deleted = new Set<string>(),
+): Promise<number> {
   let pending = entries;
   let stale = 0;
   for (let round = 1; pending.length > 0; round++) {
-    const failures = (await sendInChunks(pending, (chunk) => deleteChunk(deps, queueUrl, chunk))).flat();
+    const failures = (
+      await sendInChunks(pending, async (chunk) => {
+        const failed = await deleteChunk(deps, queueUrl, chunk);
+        const refused = new Set(failed.map(({ entry }) => entry.receiptHandle));
+        for (const { receiptHandle } of chunk) if (!refused.has(receiptHandle)) deleted.add(receiptHandle);
+        return failed;
+      })
+    ).flat();
     stale += failures.filter(({ error }) => isStaleHandle(error)).length;
     pending = failures.filter(({ error }) => !isStaleHandle(error)).map(({ entry }) => entry);
     if (pending.length > 0 && round === ROUNDS) {

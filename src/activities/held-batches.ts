@@ -29,6 +29,8 @@ export interface HeldBatch {
   leaseEndsAt: number;
   /** Receipt handles whose renewal SQS refused: those messages may have been received again elsewhere. */
   readonly lostLeases: Set<string>;
+  /** Receipt handles already deleted: a renewal during a slow delete leaves them out (SQS would refuse them). */
+  readonly deleted: Set<string>;
   /** When its receive began (epoch ms): how long batches take sets the lease of the next ones. */
   readonly receivedAt: number;
   /** What it counts against the worker's memory cap (HELD_BYTES_PER_PAYLOAD_BYTE times its payload bytes). */
@@ -72,6 +74,8 @@ interface Holding {
   expiry: NodeJS.Timeout;
   /** When a step last asked for the batch. */
   touched: number;
+  /** A renewal is under way: the next one waits for it (on a slow SQS, renewals would pile up and starve deletes). */
+  renewing: boolean;
 }
 
 /**
@@ -107,12 +111,20 @@ export class HeldBatches {
     return this.held.size;
   }
 
+  /** Messages in the batches held now. */
+  get messages(): number {
+    let count = 0;
+    for (const { batch } of this.held.values()) count += batch.entries.length;
+    return count;
+  }
+
   /**
-   * The lease for a new batch: the one asked for, or longer when batches have lately taken long (a slow SQS or
-   * Postgres), so that renewing leases stays a small share of the calls.
+   * The lease for a new batch: the one asked for, or longer when batches have lately taken long, or when SQS's pace
+   * says they will (`paceSeconds`: how long the calls of the batches held now would take it), so that renewing
+   * leases stays a small share of the calls.
    */
-  leaseFor(requestedSeconds: number): number {
-    const longest = Math.max(0, ...this.recentBatchMs);
+  leaseFor(requestedSeconds: number, paceSeconds = 0): number {
+    const longest = Math.max(paceSeconds * 1000, ...this.recentBatchMs);
     return Math.max(requestedSeconds, Math.min(MAX_LEASE_SECONDS, Math.ceil((LEASE_PER_BATCH_TIME * longest) / 1000)));
   }
 
@@ -178,6 +190,7 @@ export class HeldBatches {
       entries: messages.map(({ messageId, receiptHandle }) => ({ messageId, receiptHandle })),
       leaseEndsAt: receivedAt + terms.leaseSeconds * 1000,
       lostLeases: new Set(),
+      deleted: new Set(),
       receivedAt,
       heldBytes: payloadBytes * HELD_BYTES_PER_PAYLOAD_BYTE,
     };
@@ -185,7 +198,7 @@ export class HeldBatches {
     const renewEvery = (terms.leaseSeconds * 1000) / 3;
     const renewal = setInterval(() => void this.renew(batch.id, terms.leaseSeconds), renewEvery).unref();
     const expiry = setTimeout(() => void this.giveUp(batch.id, 'held past its limit'), terms.holdSeconds * 1000);
-    this.held.set(batch.id, { batch, renewal, expiry: expiry.unref(), touched: Date.now() });
+    this.held.set(batch.id, { batch, renewal, expiry: expiry.unref(), touched: Date.now(), renewing: false });
     return batch;
   }
 
@@ -233,7 +246,7 @@ export class HeldBatches {
     const holding = this.forget(id);
     if (!holding) return;
     const { batch } = holding;
-    log.warn('batch given up: its messages are visible again', { batch: id, messages: batch.entries.length, reason });
+    log.warn('batch given up: its messages are visible again', { batch: id, count: batch.entries.length, reason });
     await this.setVisibility(batch, 0).catch((error: unknown) =>
       log.warn('could not hand the batch back; its lease runs out instead', { batch: id, error: String(error) }),
     );
@@ -243,6 +256,8 @@ export class HeldBatches {
     const holding = this.held.get(id);
     if (!holding) return;
     if (Date.now() - holding.touched > IDLE_LIMIT_MS) return this.giveUp(id, 'no step asked for it');
+    if (holding.renewing) return;
+    holding.renewing = true;
     const { batch } = holding;
     const renewedAt = Date.now();
     try {
@@ -250,15 +265,19 @@ export class HeldBatches {
       batch.leaseEndsAt = renewedAt + leaseSeconds * 1000;
       // A handle SQS no longer takes belongs to a message received again elsewhere: its delete here counts as stale.
       for (const receiptHandle of refused) batch.lostLeases.add(receiptHandle);
-      if (refused.length > 0) log.warn('lease lost for some messages', { batch: batch.id, messages: refused.length });
+      if (refused.length > 0) log.warn('lease lost for some messages', { batch: batch.id, refused: refused.length });
     } catch (error) {
       log.warn('lease renewal failed; retried at the next renewal', { batch: batch.id, error: String(error) });
+    } finally {
+      holding.renewing = false;
     }
   }
 
-  /** Sets the visibility timeout of the batch's messages; returns the receipt handles SQS refused. */
+  /** Sets the visibility timeout of the batch's messages not yet deleted; returns the receipt handles SQS refused. */
   private setVisibility(batch: HeldBatch, seconds: number): Promise<string[]> {
-    const receiptHandles = batch.entries.map((entry) => entry.receiptHandle);
+    const receiptHandles = batch.entries
+      .map((entry) => entry.receiptHandle)
+      .filter((receiptHandle) => !batch.deleted.has(receiptHandle));
     return changeVisibility(this.sqs, batch.queueUrl, receiptHandles, seconds);
   }
 }

@@ -86,10 +86,11 @@ const FILL_TARGET_SECONDS = 0.5;
 
 /**
  * The batch size to ask for: `requested`, or less when SQS answers too slowly to fill it within the target; whole
- * calls of 10 where it shrinks, so no call asks for less.
+ * calls of 10 where it shrinks, so no call asks for less. Until a call has been timed, one call's worth: the first
+ * batch on a slow server must not be a large one held under a lease it cannot keep renewing.
  */
-export const batchSizeFor = (gate: Pick<SqsGate, 'callsPerSecond'>, requested: number): number => {
-  const calls = Math.max(1, Math.floor(gate.callsPerSecond() * FILL_TARGET_SECONDS));
+export const batchSizeFor = (gate: Pick<SqsGate, 'callsPerSecond' | 'measured'>, requested: number): number => {
+  const calls = gate.measured ? Math.max(1, Math.floor(gate.callsPerSecond() * FILL_TARGET_SECONDS)) : 1;
   return Math.min(requested, calls * SQS_BATCH_LIMIT);
 };
 
@@ -102,7 +103,10 @@ export function createReceiveHeldBatch(deps: ActivityDeps) {
   return async function receiveHeldBatch(input: ReceiveHeldBatchInput): Promise<ReceiveHeldBatchResult> {
     const queueUrl = await deps.queueUrl();
     return heartbeating(async () => {
-      const leaseSeconds = deps.held.leaseFor(input.leaseSeconds);
+      const maxMessages = batchSizeFor(deps.sqsGate, input.maxMessages);
+      // Each held message costs SQS a tenth of a receive and a tenth of a delete.
+      const calls = ((deps.held.messages + maxMessages) * 2) / SQS_BATCH_LIMIT;
+      const leaseSeconds = deps.held.leaseFor(input.leaseSeconds, calls / deps.sqsGate.callsPerSecond());
       const reservation = await deps.held.reserve(
         input.maxBytes,
         MAX_MESSAGE_PAYLOAD_BYTES,
@@ -112,7 +116,7 @@ export function createReceiveHeldBatch(deps: ActivityDeps) {
         const receivedAt = Date.now();
         const { filling, queueDepth } = await receive(deps, queueUrl, {
           ...input,
-          maxMessages: batchSizeFor(deps.sqsGate, input.maxMessages),
+          maxMessages,
           maxBytes: Math.min(input.maxBytes, reservation.payloadBytes),
           visibilityTimeoutSeconds: leaseSeconds,
         });

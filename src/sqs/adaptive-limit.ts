@@ -7,20 +7,24 @@
  * clock, so tests can drive it.
  */
 export interface AdaptiveLimitOptions {
-  /** @default 20 */
+  /** @default 40 (a drain's 4 batches, each with 10 calls in flight) */
   initial: number;
   /** @default 1 */
   min: number;
-  /** @default 100 */
+  /** @default 200 */
   max: number;
   /**
    * A call is on target while its latency is at most `tolerance` times the lowest latency recently seen for its
-   * operation, plus `toleranceMs` (a fast server's latency is mostly noise): at a server that serves one request
-   * at a time, two may wait behind the one it serves, so it never waits for the next.
+   * operation, plus `toleranceMs`: at a server that serves one request at a time, two may wait behind the one it
+   * serves, so it never waits for the next.
    * @default 3
    */
   tolerance: number;
-  /** @default 25 */
+  /**
+   * A fast server's latency is mostly noise (an emulator sharing two cores answers in 1 ms or 50): below this it
+   * does not count as queueing.
+   * @default 100
+   */
   toleranceMs: number;
   /**
    * How long the lowest latency of an operation is remembered: a server that became slower for good is learnt.
@@ -30,11 +34,11 @@ export interface AdaptiveLimitOptions {
 }
 
 export const DEFAULT_ADAPTIVE_LIMIT: AdaptiveLimitOptions = {
-  initial: 20,
+  initial: 40,
   min: 1,
-  max: 100,
+  max: 200,
   tolerance: 3,
-  toleranceMs: 25,
+  toleranceMs: 100,
   baselineWindowMs: 30_000,
 };
 

@@ -1,5 +1,5 @@
 import { setMaxListeners } from 'node:events';
-import type { MetricMeter } from '@temporalio/common';
+import type { MetricCounter, MetricGauge, MetricHistogram, MetricMeter } from '@temporalio/common';
 import type { ServiceInputTypes, ServiceOutputTypes, SQSClient } from '@aws-sdk/client-sqs';
 import type { FinalizeRequestMiddleware } from '@smithy/types';
 import { PIPELINE_METRICS } from '../metrics';
@@ -55,8 +55,11 @@ const BACKOFF_CAP_MS = 5_000;
 export const backoffMs = (attempt: number, random = Math.random): number =>
   random() * Math.min(BACKOFF_CAP_MS, BACKOFF_BASE_MS * 2 ** (attempt - 1));
 
-/** Weight of the newest latency in the running average that sizes batches. */
+/** Weight of the newest latency in the running averages that size batches. */
 const LATENCY_SMOOTHING = 0.1;
+
+/** The calls a batch is made of: their pace, not that of a queue's URL or attributes, says how long a batch takes. */
+const BATCH_OPERATIONS = ['ReceiveMessage', 'DeleteMessageBatch', 'ChangeMessageVisibilityBatch'];
 
 interface Waiter {
   priority: number;
@@ -74,8 +77,19 @@ export class SqsGate {
   private inFlight = 0;
   private sequence = 0;
   private readonly waiting: Waiter[] = [];
-  private latencyMs: number | undefined;
-  private meter: MetricMeter | undefined;
+  /** Running average latency of each of BATCH_OPERATIONS measured so far (ms). */
+  private readonly latencyMs = new Map<string, number>();
+  /** Made once, when the worker hands the gate its meter: each call records into them. */
+  private metrics:
+    | {
+        limit: MetricGauge;
+        callDuration: MetricHistogram;
+        throttles: MetricCounter;
+        retries: MetricCounter;
+        /** The call duration with each operation's tag bound once: a tag object per call costs the hot path. */
+        durationOf: Map<string, MetricHistogram>;
+      }
+    | undefined;
 
   constructor(options: Partial<AdaptiveLimitOptions> = {}) {
     this.limit = new AdaptiveLimit(options);
@@ -83,19 +97,33 @@ export class SqsGate {
 
   /** Sends the gate's metrics to `meter` from now on; the worker calls it once the Temporal runtime serves them. */
   useMeter(meter: MetricMeter): void {
-    this.meter = meter;
-    this.reportLimit();
+    const { sqsLimit, sqsCallDuration, sqsThrottles, sqsRetries } = PIPELINE_METRICS;
+    this.metrics = {
+      limit: meter.createGauge(sqsLimit.name, 'int', 'calls', sqsLimit.help),
+      callDuration: meter.createHistogram(sqsCallDuration.name, 'float', 's', sqsCallDuration.help),
+      throttles: meter.createCounter(sqsThrottles.name, 'calls', sqsThrottles.help),
+      retries: meter.createCounter(sqsRetries.name, 'calls', sqsRetries.help),
+      durationOf: new Map(),
+    };
+    this.metrics.limit.set(this.limit.limit);
   }
 
-  private reportLimit(): void {
-    this.meter
-      ?.createGauge(PIPELINE_METRICS.sqsLimit.name, 'int', 'calls', PIPELINE_METRICS.sqsLimit.help)
-      .set(this.limit.limit);
+  /** Calls are waiting for a place: the server is taking all the calls the limit allows. */
+  get saturated(): boolean {
+    return this.waiting.length > 0;
   }
 
-  /** Calls a second the server has been answering at the current limit; Infinity before any was measured. */
+  /** A batch operation's latency has been measured: until then the server's pace is unknown. */
+  get measured(): boolean {
+    return this.latencyMs.size > 0;
+  }
+
+  /**
+   * Batch operations a second the server has been answering at the current limit, at the pace of the slowest of
+   * them; Infinity before any was measured.
+   */
   callsPerSecond(): number {
-    return this.latencyMs === undefined ? Infinity : (this.limit.limit * 1000) / this.latencyMs;
+    return this.measured ? (this.limit.limit * 1000) / Math.max(...this.latencyMs.values()) : Infinity;
   }
 
   /** Runs one SQS call under the limit, retrying drops; `call` is one attempt. */
@@ -112,16 +140,14 @@ export class SqsGate {
         const result = await call();
         const latencyMs = Date.now() - start.startedAt;
         this.learn(start, options.measured === false ? { kind: 'ok-unmeasured' } : { kind: 'ok', latencyMs });
-        this.meter
-          ?.createHistogram(PIPELINE_METRICS.sqsCallDuration.name, 'float', 's', PIPELINE_METRICS.sqsCallDuration.help)
-          .record(latencyMs / 1000, { operation });
+        this.recordDuration(operation, latencyMs);
         return result;
       } catch (error) {
         const reason = options.signal?.aborted ? undefined : dropReason(error);
         this.learn(start, reason ? { kind: 'drop' } : { kind: 'ok-unmeasured' });
         if (!reason || attempt === MAX_ATTEMPTS) throw error;
-        if (reason === 'throttled') this.count(PIPELINE_METRICS.sqsThrottles, { operation });
-        this.count(PIPELINE_METRICS.sqsRetries, { operation, reason });
+        if (reason === 'throttled') this.metrics?.throttles.add(1, { operation });
+        this.metrics?.retries.add(1, { operation, reason });
       } finally {
         this.leave();
       }
@@ -129,15 +155,23 @@ export class SqsGate {
     }
   }
 
+  private recordDuration(operation: string, latencyMs: number): void {
+    if (!this.metrics) return;
+    let histogram = this.metrics.durationOf.get(operation);
+    if (!histogram) {
+      histogram = this.metrics.callDuration.withTags({ operation });
+      this.metrics.durationOf.set(operation, histogram);
+    }
+    histogram.record(latencyMs / 1000);
+  }
+
   private learn(start: CallStart, outcome: Parameters<AdaptiveLimit['record']>[1]): void {
-    if (outcome.kind === 'ok') {
-      this.latencyMs =
-        this.latencyMs === undefined
-          ? outcome.latencyMs
-          : this.latencyMs + LATENCY_SMOOTHING * (outcome.latencyMs - this.latencyMs);
+    if (outcome.kind === 'ok' && BATCH_OPERATIONS.includes(start.operation)) {
+      const average = this.latencyMs.get(start.operation) ?? outcome.latencyMs;
+      this.latencyMs.set(start.operation, average + LATENCY_SMOOTHING * (outcome.latencyMs - average));
     }
     if (this.limit.record(start, outcome, Date.now())) {
-      this.reportLimit();
+      this.metrics?.limit.set(this.limit.limit);
       this.wake();
     }
   }
@@ -175,10 +209,6 @@ export class SqsGate {
 
   private wake(): void {
     while (this.inFlight < this.limit.limit && this.waiting.length > 0) this.waiting.shift()!.admit();
-  }
-
-  private count(metric: { name: string; help: string }, labels: Record<string, string>): void {
-    this.meter?.createCounter(metric.name, 'calls', metric.help).add(1, labels);
   }
 }
 

@@ -30,12 +30,38 @@ describe('batches held by a worker', () => {
     (await third).release();
   });
 
-  it('lengthen the lease when batches have lately taken long, never shorten it', () => {
+  it('lengthen the lease when batches have lately taken long, or SQS’s pace says they will; never shorten it', () => {
     const held = new HeldBatches(sqs, 'q');
     assert.equal(held.leaseFor(60), 60);
     const batch = held.hold('url', messages, terms, Date.now() - 90_000);
     held.release(batch.id);
     assert.equal(held.leaseFor(60), 360, 'four times the slowest recent batch');
     assert.equal(held.leaseFor(600), 600);
+    assert.equal(held.leaseFor(60, 30), 360, 'nor shorter than four times what SQS would take for the held batches');
+    assert.equal(held.leaseFor(60, 200), 800);
+  });
+
+  it('renew a lease only once the last renewal is done: on a slow SQS renewals would pile up and starve deletes', async () => {
+    const slowSqs = createSqsClient({ sqsEndpoint: 'http://127.0.0.1:9', AWS_REGION: 'us-east-1' });
+    let renewals = 0;
+    slowSqs.middlewareStack.add(
+      () => async () => {
+        renewals++;
+        await new Promise((resolve) => setTimeout(resolve, 1_500));
+        return { output: { Failed: [], Successful: [], $metadata: {} }, response: {} };
+      },
+      { step: 'initialize', name: 'slowRenewal' },
+    );
+    const held = new HeldBatches(slowSqs, 'q');
+    const many = Array.from({ length: 25 }, (_, i) => ({
+      ...messages[0]!,
+      messageId: `m${i}`,
+      receiptHandle: `r${i}`,
+    }));
+    // Renewed every third of a second, each renewal (3 calls of 10) taking 1.5 s.
+    const batch = held.hold('url', many, { leaseSeconds: 1, holdSeconds: 60 });
+    await new Promise((resolve) => setTimeout(resolve, 2_500));
+    held.release(batch.id);
+    assert.ok(renewals <= 6, `${renewals} calls: at most two renewals of three calls each`);
   });
 });

@@ -27,13 +27,13 @@ describe('AdaptiveLimit', () => {
     assert.equal(limit.limit, 1);
   });
 
-  it('cuts by a tenth when calls queue at the server (latency past three times its low plus 25 ms)', () => {
+  it('cuts by a tenth when calls queue at the server (latency past three times its low plus 100 ms)', () => {
     const limit = new AdaptiveLimit({ initial: 20 });
     limit.record(call(0), { kind: 'ok', latencyMs: 100 }, 100);
-    assert.equal(limit.targetMs('ReceiveMessage'), 325, 'two calls may wait behind one at a server serving one');
-    limit.record(call(200), { kind: 'ok', latencyMs: 300 }, 500);
+    assert.equal(limit.targetMs('ReceiveMessage'), 400, 'two calls may wait behind one at a server serving one');
+    limit.record(call(200), { kind: 'ok', latencyMs: 380 }, 580);
     assert.ok(limit.limit >= 20, 'within the target');
-    limit.record(call(600), { kind: 'ok', latencyMs: 400 }, 1000);
+    limit.record(call(600), { kind: 'ok', latencyMs: 500 }, 1100);
     assert.equal(limit.limit, 18);
   });
 
@@ -43,7 +43,7 @@ describe('AdaptiveLimit', () => {
     for (let t = 1000; t <= 3000; t += 500) limit.record(call(t), { kind: 'ok-unmeasured' }, t);
     limit.record(call(3000), { kind: 'ok', latencyMs: 500 }, 3500);
     limit.record(call(4100), { kind: 'ok', latencyMs: 500 }, 4600);
-    assert.equal(limit.targetMs('ReceiveMessage'), 1525);
+    assert.equal(limit.targetMs('ReceiveMessage'), 1600);
   });
 });
 
@@ -162,10 +162,10 @@ describe('what the gate reads of a call', () => {
 });
 
 describe('the size of a batch', () => {
-  const answering = (callsPerSecond: number) => ({ callsPerSecond: () => callsPerSecond });
+  const answering = (callsPerSecond: number) => ({ callsPerSecond: () => callsPerSecond, measured: true });
 
   it('is what was asked while SQS answers fast, and shrinks, in whole calls of 10, when it is slow', () => {
-    assert.equal(batchSizeFor(answering(Infinity), 1000), 1000, 'nothing measured yet');
+    assert.equal(batchSizeFor({ callsPerSecond: () => Infinity, measured: false }, 1000), 10, 'one call until timed');
     assert.equal(batchSizeFor(answering(1000), 1000), 1000, 'SQS in the same region: 20 calls of 20 ms');
     assert.equal(batchSizeFor(answering(7), 1000), 30, 'a server taking 300 ms a call, two at once');
     assert.equal(batchSizeFor(answering(0.5), 1000), 10, 'never less than one call');
