@@ -85,12 +85,18 @@ export function createReceiveBatch(deps: ActivityDeps) {
 const FILL_TARGET_SECONDS = 0.5;
 
 /**
- * The batch size to ask for: `requested`, or less when SQS answers too slowly to fill it within the target; whole
- * calls of 10 where it shrinks, so no call asks for less. Until a call has been timed, one call's worth: the first
- * batch on a slow server must not be a large one held under a lease it cannot keep renewing.
+ * The batch size to ask for, given `received` so far: `requested`, or less when SQS answers too slowly to fill it
+ * within the target; whole calls of 10 where it shrinks, so no call asks for less. Until a call has been timed, one
+ * call more than received: the first batch on a slow server must not be a large one held under a lease it cannot keep
+ * renewing, and on a fast one the call that measures the pace costs a few milliseconds.
  */
-export const batchSizeFor = (gate: Pick<SqsGate, 'callsPerSecond' | 'measured'>, requested: number): number => {
-  const calls = gate.measured ? Math.max(1, Math.floor(gate.callsPerSecond() * FILL_TARGET_SECONDS)) : 1;
+export const batchSizeFor = (
+  gate: Pick<SqsGate, 'callsPerSecond' | 'measured'>,
+  requested: number,
+  received = 0,
+): number => {
+  if (!gate.measured) return Math.min(requested, received + SQS_BATCH_LIMIT);
+  const calls = Math.max(1, Math.floor(gate.callsPerSecond() * FILL_TARGET_SECONDS));
   return Math.min(requested, calls * SQS_BATCH_LIMIT);
 };
 
@@ -103,9 +109,9 @@ export function createReceiveHeldBatch(deps: ActivityDeps) {
   return async function receiveHeldBatch(input: ReceiveHeldBatchInput): Promise<ReceiveHeldBatchResult> {
     const queueUrl = await deps.queueUrl();
     return heartbeating(async () => {
-      const maxMessages = batchSizeFor(deps.sqsGate, input.maxMessages);
+      const expected = batchSizeFor(deps.sqsGate, input.maxMessages);
       // Each held message costs SQS a tenth of a receive and a tenth of a delete.
-      const calls = ((deps.held.messages + maxMessages) * 2) / SQS_BATCH_LIMIT;
+      const calls = ((deps.held.messages + expected) * 2) / SQS_BATCH_LIMIT;
       const leaseSeconds = deps.held.leaseFor(input.leaseSeconds, calls / deps.sqsGate.callsPerSecond());
       const reservation = await deps.held.reserve(
         input.maxBytes,
@@ -114,12 +120,16 @@ export function createReceiveHeldBatch(deps: ActivityDeps) {
       );
       try {
         const receivedAt = Date.now();
-        const { filling, queueDepth } = await receive(deps, queueUrl, {
-          ...input,
-          maxMessages,
-          maxBytes: Math.min(input.maxBytes, reservation.payloadBytes),
-          visibilityTimeoutSeconds: leaseSeconds,
-        });
+        const { filling, queueDepth } = await receive(
+          deps,
+          queueUrl,
+          {
+            ...input,
+            maxBytes: Math.min(input.maxBytes, reservation.payloadBytes),
+            visibilityTimeoutSeconds: leaseSeconds,
+          },
+          (received) => batchSizeFor(deps.sqsGate, input.maxMessages, received),
+        );
         const released = filling.overflow.length;
         if (filling.messages.length === 0) return { released, queueDepth };
         const terms = { leaseSeconds, holdSeconds: input.holdSeconds };
@@ -138,14 +148,18 @@ export function createReceiveHeldBatch(deps: ActivityDeps) {
   };
 }
 
+/** How many messages the batch may hold, given how many it has: the same throughout a fill, or following SQS's pace. */
+type BatchSize = (received: number) => number;
+
 async function receive(
   deps: ActivityDeps,
   queueUrl: string,
   input: ReceiveBatchInput,
+  batchSize: BatchSize = () => input.maxMessages,
 ): Promise<{ filling: Filling; queueDepth?: QueueDepth }> {
   const filling: Filling = { messages: [], overflow: [], bytes: 0, seen: new Map(), counts: {} };
   try {
-    await fill(deps, queueUrl, input, filling);
+    await fill(deps, queueUrl, input, batchSize, filling);
   } catch (error) {
     // Cancelled (the worker is stopping) or failed halfway: hand back what was received, so the messages are
     // visible again at once instead of after the visibility timeout.
@@ -168,9 +182,15 @@ export const FILL_BUDGET_MS = 20_000;
 /**
  * ReceiveMessage calls of 10 until the batch is full by count or bytes, the queue has nothing more, or the fill
  * budget is spent: the first long-polls alone; then rounds of up to PARALLEL_SQS_CALLS calls, each for what is
- * still missing.
+ * still missing. The batch's size is asked again each round, as the calls so far tell how fast SQS is.
  */
-async function fill(deps: ActivityDeps, queueUrl: string, input: ReceiveBatchInput, batch: Filling): Promise<void> {
+async function fill(
+  deps: ActivityDeps,
+  queueUrl: string,
+  input: ReceiveBatchInput,
+  batchSize: BatchSize,
+  batch: Filling,
+): Promise<void> {
   const context = Context.current();
   const signal = sharedSignal(context.cancellationSignal);
   const receive = (maxMessages: number, waitTimeSeconds: number) =>
@@ -186,20 +206,20 @@ async function fill(deps: ActivityDeps, queueUrl: string, input: ReceiveBatchInp
       { abortSignal: signal },
     );
   const take = (messages: Message[] = []) => add(deps, batch, messages, input.maxBytes);
-  const first = await receive(Math.min(SQS_BATCH_LIMIT, input.maxMessages), input.waitTimeSeconds);
+  const first = await receive(Math.min(SQS_BATCH_LIMIT, batchSize(0)), input.waitTimeSeconds);
   let received = take(first.Messages);
   // Within a third of the visibility timeout too, so the first messages are still hidden when the batch is held.
   const deadline = Date.now() + Math.min(FILL_BUDGET_MS, (input.visibilityTimeoutSeconds * 1000) / 3);
   while (
     received > 0 &&
-    batch.messages.length < input.maxMessages &&
+    batch.messages.length < batchSize(batch.messages.length) &&
     batch.overflow.length === 0 &&
     Date.now() < deadline
   ) {
     // Ask only for what can still fit by bytes, going by the messages so far: every message received past the
     // bound is handed back, and each receive counts toward the dead-letter queue's limit.
     const fits = Math.floor((input.maxBytes - batch.bytes) / (batch.bytes / batch.messages.length));
-    const missing = Math.min(input.maxMessages - batch.messages.length, fits);
+    const missing = Math.min(batchSize(batch.messages.length) - batch.messages.length, fits);
     if (missing < 1) return;
     const calls = Math.min(PARALLEL_SQS_CALLS, Math.ceil(missing / SQS_BATCH_LIMIT));
     const sizes = Array.from({ length: calls }, (_, call) =>

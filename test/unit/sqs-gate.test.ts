@@ -165,7 +165,9 @@ describe('the size of a batch', () => {
   const answering = (callsPerSecond: number) => ({ callsPerSecond: () => callsPerSecond, measured: true });
 
   it('is what was asked while SQS answers fast, and shrinks, in whole calls of 10, when it is slow', () => {
-    assert.equal(batchSizeFor({ callsPerSecond: () => Infinity, measured: false }, 1000), 10, 'one call until timed');
+    const untimed = { callsPerSecond: () => Infinity, measured: false };
+    assert.equal(batchSizeFor(untimed, 1000), 10, 'one call until timed');
+    assert.equal(batchSizeFor(untimed, 1000, 10), 20, 'and one more while the first was a long poll');
     assert.equal(batchSizeFor(answering(1000), 1000), 1000, 'SQS in the same region: 20 calls of 20 ms');
     assert.equal(batchSizeFor(answering(7), 1000), 30, 'a server taking 300 ms a call, two at once');
     assert.equal(batchSizeFor(answering(0.5), 1000), 10, 'never less than one call');
