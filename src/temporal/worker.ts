@@ -7,7 +7,7 @@ import { createDataConverter } from './data-converter';
 import { installTemporalRuntime } from './runtime';
 import { bundleWorkflowsApart } from './workflow-bundle';
 
-/** A stopping worker exits within WORKER_SHUTDOWN_FORCE of SIGTERM (see README, Reliability). */
+/** A stopping worker exits within WORKER_SHUTDOWN_FORCE of SIGTERM (see docs/design.md, Reliability). */
 export const WORKER_SHUTDOWN_GRACE = '10 seconds';
 export const WORKER_SHUTDOWN_FORCE = '20 seconds';
 

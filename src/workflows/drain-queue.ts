@@ -38,7 +38,7 @@ import { drainSearchAttributeUpdate, drainState, type DrainState } from './searc
 
 /**
  * Changes to drainQueue's commands, each behind patched() so that runs started by an older worker replay
- * unchanged (README, "Changing the workflow"; test/replay/ proves it). Remove one only once no run or schedule
+ * unchanged (docs/design.md, "Changing the workflow"; test/replay/ proves it). Remove one only once no run or schedule
  * of a release without it can still be replayed.
  */
 export const PATCHES = {

@@ -15,7 +15,7 @@ const histories = readdirSync(REPLAY_HISTORIES_DIR).flatMap((release) =>
 );
 
 // A worker upgrade must finish what older workers started: every recorded drain of every release replays
-// against today's workflow code without a nondeterminism error (README, "Changing the workflow").
+// against today's workflow code without a nondeterminism error (docs/design.md, "Changing the workflow").
 describe('replay of recorded drains', () => {
   it("every release's drains replay on the current workflow code", async () => {
     assert.ok(histories.length >= 4, 'the recorded histories are missing');

@@ -21,7 +21,7 @@ import { TEST_ENV } from '../helpers/test-env';
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /**
- * The procedure the README gives for a leaked root: pause the drains, `pii rotate-root`, restart the workers with
+ * The procedure docs/pii-and-keys.md gives for a leaked root: pause the drains, `pii rotate-root`, restart the workers with
  * the new root (and the old root's codec key, to read what Temporal kept from before), resume. A drain paused on
  * the old root must finish on the new one: its history, written under the old codec key, is replayed by workers
  * that no longer hold the old root.
