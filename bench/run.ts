@@ -6,10 +6,14 @@
  * last line on stdout is {"ceiling":{"msgsPerSec":…},"direct":{…},"temporal":{…},"naive":{…}}.
  *
  *   npm run bench -- [--messages N] [--concurrency N] [--batch-size N] [--modes a,b] [--max-batch-bytes N] [--eager-activities]
- *                    [--sqs-latency-ms L] [--pg-latency-ms L] [--drains N] [--workers N] [--body-bytes N] [--json]
+ *                    [--sqs-latency-ms L] [--pg-latency-ms L] [--sqs-model overloaded] [--drains N] [--workers N]
+ *                    [--body-bytes N] [--json]
  *   With a latency, every mode reaches the SQS emulator (or Postgres) through a proxy that delays each request by
- *   L ms: SQS 20 and Postgres 1 are about what a worker sees in the same AWS region. `temporal` runs --drains
- *   drains of the queue on --workers worker processes; --body-bytes pads each valid body to about N bytes.
+ *   L ms: SQS 20 and Postgres 1 are about what a worker sees in the same AWS region. With --sqs-model overloaded,
+ *   every mode reaches SQS through a model of an overloaded server (test/faults/overloaded-sqs.ts: one request at
+ *   a time, each slower the more messages are queued, few connections, some 500s); the queue is filled directly.
+ *   `temporal` runs --drains drains of the queue on --workers worker processes; --body-bytes pads each valid body
+ *   to about N bytes.
  *   npm run bench -- --memory N     the worker's RSS over a continuous drain of N messages (a curve)
  */
 import { spawn } from 'node:child_process';
@@ -35,6 +39,7 @@ import { createSqsClient, ensureQueues } from '../src/sqs';
 import { startScratchStack, type LocalStack } from '../src/stack/local-stack';
 import { freePort, waitUntil } from '../src/stack/readiness';
 import { connectClient } from '../src/temporal/connect-client';
+import { OverloadedSqs, type OverloadStats } from '../test/faults/overloaded-sqs';
 import { TcpProxy } from '../test/faults/tcp-proxy';
 import { historyEvents } from '../test/helpers/history';
 import { writeMarkdown } from '../test/helpers/write-markdown';
@@ -67,6 +72,8 @@ interface ModeResult {
   actionsPer1000?: number;
   /** At Temporal Cloud's list price of $25 per million actions. */
   dollarsPerMillionMessages?: number;
+  /** What the overloaded SQS model served this mode (with --sqs-model overloaded). */
+  sqsModel?: OverloadStats;
 }
 
 /** Temporal Cloud's list price per action. */
@@ -80,6 +87,7 @@ interface Settings {
   eagerActivities: boolean;
   sqsLatencyMs: number;
   pgLatencyMs: number;
+  sqsModel?: 'overloaded';
   drains: number;
   workers: number;
   bodyBytes: number;
@@ -99,6 +107,7 @@ async function main(): Promise<void> {
       memory: { type: 'string' },
       'sqs-latency-ms': { type: 'string', default: '0' },
       'pg-latency-ms': { type: 'string', default: '0' },
+      'sqs-model': { type: 'string' },
       drains: { type: 'string', default: '1' },
       workers: { type: 'string', default: '1' },
       'body-bytes': { type: 'string', default: '0' },
@@ -112,6 +121,7 @@ async function main(): Promise<void> {
     eagerActivities: values['eager-activities'] ?? false,
     sqsLatencyMs: Number(values['sqs-latency-ms']),
     pgLatencyMs: Number(values['pg-latency-ms']),
+    sqsModel: values['sqs-model'] === undefined ? undefined : sqsModelOption(values['sqs-model']),
     drains: Number(values.drains),
     workers: Number(values.workers),
     bodyBytes: Number(values['body-bytes']),
@@ -124,10 +134,10 @@ async function main(): Promise<void> {
   log.info(
     `starting the stack; ${settings.messages} messages per mode, ${settings.concurrency} batches of ${settings.batchSize} in flight`,
   );
-  const stack = await withLatency(await startScratchStack({ name: 'bench', keyring }), settings);
+  const stack = await withNetwork(await startScratchStack({ name: 'bench', keyring }), settings);
   if (values.memory) {
     try {
-      await memoryRun(await prepare(stack, 'temporal'), settings, Number(values.memory));
+      await memoryRun(stack, await prepare(stack, 'temporal'), settings, Number(values.memory));
     } finally {
       await stack.stop();
     }
@@ -142,9 +152,12 @@ async function main(): Promise<void> {
     for (const mode of modes) {
       const config = await prepare(stack, mode);
       log.info(`${mode}: sending ${bodies.length} messages`);
-      if (mode !== 'temporal') await send(config, bodies);
+      if (mode !== 'temporal') await send(stack, config, bodies);
+      const served = servedFrom(stack);
       results[mode] =
-        mode === 'temporal' ? await runTemporal(config, settings, bodies) : await runInProcess(mode, config, settings);
+        mode === 'temporal'
+          ? await runTemporal(stack, config, settings, bodies)
+          : { ...(await runInProcess(mode, config, settings)), sqsModel: served() };
       log.info(`${mode}: ${results[mode].msgsPerSec} msg/s`);
     }
   } finally {
@@ -177,20 +190,46 @@ function padBody(body: string, bytes: number, random = seededRandom(bytes)): str
 }
 const PAD_CHARS = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/';
 
+const sqsModelOption = (value: string): 'overloaded' => {
+  if (value !== 'overloaded') throw new Error(`--sqs-model must be overloaded, not ${value}`);
+  return value;
+};
+
+/** What the SQS model serves from now until the function returned is called (undefined without a model). */
+const servedFrom = (bench: BenchStack): (() => OverloadStats | undefined) => {
+  const before = bench.sqsModel && structuredClone(bench.sqsModel.stats);
+  return () => bench.sqsModel && before && difference(bench.sqsModel.stats, before);
+};
+
+const difference = (after: OverloadStats, before: OverloadStats): OverloadStats => ({
+  requests: after.requests - before.requests,
+  byOperation: Object.fromEntries(
+    Object.entries(after.byOperation)
+      .map(([operation, count]): [string, number] => [operation, count - (before.byOperation[operation] ?? 0)])
+      .filter(([, count]) => count > 0),
+  ),
+  refusedConnections: after.refusedConnections - before.refusedConnections,
+  serverErrors: after.serverErrors - before.serverErrors,
+  messagesReceived: after.messagesReceived - before.messagesReceived,
+  busyMs: after.busyMs - before.busyMs,
+});
+
 /**
- * The stack as the modes reach it: with a latency set, SQS and Postgres through proxies that add it (the servers
- * themselves stay on localhost, so `prepare` still creates databases directly).
+ * The stack as the modes reach it: with a latency set, SQS and Postgres through proxies that add it; with an SQS
+ * model, SQS through it. The servers themselves stay on localhost, so `prepare` creates databases and `send`
+ * fills queues directly.
  */
 interface BenchStack {
   stack: LocalStack;
-  /** Where the modes reach SQS and Postgres: the servers, or the latency proxies in front of them. */
+  /** Where the modes reach SQS and Postgres: the servers, or the proxies in front of them. */
   sqsEndpoint: string;
   databaseUrl: string;
+  sqsModel?: OverloadedSqs;
   stop(): Promise<void>;
 }
 
-async function withLatency(stack: LocalStack, settings: Settings): Promise<BenchStack> {
-  const proxies: TcpProxy[] = [];
+async function withNetwork(stack: LocalStack, settings: Settings): Promise<BenchStack> {
+  const proxies: { close(): Promise<void> }[] = [];
   const proxied = async (url: URL, latencyMs: number): Promise<URL> => {
     if (latencyMs === 0) return url;
     const proxy = new TcpProxy(await freePort(), { host: url.hostname, port: Number(url.port) }, latencyMs);
@@ -198,10 +237,19 @@ async function withLatency(stack: LocalStack, settings: Settings): Promise<Bench
     proxies.push(proxy);
     return Object.assign(new URL(url), { port: String(proxy.port) });
   };
+  let sqsUrl = await proxied(new URL(stack.sqsEndpoint), settings.sqsLatencyMs);
+  let sqsModel: OverloadedSqs | undefined;
+  if (settings.sqsModel) {
+    sqsModel = new OverloadedSqs(await freePort(), { host: sqsUrl.hostname, port: Number(sqsUrl.port) });
+    await sqsModel.listen();
+    proxies.push(sqsModel);
+    sqsUrl = Object.assign(new URL(sqsUrl), { port: String(sqsModel.port) });
+  }
   return {
     stack,
-    sqsEndpoint: (await proxied(new URL(stack.sqsEndpoint), settings.sqsLatencyMs)).origin,
+    sqsEndpoint: sqsUrl.origin,
     databaseUrl: (await proxied(new URL(stack.databaseUrl), settings.pgLatencyMs)).toString(),
+    sqsModel,
     async stop() {
       for (const proxy of proxies) await proxy.close();
       await stack.stop();
@@ -210,32 +258,36 @@ async function withLatency(stack: LocalStack, settings: Settings): Promise<Bench
 }
 
 /** A fresh queue and database for one mode, migrated, so the mode's clock measures the drain alone. */
-async function prepare({ stack, sqsEndpoint, databaseUrl }: BenchStack, mode: Mode): Promise<Config> {
+async function prepare(bench: BenchStack, mode: Mode): Promise<Config> {
   const name = `bench_${mode}_${Date.now()}`;
-  const admin = new PgClient({ connectionString: stack.databaseUrl.replace(/\/[^/]+$/, '/postgres') });
+  const admin = new PgClient({ connectionString: bench.stack.databaseUrl.replace(/\/[^/]+$/, '/postgres') });
   await admin.connect();
   await admin.query(`CREATE DATABASE "${name}"`);
   await admin.end();
   const config = loadConfig({
     ...process.env,
-    TEMPORAL_ADDRESS: stack.temporalAddress,
-    SQS_ENDPOINT: sqsEndpoint,
+    TEMPORAL_ADDRESS: bench.stack.temporalAddress,
+    SQS_ENDPOINT: bench.sqsEndpoint,
     SQS_QUEUE_NAME: name.replace(/_/g, '-'),
     TEMPORAL_TASK_QUEUE: name,
-    DATABASE_URL: databaseUrl.replace(/\/[^/]+$/, `/${name}`),
+    DATABASE_URL: bench.databaseUrl.replace(/\/[^/]+$/, `/${name}`),
     PII_HMAC_KEY: ROOT_SECRET,
     LOGIN_ETL_DEV_KEYS: 'true',
     LOG_LEVEL: 'warn',
   });
   const pool = createPool(config, 1);
   await migrate(pool).finally(() => pool.end());
-  const sqs = createSqsClient(config);
+  const sqs = directSqs(bench, config);
   await ensureQueues(sqs, config.SQS_QUEUE_NAME).finally(() => sqs.destroy());
   return config;
 }
 
-async function send(config: Config, bodies: string[]): Promise<void> {
-  const sqs = createSqsClient(config);
+/** The SQS emulator itself, past any proxy: filling a queue is not what a mode measures. */
+const directSqs = (bench: BenchStack, config: Config) =>
+  createSqsClient({ sqsEndpoint: bench.stack.sqsEndpoint, AWS_REGION: config.AWS_REGION });
+
+async function send(bench: BenchStack, config: Config, bodies: string[]): Promise<void> {
+  const sqs = directSqs(bench, config);
   try {
     const { queueUrl } = await ensureQueues(sqs, config.SQS_QUEUE_NAME);
     await sendBodies(sqs, queueUrl, bodies);
@@ -286,7 +338,12 @@ async function runInProcess(mode: Mode, config: Config, settings: Settings): Pro
  * The real thing: a worker process (as `npm run worker` runs it) and the workflow drain. The worker is warmed up
  * on 1,000 messages first; its CPU time counts from the measured drain on, its peak RSS over its whole life.
  */
-async function runTemporal(config: Config, settings: Settings, bodies: string[]): Promise<ModeResult> {
+async function runTemporal(
+  bench: BenchStack,
+  config: Config,
+  settings: Settings,
+  bodies: string[],
+): Promise<ModeResult> {
   const workers = Array.from({ length: settings.workers }, () => {
     const worker = nodeWithTsx('src/worker.ts', [], envOf(config), workerFlags());
     worker.stdout.resume();
@@ -312,9 +369,11 @@ async function runTemporal(config: Config, settings: Settings, bodies: string[])
           runDrain(client, config, { workflowId: `${config.TEMPORAL_TASK_QUEUE}-${name}-${index + 1}`, options }),
         ),
       );
-    await send(config, [...syntheticBodies(1_000, { seed: 2, malformedShare: 0.02 })]);
+    // On a slow SQS model a smaller warm-up: it only has to start the worker's code paths.
+    await send(bench, config, [...syntheticBodies(settings.sqsModel ? 100 : 1_000, { seed: 2, malformedShare: 0.02 })]);
     await drainAll('warm-up');
-    await send(config, bodies);
+    await send(bench, config, bodies);
+    const served = servedFrom(bench);
     const cpuBefore = workers.map((worker) => procCpuSeconds(worker.pid!));
     const drains = await drainAll('measured');
     const cpuSeconds = workers.reduce((sum, worker, index) => sum + procCpuSeconds(worker.pid!) - cpuBefore[index]!, 0);
@@ -331,6 +390,7 @@ async function runTemporal(config: Config, settings: Settings, bodies: string[])
       historyBytesPerMessage: Math.round(perMessage(timings.bytes) * 10) / 10,
       actionsPer1000: Math.round(perMessage(timings.actions) * 1000 * 10) / 10,
       dollarsPerMillionMessages: Math.round(perMessage(timings.actions) * 1_000_000 * DOLLARS_PER_ACTION * 100) / 100,
+      sqsModel: served(),
     };
   } finally {
     await client.connection.close();
@@ -345,9 +405,9 @@ async function runTemporal(config: Config, settings: Settings, bodies: string[])
 }
 
 /** A worker and a `--continuous` drain over `total` messages; writes the RSS curve and the history per run. */
-async function memoryRun(config: Config, settings: Settings, total: number): Promise<void> {
+async function memoryRun(bench: BenchStack, config: Config, settings: Settings, total: number): Promise<void> {
   log.info(`memory: sending ${total} messages`);
-  await send(config, [...syntheticBodies(total, { seed: 3, malformedShare: 0.02 })]);
+  await send(bench, config, [...syntheticBodies(total, { seed: 3, malformedShare: 0.02 })]);
   const worker = nodeWithTsx('src/worker.ts', [], envOf(config), workerFlags());
   worker.stdout.resume();
   const client = await connectClient(config, createKeyring(Buffer.from(ROOT_SECRET, 'utf8')));
@@ -515,8 +575,10 @@ function percentile(values: number[], p: number): number {
 }
 
 function summarize(run: ModeRun, cpuSeconds: number, peakRssMb: number): ModeResult {
+  const rate = run.messages / run.seconds;
   return {
-    msgsPerSec: Math.round(run.messages / run.seconds),
+    // A slow server's few messages a second keep a decimal.
+    msgsPerSec: rate >= 100 ? Math.round(rate) : Math.round(rate * 10) / 10,
     messages: run.messages,
     seconds: Math.round(run.seconds * 10) / 10,
     p50BatchMs: Math.round(percentile(run.batchMs, 50)),
@@ -547,7 +609,9 @@ function formatTable(results: Partial<Record<Mode, ModeResult>>, settings: Setti
   );
   return [
     `${settings.messages} messages, ${settings.concurrency} batches of ${settings.batchSize} in flight (ceiling: ${settings.concurrency} loops of 10, naive: one loop of 10); ` +
-      `SQS latency ${settings.sqsLatencyMs} ms, Postgres latency ${settings.pgLatencyMs} ms; ` +
+      `SQS latency ${settings.sqsLatencyMs} ms, Postgres latency ${settings.pgLatencyMs} ms` +
+      (settings.sqsModel ? `, SQS through the ${settings.sqsModel} model` : '') +
+      '; ' +
       `temporal: ${settings.drains} drains on ${settings.workers} workers` +
       (settings.bodyBytes ? `; bodies padded to ${settings.bodyBytes} bytes` : '') +
       `; ${machine()}`,
@@ -555,6 +619,16 @@ function formatTable(results: Partial<Record<Mode, ModeResult>>, settings: Setti
     '| mode | msg/s | messages | seconds | p50 batch (ms) | p99 batch (ms) | peak RSS (MB) | CPU (s) | history events / 1,000 msgs | history bytes / msg | actions / 1,000 msgs | $ / million msgs |',
     '| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |',
     ...rows.map((row) => `| ${row} |`),
+    ...(Object.entries(results) as [Mode, ModeResult][])
+      .filter(([, r]) => r.sqsModel)
+      .map(
+        ([mode, { sqsModel: m }], index) =>
+          `${index === 0 ? '\nSQS model served: ' : ''}${mode} ${m!.requests} requests (${Object.entries(m!.byOperation)
+            .map(([operation, count]) => `${count} ${operation}`)
+            .join(
+              ', ',
+            )}; ${m!.messagesReceived} messages received; busy ${Math.round(m!.busyMs / 1000)} s; ${m!.refusedConnections} connections reset, ${m!.serverErrors} answered 500)`,
+      ),
   ].join('\n');
 }
 

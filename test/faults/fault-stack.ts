@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { chmodSync, createWriteStream, mkdirSync, type WriteStream } from 'node:fs';
+import { chmodSync, createWriteStream, mkdirSync, readFileSync, type WriteStream } from 'node:fs';
 import path from 'node:path';
 import { Client as PgClient } from 'pg';
 import { localDatabaseUrl, PROJECT_ROOT } from '../../src/config';
@@ -149,10 +149,15 @@ export class FaultStack {
 /** Workers as separate processes (`src/worker.ts`, as `npm run worker` runs it), their output kept in one file. */
 export class WorkerProcesses {
   private readonly running = new Set<ChildProcess>();
+  private readonly signalled = new WeakSet<ChildProcess>();
   private readonly output: WriteStream;
   started = 0;
   /** How each worker that has ended ended: an exit code, or the signal that ended it. */
   readonly exits: (number | NodeJS.Signals)[] = [];
+  /** Workers that ended without being told to (a crash, running out of memory): how they ended. */
+  readonly unexpectedExits: (number | NodeJS.Signals)[] = [];
+  /** The highest peak RSS of a worker, read from /proc before it was stopped (MB). */
+  peakRssMb = 0;
 
   constructor(
     private readonly env: NodeJS.ProcessEnv,
@@ -178,8 +183,17 @@ export class WorkerProcesses {
     child.once('exit', (code, signal) => {
       this.running.delete(child);
       this.exits.push(code ?? signal ?? 0);
+      if (!this.signalled.has(child)) this.unexpectedExits.push(code ?? signal ?? 0);
     });
     return child;
+  }
+
+  /** Notes a worker's peak RSS and that it was told to stop. */
+  private tell(child: ChildProcess, signal: NodeJS.Signals): Promise<number> {
+    this.signalled.add(child);
+    const peak = /VmHWM:\s+(\d+) kB/.exec(readProc(child.pid));
+    this.peakRssMb = Math.max(this.peakRssMb, Math.round(Number(peak?.[1] ?? 0) / 1024));
+    return signalAndWait(child, signal);
   }
 
   get count(): number {
@@ -190,11 +204,11 @@ export class WorkerProcesses {
   signalOne(signal: NodeJS.Signals): Promise<number> {
     const [child] = this.running;
     if (!child) throw new Error('no worker is running');
-    return signalAndWait(child, signal);
+    return this.tell(child, signal);
   }
 
   async stopAll(): Promise<void> {
-    await Promise.all([...this.running].map((child) => signalAndWait(child, 'SIGTERM')));
+    await Promise.all([...this.running].map((child) => this.tell(child, 'SIGTERM')));
     await new Promise<void>((resolve) => this.output.end(resolve));
   }
 }
@@ -205,6 +219,14 @@ async function signalAndWait(child: ChildProcess, signal: NodeJS.Signals): Promi
   child.kill(signal);
   await exited;
   return Date.now() - sent;
+}
+
+function readProc(pid: number | undefined): string {
+  try {
+    return readFileSync(`/proc/${pid}/status`, 'utf8');
+  } catch {
+    return '';
+  }
 }
 
 export const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));

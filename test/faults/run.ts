@@ -185,11 +185,13 @@ async function runScenario(
     note: (text) => result.notes.push(text),
   };
 
+  let undoNetwork: (() => Promise<void>) | undefined;
   const drive = async () => {
     await migrate(pool);
     await scenario.setup?.(pool);
     const { queueUrl, dlqUrl } = await ensureQueues(sqs, id);
     await sendBodies(sqs, queueUrl, bodies);
+    undoNetwork = await scenario.network?.(ctx);
 
     workers.start();
     const started = Date.now();
@@ -204,6 +206,8 @@ async function runScenario(
     // A drain that fails before the injection ends must not leave the injection waiting forever.
     result.recoveryMs = await Promise.race([scenario.inject(ctx), drain.then(() => 0)]);
     const summaries = await drain;
+    await undoNetwork?.();
+    undoNetwork = undefined;
     const total = (key: Exclude<keyof DrainTotals, 'seconds'>) =>
       summaries.reduce((sum, summary) => sum + summary[key], 0);
     result.summary = {
@@ -215,6 +219,12 @@ async function runScenario(
       seconds: Math.round((Date.now() - started) / 100) / 10,
     };
     await workers.stopAll();
+    result.notes.push(`worker peak RSS ${workers.peakRssMb} MB`);
+    if (workers.unexpectedExits.length > 0) {
+      throw new Error(
+        `a worker ended by itself (${workers.unexpectedExits.join(', ')}): it crashed or ran out of memory`,
+      );
+    }
 
     const problem = scenario.check?.(result.summary);
     if (problem) throw new Error(problem);
@@ -263,6 +273,7 @@ async function runScenario(
       ),
     );
   } finally {
+    await undoNetwork?.().catch(() => undefined);
     clearTimeout(deadlineTimer);
     await client.connection.close().catch(() => undefined);
     sqs.destroy();

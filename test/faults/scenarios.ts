@@ -4,8 +4,9 @@ import type { Client } from '@temporalio/client';
 import type { Pool } from 'pg';
 import { freePort } from '../../src/stack/readiness';
 import { findTemporalCli } from '../../src/stack/temporal-cli';
+import { OVERLOADED_SQS, OverloadedSqs } from './overloaded-sqs';
 import { SqsShaper } from './sqs-shaper';
-import type { DrainOptions, DrainStats } from '../../src/workflows/drain-options';
+import { DEFAULT_DRAIN_OPTIONS, type DrainOptions, type DrainStats } from '../../src/workflows/drain-options';
 import type { FaultStack, WorkerProcesses } from './fault-stack';
 import { sleep } from './fault-stack';
 
@@ -51,11 +52,17 @@ export interface Scenario {
   /** Valid events the scenario's database rule refuses: they must end quarantined. */
   refuses?: (userId: string) => boolean;
   setup?: (pool: Pool) => Promise<void>;
+  /** Changes the network before the workers start (the queue is filled already); returns how to undo it. */
+  network?: (ctx: ScenarioContext) => Promise<() => Promise<void>>;
   /** Injects the fault while the drain runs; resolves with the worst time to recover. */
   inject: (ctx: ScenarioContext) => Promise<number>;
   /** Checks that the fault really happened as intended (it fails the scenario otherwise). */
   check?: (summary: DrainTotals) => string | undefined;
 }
+
+/** Invalid bodies near SQS's size limit: what a broken or hostile producer can fill a worker's memory with. */
+const largeInvalidBodies = (random: () => number) =>
+  Array.from({ length: 120 }, (_, i) => `not json ${i} ${Math.floor(random() * 1e9)} `.padEnd(250_000, 'x'));
 
 /** Somewhere in the middle third of the drain, at a point the seed decides. */
 const midDrain = (ctx: ScenarioContext) => Math.floor(ctx.messages * (0.33 + 0.33 * ctx.random()));
@@ -204,6 +211,36 @@ export const SCENARIOS: Scenario[] = [
       return 0;
     },
   },
+  {
+    name: 'SQS overloaded',
+    fault: `the whole drain reaches SQS through a model of an overloaded server: one request at a time, each taking ${OVERLOADED_SQS.baseMs} ms plus ${OVERLOADED_SQS.perQueuedMessageMs} ms per message in the queue, at most ${OVERLOADED_SQS.maxConnections} open connections (more are reset when accepted), ${OVERLOADED_SQS.serverErrorShare * 100}% of requests answered 500; 3,100 messages, as the report it is modelled on`,
+    behaviour:
+      "each worker's SQS calls share one adaptive limit: it drops to what the server takes (cut on resets, 500s and latency that grows with queueing; calls retried with jittered backoff), receives size their batches to the calls SQS serves in half a second, and leases follow the time batches take, so renewals stay rare; every message is loaded exactly once and the drain ends by itself (npm run bench -- --sqs-model overloaded compares its pace with a naive consumer's)",
+    maxMessages: 3_100,
+    async network(ctx) {
+      const model = new OverloadedSqs(await freePort(), { host: '127.0.0.1', port: ctx.stack.ports.sqs });
+      await model.listen();
+      ctx.stack.sqsProxy.retarget({ host: '127.0.0.1', port: model.port });
+      return async () => {
+        ctx.stack.sqsProxy.retarget({ host: '127.0.0.1', port: ctx.stack.ports.sqs });
+        await model.close();
+        ctx.note(
+          `the model served ${model.stats.requests} requests, reset ${model.stats.refusedConnections} connections and answered ${model.stats.serverErrors} with 500`,
+        );
+      };
+    },
+    inject: (ctx) => ctx.recovery(),
+  },
+  ...[DEFAULT_DRAIN_OPTIONS.concurrency, 16].map((concurrency): Scenario => ({
+    name: `large invalid bodies, ${concurrency} batches in flight`,
+    fault: `120 invalid bodies of 250 KB each among the others, drained with the default batches (1,000 messages, 8 MiB), ${concurrency} in flight at once, by a worker whose heap is limited to 200 MB`,
+    behaviour:
+      "the worker caps the bytes it holds across its batches at half its heap limit: a receive asks for no more than is free under the cap, or waits for a batch to finish; a quarantined body is dropped once sealed; the worker's heap stays under its limit (it never runs out of memory, which would end it), and every body is quarantined once",
+    drainOptions: { batchSize: DEFAULT_DRAIN_OPTIONS.batchSize, concurrency },
+    maxMessages: 2_000,
+    extraBodies: largeInvalidBodies,
+    inject: (ctx) => ctx.recovery(),
+  })),
   {
     name: 'Postgres down longer than the lease',
     fault:
