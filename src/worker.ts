@@ -1,5 +1,5 @@
 import { openActivityDeps } from './activities/open-deps';
-import { runMain } from './cli/run-main';
+import { helpAsked, runMain } from './cli/run-main';
 import { loadConfig } from './config';
 import { createLogger } from './log';
 import { sampleQueueDepth } from './metrics/sample-queue-depth';
@@ -11,7 +11,13 @@ const log = createLogger('worker');
 const metricsUrl = (address: string | undefined) =>
   address === undefined ? 'off' : address.endsWith(':0') ? 'on a port the OS chose' : `http://${address}/metrics`;
 
+const USAGE = `usage: npm run worker   (login-etl worker)
+
+A Temporal worker for the pipeline's task queue (TEMPORAL_TASK_QUEUE): the drain workflow and its activities.
+Settings come from the environment (docs/configuration.md); SIGTERM or Ctrl-C stops it within 20 s.`;
+
 runMain(async () => {
+  if (helpAsked(USAGE)) return 0;
   const config = loadConfig();
   const deps = await openActivityDeps(config, await loadWorkerKeys(config));
   const worker = await createPipelineWorker({ config, deps });

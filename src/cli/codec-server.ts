@@ -5,7 +5,7 @@ import { developmentKeysAllowed, loadCodecKeyBytes, loadKeyring, loadPreviousCod
 import { authIsOn } from '../temporal/codec-auth';
 import { startCodecServer } from '../temporal/codec-server';
 import { EncryptionCodec } from '../temporal/encryption-codec';
-import { runMain, untilStopSignal } from './run-main';
+import { helpAsked, runMain, untilStopSignal } from './run-main';
 
 const log = createLogger('codec-server');
 
@@ -25,7 +25,14 @@ async function loadCodecKey(config: Config): Promise<VersionedKey> {
 }
 
 /** `npm run codec-server`: decodes the pipeline's payloads for the Temporal Web UI and CLI of an operator. */
+const USAGE = `usage: npm run codec-server   (login-etl codec-server)
+
+The Temporal codec server alone (POST /decode; /encode when CODEC_ENABLE_ENCODE=true), for a Web UI or CLI of a
+Temporal that is not the local stack's. It holds only the codec key (CODEC_KEY_FILE or CODEC_KMS_WRAPPED_KEY);
+settings CODEC_* (docs/configuration.md).`;
+
 runMain(async () => {
+  if (helpAsked(USAGE)) return 0;
   const config = loadConfig();
   const auth = {
     staticToken: config.CODEC_AUTH_TOKEN,

@@ -20,9 +20,19 @@ const printableRow = (row: Record<string, unknown>) =>
 
 const log = createLogger('demo');
 
+const USAGE = `usage: npm start [-- --exit]   (login-etl start)
+
+The demo: starts the local stack, sends the sample data when the queue is empty, runs a worker, drains the queue
+through the workflow, prints the summary and a few masked rows, and keeps the Web UI up until Ctrl-C.
+  --exit   stop everything after the drain`;
+
 /** `npm start`: the whole pipeline on the local stack, on the sample data, with the Web UI left up to explore. */
 runMain(async () => {
-  const { values } = parseArgs({ options: { exit: { type: 'boolean' } } });
+  const { values } = parseArgs({ options: { exit: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } } });
+  if (values.help) {
+    process.stdout.write(`${USAGE}\n`);
+    return 0;
+  }
   const stopSignal = untilStopSignal();
   const baseConfig = loadConfig();
   const keys = await loadWorkerKeys(baseConfig);

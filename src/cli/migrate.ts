@@ -1,10 +1,16 @@
 import { loadConfig } from '../config';
 import { migrate } from '../db/migrate';
 import { createPool } from '../db/pool';
-import { runMain } from './run-main';
+import { helpAsked, runMain } from './run-main';
 
 /** `npm run migrate`: the schema brought up to date, run as the role that owns it (workers need no DDL rights). */
+const USAGE = `usage: npm run migrate   (login-etl migrate)
+
+Brings the schema of DATABASE_URL up to date. Run it as the role that owns the schema, before the workers of a
+release start; the migrations are idempotent.`;
+
 runMain(async () => {
+  if (helpAsked(USAGE)) return 0;
   const pool = createPool(loadConfig(), 1);
   try {
     const applied = await migrate(pool);

@@ -1,3 +1,4 @@
+import { parseArgs } from 'node:util';
 import { scrub } from '../log';
 
 /** Runs a command: a failure ends it with one line naming what is wrong, and a non-zero status. */
@@ -5,7 +6,8 @@ export function runMain(main: () => Promise<number | void>): void {
   main().then(
     (code) => process.exit(code ?? 0),
     (error: unknown) => {
-      process.stderr.write(`${failureLine(error)}\n`);
+      const misused = String((error as { code?: unknown } | undefined)?.code).startsWith('ERR_PARSE_ARGS');
+      process.stderr.write(`${failureLine(error)}${misused ? ' (--help shows the usage)' : ''}\n`);
       process.exit(1);
     },
   );
@@ -57,4 +59,14 @@ export function wholeNumber(option: string, value: string | boolean | undefined)
   if (value === undefined) return undefined;
   if (typeof value !== 'string' || !/^\d+$/.test(value)) throw new Error(`--${option} must be a whole number`);
   return Number(value);
+}
+
+/**
+ * For a command without options: true when `--help` asked for its usage, which is printed; any other argument is
+ * refused (a one-line error), so a mistyped option is never silently ignored.
+ */
+export function helpAsked(usage: string): boolean {
+  const { values } = parseArgs({ options: { help: { type: 'boolean', short: 'h' } } });
+  if (values.help) process.stdout.write(`${usage}\n`);
+  return values.help === true;
 }

@@ -5,6 +5,11 @@ import { readBodies, SAMPLE_DATA_FILE, sendBodies } from '../seed-messages';
 import { createSqsClient, resolveQueueUrl } from '../sqs';
 import { runMain, wholeNumber } from './run-main';
 
+const USAGE = `usage: npm run seed -- [--file PATH | --count N] [--seed S] [--malformed-share F]   (login-etl seed)
+
+Sends messages to the queue: the lines of --file (one body per line; default the sample data), or --count N
+synthetic login events, a share F of them malformed (default 0.02), from seed S (default 1).`;
+
 runMain(async () => {
   const { values } = parseArgs({
     options: {
@@ -12,8 +17,13 @@ runMain(async () => {
       count: { type: 'string' },
       seed: { type: 'string', default: '1' },
       'malformed-share': { type: 'string', default: '0.02' },
+      help: { type: 'boolean', short: 'h' },
     },
   });
+  if (values.help) {
+    process.stdout.write(`${USAGE}\n`);
+    return 0;
+  }
   if (values.file && values.count) throw new Error('choose one of --file and --count');
   const count = wholeNumber('count', values.count);
   const malformedShare = Number(values['malformed-share']);

@@ -5,7 +5,7 @@ import { loadPreviousCodecKeys } from '../secrets';
 import { connectionError, temporalConnectionOptions } from './connection-options';
 import { createDataConverter } from './data-converter';
 import { installTemporalRuntime } from './runtime';
-import { bundleWorkflowsApart } from './workflow-bundle';
+import { workflowCode } from './workflow-bundle';
 
 /** A stopping worker exits within WORKER_SHUTDOWN_FORCE of SIGTERM (see docs/design.md, Reliability). */
 export const WORKER_SHUTDOWN_GRACE = '10 seconds';
@@ -15,7 +15,7 @@ export interface PipelineWorkerOptions {
   config: Config;
   deps: ActivityDeps;
   connection?: NativeConnection;
-  /** A prebuilt bundle (tests share one); by default the workflows are bundled at start, in a child process. */
+  /** A bundle of the workflow code (tests share one); by default the build's, or bundled at start (workflowCode). */
   workflowBundle?: WorkflowBundleOption;
   identity?: string;
 }
@@ -58,7 +58,7 @@ export async function createPipelineWorker(options: PipelineWorkerOptions): Prom
     ...common,
     taskQueue: options.config.TEMPORAL_TASK_QUEUE,
     activities: createSharedActivities(options.deps),
-    workflowBundle: options.workflowBundle ?? { code: await bundleWorkflowsApart() },
+    workflowBundle: options.workflowBundle ?? (await workflowCode()),
   });
   const held = await Worker.create({
     ...common,

@@ -48,6 +48,10 @@ describe('docker-compose.yml', () => {
     assert.match(dockerfile, /^EXPOSE 9464$/m);
     assert.match(dockerfile, /config\.workerNodeFlags/, 'the Node flags come from their one declaration');
     assert.match(dockerfile, /chown node:node \/data/, 'the node user can write its data directory');
+    assert.match(dockerfile, /^FROM node:24\.\d+\.\d+-/m, 'Node 24 LTS, by exact version');
+    assert.match(dockerfile, /npm run build/, 'the image runs the compiled build');
+    assert.match(dockerfile, /dist\/worker\.js$/m);
+    assert.match(dockerfile, /^HEALTHCHECK /m);
   });
 
   it('publishes the local stack ports, so the commands need no setting', () => {
