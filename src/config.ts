@@ -50,6 +50,11 @@ const envSchema = z.object({
   TEMPORAL_NAMESPACE: z.string().min(1).default('default'),
   TEMPORAL_TASK_QUEUE: z.string().min(1).default('login-etl'),
   TEMPORAL_CLI: optional(z.string()),
+  // Worker Versioning: each build of the workflow code is a version of the deployment named after the task queue;
+  // a drain stays on the build it started on, and moves to the newest when it continues as new (docs/design.md).
+  TEMPORAL_WORKER_VERSIONING: z.enum(['true', 'false'], { message: 'must be true or false' }).default('true'),
+  // Unset: the package version and a hash of the workflow bundle, so a build that changes the workflow is a new one.
+  TEMPORAL_WORKER_BUILD_ID: optional(z.string().regex(/^[\w.+-]{1,200}$/, 'must be letters, digits, . _ + or -')),
   // A production cluster: the Temporal CLI's and SDKs' own variable names. TLS is on once any of them is set.
   TEMPORAL_API_KEY: optional(z.string()),
   TEMPORAL_TLS: optional(z.enum(['true', 'false'], { message: 'must be true or false' })),

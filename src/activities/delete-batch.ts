@@ -29,14 +29,6 @@ export interface DeleteBatchResult {
 
 const ROUNDS = 3;
 
-/** Deletes messages named in the activity's input: the activity of drains started before held batches. */
-export function createDeleteBatch(deps: ActivityDeps) {
-  return async function deleteBatch(entries: DeleteEntry[]): Promise<DeleteBatchResult> {
-    const queueUrl = await deps.queueUrl();
-    return heartbeating(() => deleteCommitted(deps, queueUrl, entries));
-  };
-}
-
 /** Deletes the messages of a batch this worker holds, once it is loaded, and lets the batch go. */
 export function createDeleteHeldBatch(deps: ActivityDeps) {
   return async function deleteHeldBatch(batchId: string): Promise<DeleteBatchResult> {

@@ -1,27 +1,21 @@
 import type { ActivityDeps } from './deps';
-import { createDeleteBatch, createDeleteHeldBatch } from './delete-batch';
-import { createLoadBatch, createLoadHeldBatch } from './load-batch';
-import { createMaskBatch, createMaskHeldBatch } from './mask-batch';
-import { createReceiveBatch, createReceiveHeldBatch } from './receive-batch';
+import { createDeleteHeldBatch } from './delete-batch';
+import { createLoadHeldBatch } from './load-batch';
+import { createMaskHeldBatch } from './mask-batch';
+import { createReceiveHeldBatch } from './receive-batch';
 import { createSettleLostBatch } from './settle-lost-batch';
 
 export type { ActivityDeps } from './deps';
 
 /**
  * The activities any worker of the task queue runs: a receive that holds the batch in this worker's memory, and the
- * settling of a batch lost with its worker. The four that carry the batch itself (`receiveBatch` … `deleteBatch`)
- * serve drains started by 0.1.0, until they continue as new (PATCHES.heldBatches); remove them with that patch.
- * They log through the activity context logger (`log` of @temporalio/activity): workflow id, activity id and
+ * settling of a batch lost with its worker. They log through the activity context logger (`log` of @temporalio/activity): workflow id, activity id and
  * attempt on every line, redacted like every other line by the runtime logger it forwards to.
  */
 export function createSharedActivities(deps: ActivityDeps) {
   return {
     receiveHeldBatch: createReceiveHeldBatch(deps),
     settleLostBatch: createSettleLostBatch(deps),
-    receiveBatch: createReceiveBatch(deps),
-    maskBatch: createMaskBatch(deps),
-    loadBatch: createLoadBatch(deps),
-    deleteBatch: createDeleteBatch(deps),
   };
 }
 
@@ -36,4 +30,3 @@ export function createHeldActivities(deps: ActivityDeps) {
 
 export type SharedActivities = ReturnType<typeof createSharedActivities>;
 export type HeldActivities = ReturnType<typeof createHeldActivities>;
-export type PipelineActivities = SharedActivities & HeldActivities;

@@ -63,17 +63,6 @@ const MAX_REKEYS = 5;
 /** The batch masked again with another key version, when its raw messages are still at hand. */
 type Remask = (version: number) => TransformedBatch;
 
-/**
- * Loads a batch carried in the activity's input: the activity of drains started before held batches. Its raw
- * messages are gone, so a batch masked before a rotation cannot be re-keyed: it fails, and its messages, never
- * deleted, are received again once their visibility lapses.
- */
-export function createLoadBatch(deps: ActivityDeps) {
-  return async function loadBatch(batch: TransformedBatch): Promise<LoadBatchResult> {
-    return heartbeating(() => load(deps, batch));
-  };
-}
-
 /** Loads the masked batch this worker holds; its raw messages are dropped once it is committed. */
 export function createLoadHeldBatch(deps: ActivityDeps) {
   return async function loadHeldBatch(batchId: string): Promise<LoadBatchResult> {

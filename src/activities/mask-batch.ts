@@ -1,5 +1,4 @@
 import { log } from '@temporalio/activity';
-import { randomUUID } from 'node:crypto';
 import { transformBatch } from '../core/transform-batch';
 import type { ReceivedMessage, TransformedBatch } from '../core/types';
 import type { ActivityDeps } from './deps';
@@ -25,13 +24,6 @@ const summarize = (batch: TransformedBatch): MaskSummary => ({
   tokens: batch.vault.length,
   keyVersion: batch.keyVersion,
 });
-
-/** Masks a batch carried in the activity's input and returns it: the activity of drains started before held batches. */
-export function createMaskBatch(deps: ActivityDeps) {
-  return async function maskBatch(messages: ReceivedMessage[]): Promise<TransformedBatch> {
-    return mask(deps, messages, randomUUID());
-  };
-}
 
 /**
  * Masks a batch this worker holds, in place. The raw messages of its rows stay until it is loaded (a rotation in

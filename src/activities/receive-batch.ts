@@ -67,15 +67,6 @@ interface Filling {
   counts: Partial<Record<MessageCounter, number>>;
 }
 
-/** Receives a batch and returns it whole: the activity of drains started before batches were held by workers. */
-export function createReceiveBatch(deps: ActivityDeps) {
-  return async function receiveBatch(input: ReceiveBatchInput): Promise<ReceiveBatchResult> {
-    const queueUrl = await deps.queueUrl();
-    const { filling, queueDepth } = await heartbeating(() => receive(deps, queueUrl, input));
-    return { messages: filling.messages, released: filling.overflow.length, queueDepth };
-  };
-}
-
 /**
  * How long the calls that fill a batch should take at the rate SQS has lately been answering. A fast SQS fills the
  * largest batch in far less; on a slow one, batches shrink to what it serves in that time, so messages are deleted
@@ -148,14 +139,14 @@ export function createReceiveHeldBatch(deps: ActivityDeps) {
   };
 }
 
-/** How many messages the batch may hold, given how many it has: the same throughout a fill, or following SQS's pace. */
+/** How many messages the batch may hold, given how many it has: it follows SQS's pace as the fill goes on. */
 type BatchSize = (received: number) => number;
 
 async function receive(
   deps: ActivityDeps,
   queueUrl: string,
   input: ReceiveBatchInput,
-  batchSize: BatchSize = () => input.maxMessages,
+  batchSize: BatchSize,
 ): Promise<{ filling: Filling; queueDepth?: QueueDepth }> {
   const filling: Filling = { messages: [], overflow: [], bytes: 0, seen: new Map(), counts: {} };
   try {

@@ -13,7 +13,7 @@ export const FAILURE_TYPES = {
   invalidDrainOptions: 'InvalidDrainOptions',
   /** The worker asked to run a batch's step does not hold it (it restarted, or gave the batch up): the batch is lost. */
   batchNotHeld: 'BatchNotHeld',
-  /** A batch carried in history (0.1.0 drains) was masked before a rotation: it cannot be masked again. */
+  /** A batch masked before a rotation whose raw messages are gone (let go after its load): it cannot be re-keyed. */
   staleBatch: 'StaleBatch',
   /** The worker holds batches up to its memory cap: the receive is retried, perhaps by another worker. */
   memoryCap: 'WorkerAtMemoryCap',

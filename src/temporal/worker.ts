@@ -1,11 +1,17 @@
+import { readFileSync } from 'node:fs';
+import { hostname } from 'node:os';
 import { NativeConnection, Runtime, Worker, type WorkflowBundleOption } from '@temporalio/worker';
 import { createHeldActivities, createSharedActivities, type ActivityDeps } from '../activities';
 import type { Config } from '../config';
+import { createLogger } from '../log';
 import { loadPreviousCodecKeys } from '../secrets';
 import { connectionError, temporalConnectionOptions } from './connection-options';
 import { createDataConverter } from './data-converter';
+import { deploymentVersionOf, promoteIfNewest } from './deployment';
 import { installTemporalRuntime } from './runtime';
 import { workflowCode } from './workflow-bundle';
+
+const log = createLogger('worker');
 
 /** A stopping worker exits within WORKER_SHUTDOWN_FORCE of SIGTERM (see docs/design.md, Reliability). */
 export const WORKER_SHUTDOWN_GRACE = '10 seconds';
@@ -34,6 +40,8 @@ export interface PipelineWorker {
   /** Stops polling; in-flight tasks finish within the shutdown grace time. */
   shutdown(): void;
   getState(): ReturnType<Worker['getState']>;
+  /** The build id of this worker's deployment version; undefined when Worker Versioning is off. */
+  buildId: string | undefined;
 }
 
 /**
@@ -54,12 +62,25 @@ export async function createPipelineWorker(options: PipelineWorkerOptions): Prom
     shutdownGraceTime: WORKER_SHUTDOWN_GRACE,
     shutdownForceTime: WORKER_SHUTDOWN_FORCE,
   };
+  const workflowBundle = options.workflowBundle ?? (await workflowCode());
+  const version =
+    options.config.TEMPORAL_WORKER_VERSIONING === 'true'
+      ? deploymentVersionOf(
+          options.config,
+          'code' in workflowBundle ? workflowBundle.code : readFileSync(workflowBundle.codePath, 'utf8'),
+        )
+      : undefined;
   const shared = await Worker.create({
     ...common,
     taskQueue: options.config.TEMPORAL_TASK_QUEUE,
     activities: createSharedActivities(options.deps),
-    workflowBundle: options.workflowBundle ?? (await workflowCode()),
+    workflowBundle,
+    // A drain runs on the build that started it (pinned) and moves to the newest when it continues as new.
+    ...(version && {
+      workerDeploymentOptions: { useWorkerVersioning: true, version, defaultVersioningBehavior: 'PINNED' as const },
+    }),
   });
+  // Unversioned: only the batches this worker holds run there, and only this worker polls it.
   const held = await Worker.create({
     ...common,
     taskQueue: options.deps.held.taskQueue,
@@ -72,15 +93,26 @@ export async function createPipelineWorker(options: PipelineWorkerOptions): Prom
   return {
     async run() {
       const runs = workers.map((worker) => worker.run());
+      const promotion = new AbortController();
+      if (version) {
+        const identity = options.identity ?? `${process.pid}@${hostname()}`;
+        const namespace = options.config.TEMPORAL_NAMESPACE;
+        void promoteIfNewest(connection, namespace, version, identity, promotion.signal).catch((error: unknown) =>
+          log.warn('could not make this build current', { reason: String(error) }),
+        );
+      }
       try {
         await Promise.all(runs);
       } catch (error) {
         shutdown();
         await Promise.allSettled(runs);
         throw error;
+      } finally {
+        promotion.abort();
       }
     },
     shutdown,
     getState: () => shared.getState(),
+    buildId: version?.buildId,
   };
 }

@@ -7,8 +7,7 @@ const MIN_ZERO_READS = 2;
 /**
  * When an until-empty drain's queue is empty, from the empty receives it sees and the counts read after each.
  * SQS's counts are approximate and lag (a message sent a moment ago may not be counted yet), so, as AWS advises,
- * they must read zero repeatedly over a confirmation window; `confirm` off is the rule of drains started before
- * (one zero read). Messages in flight elsewhere (a batch lost with its worker) are waited for, up to their lease.
+ * they must read zero repeatedly over a confirmation window. Messages in flight elsewhere (a batch lost with its worker) are waited for, up to their lease.
  * Pure: the workflow passes its own clock.
  */
 export class EmptyCheck {
@@ -21,7 +20,6 @@ export class EmptyCheck {
       DrainOptions,
       'visibilityTimeoutSeconds' | 'emptyGraceSeconds' | 'emptyConfirmSeconds'
     >,
-    private readonly confirm: boolean,
   ) {}
 
   /** A receive brought messages: the queue is not empty. */
@@ -35,7 +33,6 @@ export class EmptyCheck {
   isEmptyAfter(depth: QueueDepth | undefined, now: number): boolean {
     this.emptySince ??= now;
     const zero = depth !== undefined && depth.visible + depth.inFlight + depth.delayed === 0;
-    if (zero && !this.confirm) return true;
     if (zero) {
       this.zeroSince ??= now;
       this.zeroReads++;

@@ -8,7 +8,7 @@ import { after, before, describe, it } from 'node:test';
 import { Context } from '@temporalio/activity';
 import { ApplicationFailure, WorkflowFailedError, type Client, type WorkflowHandle } from '@temporalio/client';
 import { NativeConnection, Worker } from '@temporalio/worker';
-import type { HeldActivities, PipelineActivities } from '../../src/activities';
+import type { HeldActivities, SharedActivities } from '../../src/activities';
 import { loadConfig } from '../../src/config';
 import { FAILURE_TYPES } from '../../src/core/failure-types';
 import { loadKeyring } from '../../src/secrets';
@@ -22,7 +22,7 @@ import { TEST_ENV } from '../helpers/test-env';
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
-type StubActivities = Pick<PipelineActivities, 'receiveHeldBatch' | 'settleLostBatch' | keyof HeldActivities>;
+type StubActivities = SharedActivities & HeldActivities;
 
 /** A queue in memory and the activities over it, with hooks a test uses to hold, fail or lose one batch. */
 class StubQueue {
@@ -156,7 +156,7 @@ describe('drainQueue with stub activities', () => {
     return !raw.pendingWorkflowTask && JSON.stringify(pending) === JSON.stringify([...expected].sort());
   }
 
-  /** The drain's last run, replayed on the same code: the patched paths it took are deterministic. */
+  /** The drain's last run, replayed on the same code: what it did is deterministic. */
   async function assertReplays(workflowId: string) {
     const history = await client.workflow.getHandle(workflowId).fetchHistory();
     await Worker.runReplayHistory(
