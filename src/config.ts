@@ -24,6 +24,9 @@ export const isLoopbackUrl = (url: string): boolean => {
   return host === 'localhost' || host === '[::1]' || /^127\./.test(host);
 };
 
+/** A boolean setting: true/false (also 1/0, yes/no, on/off). */
+const boolean = () => z.stringbool({ error: 'must be true or false' });
+
 const optional = <T extends z.ZodType>(schema: T) =>
   z.preprocess((value) => (value === '' ? undefined : value), schema.optional());
 
@@ -52,12 +55,12 @@ const envSchema = z.object({
   TEMPORAL_CLI: optional(z.string()),
   // Worker Versioning: each build of the workflow code is a version of the deployment named after the task queue;
   // a drain stays on the build it started on, and moves to the newest when it continues as new (docs/design.md).
-  TEMPORAL_WORKER_VERSIONING: z.enum(['true', 'false'], { message: 'must be true or false' }).default('true'),
+  TEMPORAL_WORKER_VERSIONING: boolean().default(true),
   // Unset: the package version and a hash of the workflow bundle, so a build that changes the workflow is a new one.
   TEMPORAL_WORKER_BUILD_ID: optional(z.string().regex(/^[\w.+-]{1,200}$/, 'must be letters, digits, . _ + or -')),
   // A production cluster: the Temporal CLI's and SDKs' own variable names. TLS is on once any of them is set.
   TEMPORAL_API_KEY: optional(z.string()),
-  TEMPORAL_TLS: optional(z.enum(['true', 'false'], { message: 'must be true or false' })),
+  TEMPORAL_TLS: optional(boolean()),
   TEMPORAL_TLS_CLIENT_CERT_PATH: optional(z.string()),
   TEMPORAL_TLS_CLIENT_KEY_PATH: optional(z.string()),
   TEMPORAL_TLS_SERVER_CA_CERT_PATH: optional(z.string()),
@@ -109,7 +112,7 @@ const envSchema = z.object({
   ),
   // Codec keys of roots replaced by `pii rotate-root`: every process decodes what Temporal kept from before with them.
   CODEC_PREVIOUS_KEY_FILE: optional(z.string()),
-  CODEC_ENABLE_ENCODE: z.enum(['true', 'false'], { message: 'must be true or false' }).default('false'),
+  CODEC_ENABLE_ENCODE: boolean().default(false),
   PII_OPERATOR: optional(z.string()),
   // Vault values and quarantined bodies are sealed to this X25519 key; only its private key opens them.
   PII_VAULT_PUBLIC_KEY: optional(
@@ -122,7 +125,7 @@ const envSchema = z.object({
     z.base64('must be base64 (what npm run pii -- new-operator-key --kms-key-id prints)'),
   ),
   // Development keys outside the local stack (tests, compose); never for real data.
-  LOGIN_ETL_DEV_KEYS: optional(z.enum(['true', 'false'], { message: 'must be true or false' })),
+  LOGIN_ETL_DEV_KEYS: optional(boolean()),
   NODE_ENV: optional(z.string()),
   // The worker's Prometheus endpoint; each worker on one host needs its own port.
   METRICS_ADDRESS: z
@@ -136,7 +139,6 @@ export type Config = z.infer<typeof envSchema> & {
   sqsEndpoint: string | undefined;
   /** DATABASE_URL, or the embedded Postgres of the local stack. */
   databaseUrl: string;
-  usesLocalDatabase: boolean;
   /** Postgres and SQS are both on this machine (the local stack, a development database, an emulator). */
   servicesAreLocal: boolean;
   /** METRICS_ADDRESS, undefined when off. */
@@ -179,7 +181,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     ...parsed,
     sqsEndpoint: parsed.SQS_ENDPOINT === '' ? undefined : parsed.SQS_ENDPOINT,
     databaseUrl: parsed.DATABASE_URL ?? localDatabaseUrl(),
-    usesLocalDatabase: parsed.DATABASE_URL === undefined,
     servicesAreLocal:
       (parsed.DATABASE_URL === undefined || isLoopbackUrl(parsed.DATABASE_URL)) &&
       parsed.SQS_ENDPOINT !== '' &&

@@ -41,7 +41,7 @@ export type KeyringSettings = Pick<
  */
 export const developmentKeysAllowed = (
   config: Pick<KeyringSettings, 'NODE_ENV' | 'LOGIN_ETL_DEV_KEYS' | 'servicesAreLocal'>,
-) => config.LOGIN_ETL_DEV_KEYS === 'true' || (config.NODE_ENV !== 'production' && config.servicesAreLocal);
+) => config.LOGIN_ETL_DEV_KEYS === true || (config.NODE_ENV !== 'production' && config.servicesAreLocal);
 
 const WHY_NOT_DEVELOPMENT =
   'development keys are only for the local stack (Postgres and SQS on this machine, NODE_ENV not production) or with LOGIN_ETL_DEV_KEYS=true';

@@ -50,7 +50,7 @@ runMain(async () => {
     codec: new EncryptionCodec(await loadCodecKey(config), loadPreviousCodecKeys(config)),
     allowedOrigins: config.CODEC_CORS_ORIGINS,
     auth,
-    encodeEnabled: config.CODEC_ENABLE_ENCODE === 'true',
+    encodeEnabled: config.CODEC_ENABLE_ENCODE,
     host: config.CODEC_SERVER_HOST,
     port: config.CODEC_SERVER_PORT,
     log,
@@ -60,7 +60,7 @@ runMain(async () => {
     auth:
       [config.CODEC_AUTH_TOKEN && 'bearer token', config.CODEC_JWKS_URL && 'OIDC (JWKS)'].filter(Boolean).join(', ') ||
       'none',
-    encode: config.CODEC_ENABLE_ENCODE === 'true' ? 'on' : 'off',
+    encode: config.CODEC_ENABLE_ENCODE ? 'on' : 'off',
   });
   await untilStopSignal();
   await server.stop();

@@ -91,7 +91,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       // The Web UI's origin is whichever host name the browser was given.
       allowedOrigins: [`http://localhost:${ports.temporalUi}`, `http://127.0.0.1:${ports.temporalUi}`],
       auth: { staticToken: config.CODEC_AUTH_TOKEN },
-      encodeEnabled: config.CODEC_ENABLE_ENCODE === 'true',
+      encodeEnabled: config.CODEC_ENABLE_ENCODE,
       host: '127.0.0.1',
       port: ports.codecServer,
       log: createLogger('codec'),
@@ -173,7 +173,7 @@ export async function startScratchStack(options: {
         AWS_REGION: 'us-east-1',
         DATABASE_URL: options.databaseUrl,
         CODEC_AUTH_TOKEN: undefined,
-        CODEC_ENABLE_ENCODE: 'false',
+        CODEC_ENABLE_ENCODE: false,
       },
     });
     return { ...stack, dataDir, stop: () => stack.stop().finally(remove) };

@@ -25,7 +25,7 @@ export interface TemporalConnectionOptions {
  */
 export function temporalConnectionOptions(config: ConnectionConfig): TemporalConnectionOptions {
   const tlsRequested =
-    config.TEMPORAL_TLS === 'true' ||
+    config.TEMPORAL_TLS === true ||
     (config.TEMPORAL_TLS === undefined &&
       [
         config.TEMPORAL_API_KEY,
@@ -36,7 +36,9 @@ export function temporalConnectionOptions(config: ConnectionConfig): TemporalCon
   const options: TemporalConnectionOptions = { address: config.TEMPORAL_ADDRESS };
   if (config.TEMPORAL_API_KEY) options.apiKey = config.TEMPORAL_API_KEY;
   if (!tlsRequested) return options;
-  const read = (setting: keyof ConnectionConfig) => {
+  const read = (
+    setting: 'TEMPORAL_TLS_CLIENT_CERT_PATH' | 'TEMPORAL_TLS_CLIENT_KEY_PATH' | 'TEMPORAL_TLS_SERVER_CA_CERT_PATH',
+  ) => {
     const file = config[setting]!;
     try {
       return readFileSync(file);

@@ -64,7 +64,7 @@ export async function createPipelineWorker(options: PipelineWorkerOptions): Prom
   };
   const workflowBundle = options.workflowBundle ?? (await workflowCode());
   const version =
-    options.config.TEMPORAL_WORKER_VERSIONING === 'true'
+    options.config.TEMPORAL_WORKER_VERSIONING
       ? deploymentVersionOf(
           options.config,
           'code' in workflowBundle ? workflowBundle.code : readFileSync(workflowBundle.codePath, 'utf8'),

@@ -20,7 +20,6 @@ describe('loadConfig', () => {
     assert.equal(config.SQS_QUEUE_NAME, 'login-queue');
     assert.equal(config.AWS_REGION, 'us-east-1');
     assert.equal(config.databaseUrl, localDatabaseUrl());
-    assert.equal(config.usesLocalDatabase, true);
   });
 
   it('talks to AWS itself when SQS_ENDPOINT is set empty', () => {
@@ -41,6 +40,15 @@ describe('loadConfig', () => {
     }
   });
 
+  it('reads a boolean setting as true or false, also 1/0, yes/no, on/off', () => {
+    for (const value of ['true', '1', 'yes', 'on'])
+      assert.equal(loadConfig({ TEMPORAL_TLS: value }).TEMPORAL_TLS, true);
+    for (const value of ['false', '0', 'no', 'off']) {
+      assert.equal(loadConfig({ TEMPORAL_WORKER_VERSIONING: value }).TEMPORAL_WORKER_VERSIONING, false);
+    }
+    assert.equal(loadConfig({}).TEMPORAL_WORKER_VERSIONING, true);
+  });
+
   it('names the variable and the problem in one line', () => {
     const cases: [Record<string, string>, RegExp][] = [
       [{ TEMPORAL_ADDRESS: 'no-port' }, /^invalid setting TEMPORAL_ADDRESS: must be host:port$/],
@@ -56,7 +64,7 @@ describe('loadConfig', () => {
       ],
       [{ CODEC_AUTH_TOKEN: 'short' }, /^invalid setting CODEC_AUTH_TOKEN: must be at least 16 characters$/],
       [{ METRICS_ADDRESS: '9464' }, /^invalid setting METRICS_ADDRESS: must be host:port, or off$/],
-      [{ TEMPORAL_TLS: 'yes' }, /^invalid setting TEMPORAL_TLS: must be true or false$/],
+      [{ TEMPORAL_TLS: 'maybe' }, /^invalid setting TEMPORAL_TLS: must be true or false$/],
       [
         { TEMPORAL_TLS_CLIENT_CERT_PATH: '/certs/client.pem' },
         /^invalid setting TEMPORAL_TLS_CLIENT_CERT_PATH: set it and TEMPORAL_TLS_CLIENT_KEY_PATH together/,
@@ -83,7 +91,7 @@ describe('codec server settings', () => {
       CODEC_JWT_ISSUER: 'https://idp.example',
       CODEC_JWT_AUDIENCE: 'temporal-ui',
     });
-    assert.equal(config.CODEC_ENABLE_ENCODE, 'false', '/encode is off unless asked for');
+    assert.equal(config.CODEC_ENABLE_ENCODE, false, '/encode is off unless asked for');
   });
 });
 
