@@ -7,6 +7,12 @@ let runtimeInstalled = false;
 
 const NO_WORKFLOWS_WARNING = 'No workflows registered, not polling for workflow tasks';
 
+/**
+ * The SDK's notes on each worker's lifecycle (state changes, no Nexus services): eight lines a worker process at
+ * info, saying nothing the worker's own `polling` and `stopped` lines do not. Kept at debug.
+ */
+const LIFECYCLE_NOTES = ['Worker state changed', 'No Nexus services registered'];
+
 const SDK_LOG_LEVELS: Record<LogLevelName, LogLevel> = { debug: 'DEBUG', info: 'INFO', warn: 'WARN', error: 'ERROR' };
 
 /**
@@ -23,7 +29,7 @@ export function installTemporalRuntime(options: { metricsAddress?: string; logLe
     if (message === NO_WORKFLOWS_WARNING) return;
     if (level === 'ERROR') log.error(message, meta);
     else if (level === 'WARN') log.warn(message, meta);
-    else if (level === 'INFO') log.info(message, meta);
+    else if (level === 'INFO' && !LIFECYCLE_NOTES.some((note) => message.startsWith(note))) log.info(message, meta);
     else log.debug(message, meta);
   });
   try {
