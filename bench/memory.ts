@@ -6,8 +6,8 @@ import type { ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import type { Client } from '@temporalio/client';
 import type { Pool } from 'pg';
-import { sleep } from '../test/faults/fault-stack';
-import { historyEvents } from '../test/helpers/history';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { historyEvents } from '../tools/history';
 
 export interface MemorySample {
   seconds: number;
@@ -15,7 +15,7 @@ export interface MemorySample {
   rssMb: number;
 }
 
-export function rssMb(pid: number): number {
+function rssMb(pid: number): number {
   const match = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
   return Number(match?.[1] ?? 0) / 1024;
 }

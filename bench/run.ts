@@ -10,7 +10,7 @@
  *                    [--body-bytes N] [--json]
  *   With a latency, every mode reaches the SQS emulator (or Postgres) through a proxy that delays each request by
  *   L ms: SQS 20 and Postgres 1 are about what a worker sees in the same AWS region. With --sqs-model overloaded,
- *   every mode reaches SQS through a model of an overloaded server (test/faults/overloaded-sqs.ts: one request at
+ *   every mode reaches SQS through a model of an overloaded server (tools/overloaded-sqs.ts: one request at
  *   a time, each slower the more messages are queued, few connections, some 500s); the queue is filled directly.
  *   `temporal` runs --drains drains of the queue on --workers worker processes; --body-bytes pads each valid body
  *   to about N bytes.
@@ -39,10 +39,10 @@ import { createSqsClient, ensureQueues } from '../src/sqs';
 import { startScratchStack, type LocalStack } from '../src/stack/local-stack';
 import { freePort, waitUntil } from '../src/stack/readiness';
 import { connectClient } from '../src/temporal/connect-client';
-import { OverloadedSqs, type OverloadStats } from '../test/faults/overloaded-sqs';
-import { TcpProxy } from '../test/faults/tcp-proxy';
-import { historyEvents } from '../test/helpers/history';
-import { writeMarkdown } from '../test/helpers/write-markdown';
+import { OverloadedSqs, type OverloadStats } from '../tools/overloaded-sqs';
+import { TcpProxy } from '../tools/tcp-proxy';
+import { historyEvents } from '../tools/history';
+import { writeMarkdown } from '../tools/write-markdown';
 import { eventsPerRun, memoryChart, sampleMemory } from './memory';
 import type { ModeRun } from './modes';
 

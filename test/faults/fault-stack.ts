@@ -10,7 +10,7 @@ import { freePorts } from '../../src/stack/readiness';
 import { startSqsEmulator, type RunningSqsEmulator } from '../../src/stack/sqs-emulator';
 import { findTemporalCli } from '../../src/stack/temporal-cli';
 import { startTemporalServer, type RunningTemporalServer } from '../../src/stack/temporal-server';
-import { TcpProxy } from './tcp-proxy';
+import { TcpProxy } from '../../tools/tcp-proxy';
 
 /** A component the suite can stop and start again on its own data, as a crash or a deploy would. */
 export interface Restartable {

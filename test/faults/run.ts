@@ -15,7 +15,7 @@ import { cpus, tmpdir, totalmem } from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { loadConfig, PROJECT_ROOT } from '../../src/config';
-import { writeMarkdown } from '../helpers/write-markdown';
+import { writeMarkdown } from '../../tools/write-markdown';
 import { createKeyring } from '../../src/core/keys';
 import { loadOpeningKeys } from '../../src/secrets';
 import { seededRandom, syntheticBodies } from '../../src/core/synthetic-events';
@@ -30,7 +30,7 @@ import { createPayloadCodec } from '../../src/temporal/data-converter';
 import { FaultStack, sleep, WorkerProcesses } from './fault-stack';
 import { SCENARIOS, type DrainTotals, type Scenario, type ScenarioContext } from './scenarios';
 import { stallReport } from './stall-report';
-import { allHistoryText } from '../helpers/history';
+import { allHistoryText } from '../../tools/history';
 import { expectedOutcome, verify, type Outcome } from './verify';
 
 const log = createLogger('faults');

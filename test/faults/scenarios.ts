@@ -4,7 +4,7 @@ import type { Client } from '@temporalio/client';
 import type { Pool } from 'pg';
 import { freePort } from '../../src/stack/readiness';
 import { findTemporalCli } from '../../src/stack/temporal-cli';
-import { OVERLOADED_SQS, OverloadedSqs } from './overloaded-sqs';
+import { OVERLOADED_SQS, OverloadedSqs } from '../../tools/overloaded-sqs';
 import { SqsShaper } from './sqs-shaper';
 import { DEFAULT_DRAIN_OPTIONS, type DrainOptions, type DrainStats } from '../../src/workflows/drain-options';
 import type { FaultStack, WorkerProcesses } from './fault-stack';

@@ -14,7 +14,7 @@ import { startCodecServer, type RunningCodecServer } from '../../src/temporal/co
 import { createPayloadCodec } from '../../src/temporal/data-converter';
 import { isEncrypted, KEY_ID_METADATA, workflowIdOf } from '../../src/temporal/encryption-codec';
 import { readBodies, SAMPLE_DATA_FILE } from '../../src/seed-messages';
-import { historyEvents, payloadsIn } from '../helpers/history';
+import { historyEvents, payloadsIn } from '../../tools/history';
 import { usePipeline } from '../helpers/pipeline';
 import { runCommand, startCommand } from '../helpers/commands';
 import { TEST_ENV } from '../helpers/test-env';

@@ -5,7 +5,7 @@ import { after, before, describe, it } from 'node:test';
 import { readBodies, SAMPLE_DATA_FILE } from '../../src/seed-messages';
 import { createPayloadCodec } from '../../src/temporal/data-converter';
 import { runCommand, startCommand } from '../helpers/commands';
-import { allHistoryText } from '../helpers/history';
+import { allHistoryText } from '../../tools/history';
 import { dumpTables, findLeaks, rawPiiValues } from '../helpers/pii';
 import { createTestPipeline, type TestPipeline } from '../helpers/pipeline';
 import { TEST_ENV } from '../helpers/test-env';
