@@ -15,7 +15,7 @@ import { openActivityDeps } from '../src/activities/open-deps';
 import { claimKeyState } from '../src/pii/key-state';
 import { createSqsClient, getQueueDepth, resolveQueueUrl, SQS_BATCH_LIMIT } from '../src/sqs';
 
-export interface ModeSettings {
+interface ModeSettings {
   config: Config;
   keys: WorkerKeys;
   /** Batches in flight (the pipeline's); the ceiling runs as many receive loops. */
@@ -67,7 +67,7 @@ async function drainWithLanes(lanes: Lane[], sqs: SQSClient, queueUrl: string): 
 }
 
 /** The SQS emulator alone: receive 10, delete those 10, in as many loops as the pipeline has batches in flight. */
-export async function ceiling(settings: ModeSettings): Promise<ModeRun> {
+async function ceiling(settings: ModeSettings): Promise<ModeRun> {
   const sqs = createSqsClient(settings.config);
   const queueUrl = await resolveQueueUrl(sqs, settings.config);
   const lane: Lane = async () => {
@@ -99,7 +99,7 @@ export async function ceiling(settings: ModeSettings): Promise<ModeRun> {
  * The pipeline's own activities (receive → mask → load → delete) in plain loops, without Temporal: the batch held
  * in memory between steps, as a worker holds it.
  */
-export async function direct(settings: ModeSettings): Promise<ModeRun> {
+async function direct(settings: ModeSettings): Promise<ModeRun> {
   const deps = await openActivityDeps(settings.config, settings.keys, settings.concurrency + 2);
   const activities = { ...createSharedActivities(deps), ...createHeldActivities(deps) };
   const queueUrl = await deps.queueUrl();
@@ -137,7 +137,7 @@ export async function direct(settings: ModeSettings): Promise<ModeRun> {
  * commit, and deletes those 10 with one DeleteMessageBatch, on an SQS client with the SDK's defaults. It masks with
  * this project's code, so only the shape of the loop differs.
  */
-export async function naive(settings: ModeSettings): Promise<ModeRun> {
+async function naive(settings: ModeSettings): Promise<ModeRun> {
   const sqs = new SQSClient(awsClientSettings(settings.config.sqsEndpoint, settings.config.AWS_REGION));
   const queueUrl = await resolveQueueUrl(sqs, settings.config);
   const db = new PgClient({ connectionString: settings.config.databaseUrl });

@@ -42,7 +42,7 @@ const receiveSome = (sqs: SQSClient, queueUrl: string, visibilityTimeout: number
 const receiptHandles = (messages: Message[]) => messages.map((message) => message.ReceiptHandle!);
 
 /** What the tool shows of a message; never throws, whatever its body and attributes hold. */
-export function describeDeadLetter(message: Message, redriveKey: VersionedKey, now = Date.now()): DeadLetter {
+function describeDeadLetter(message: Message, redriveKey: VersionedKey, now = Date.now()): DeadLetter {
   const body = message.Body ?? '';
   const { origin } = originOf(redriveKey, receivedOriginOf(message), now);
   const result = validateLoginMessage(body);

@@ -33,7 +33,7 @@ export interface DrainProgress {
 export const defaultWorkflowId = (config: Pick<Config, 'SQS_QUEUE_NAME'>): string => `drain-${config.SQS_QUEUE_NAME}`;
 
 /** The most drains one command starts on a queue; each holds DATABASE_POOL_SIZE-bounded connections while it loads. */
-export const MAX_DRAINS = 16;
+const MAX_DRAINS = 16;
 
 /**
  * The ids of `drains` drains of one queue: `drain-<queue>` for one, `drain-<queue>-1` … `drain-<queue>-N` for

@@ -13,7 +13,7 @@ export interface Logger {
 }
 
 /** Fields that may hold a raw value from a message, whole or in part; they never reach a log line. */
-export const REDACTED_FIELDS = new Set([
+const REDACTED_FIELDS = new Set([
   'ip',
   'device_id',
   'deviceId',

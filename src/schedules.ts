@@ -15,14 +15,14 @@ export interface ScheduleRequest {
 }
 
 /** Missed runs (the server was down) are taken only within this window after it comes back; older ones are skipped. */
-export const CATCHUP_WINDOW = '10 minutes';
+const CATCHUP_WINDOW = '10 minutes';
 
 /**
  * Each run of a scheduled drain ends by this time: with overlap SKIP, a run stuck for good would otherwise block
  * every later tick. A run takes at most 100 batches before it continues as new (minutes); its retries give up
  * after about a quarter of an hour. A run that times out leaves its batches in flight to their visibility timeout.
  */
-export const SCHEDULED_RUN_TIMEOUT = '1 hour';
+const SCHEDULED_RUN_TIMEOUT = '1 hour';
 
 /**
  * One schedule per drain id (`drain-<queue>-schedule`, or `drain-<queue>-<i>-schedule` for several drains), so

@@ -17,8 +17,8 @@ import { createLogger } from './log';
 
 const log = createLogger('keys');
 
-export const DEV_KEY_FILE = 'dev-pii-key';
-export const DEV_OPERATOR_KEY_FILE = 'dev-operator-key.pem';
+const DEV_KEY_FILE = 'dev-pii-key';
+const DEV_OPERATOR_KEY_FILE = 'dev-operator-key.pem';
 
 export type KeyringSettings = Pick<
   Config,

@@ -10,8 +10,6 @@ import type { ActivityDeps } from './deps';
 import type { HeldBatch } from './held-batches';
 import { heartbeating } from './heartbeating';
 
-export type { DeleteEntry } from '../core/types';
-
 export interface DeleteBatchResult {
   deleted: number;
   /**

@@ -82,7 +82,7 @@ interface Holding {
  * A batch no step has asked for in this long is orphaned (its receive's result never reached the workflow) and is
  * given up. Steps come well within it: a retried load asks at least every 30 s backoff plus a 1-minute attempt.
  */
-export const IDLE_LIMIT_MS = 3 * 60_000;
+const IDLE_LIMIT_MS = 3 * 60_000;
 
 /** The task queue only this worker process polls; a restarted worker gets a new one, so it never sees old ids. */
 export const heldBatchTaskQueue = (taskQueue: string): string =>

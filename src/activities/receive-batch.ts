@@ -21,9 +21,9 @@ import type { HoldTerms } from './held-batches';
  * The most one message may weigh in a Temporal payload. Temporal refuses payloads over 2 MB; an SQS body of
  * up to 1 MiB can grow when JSON escapes it, so a body past this bound is carried in a compact form instead.
  */
-export const MAX_MESSAGE_PAYLOAD_BYTES = 1_500_000;
+const MAX_MESSAGE_PAYLOAD_BYTES = 1_500_000;
 
-export interface ReceiveBatchInput {
+interface ReceiveBatchInput {
   maxMessages: number;
   /** Bound on the batch's serialized size, so activity payloads stay under Temporal's limit. */
   maxBytes: number;
@@ -32,7 +32,7 @@ export interface ReceiveBatchInput {
   visibilityTimeoutSeconds: number;
 }
 
-export interface ReceiveBatchResult {
+interface ReceiveBatchResult {
   messages: ReceivedMessage[];
   /** Messages received past the byte bound and handed straight back to the queue. */
   released: number;
@@ -43,7 +43,7 @@ export interface ReceiveBatchResult {
 export interface ReceiveHeldBatchInput extends Omit<ReceiveBatchInput, 'visibilityTimeoutSeconds'>, HoldTerms {}
 
 /** The claim check: what the workflow needs to know of a held batch, and where its next steps must run. */
-export interface HeldBatchRef {
+interface HeldBatchRef {
   id: string;
   /** The task queue of the worker that holds the batch. */
   taskQueue: string;
@@ -168,7 +168,7 @@ async function receive(
  * How long a receive keeps filling its batch after the first call answered. With the long poll (20 s) it stays well
  * inside the activity's 1-minute start-to-close timeout, however slowly SQS answers or few messages it returns.
  */
-export const FILL_BUDGET_MS = 20_000;
+const FILL_BUDGET_MS = 20_000;
 
 /**
  * ReceiveMessage calls of 10 until the batch is full by count or bytes, the queue has nothing more, or the fill

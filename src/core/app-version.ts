@@ -3,7 +3,7 @@
  * major * 1_000_000 + minor * 1_000 + patch keeps version order: components are compared as numbers, a missing
  * patch is 0, so "0.96" is minor 96 (above "0.9.5"), and "2.0", "2.00" and "2.0.0" are all 2000000.
  */
-export const APP_VERSION_LIMITS = { major: 2146, minor: 999, patch: 999 } as const;
+const APP_VERSION_LIMITS = { major: 2146, minor: 999, patch: 999 } as const;
 
 const VERSION_PATTERN = /^(\d{1,4})\.(\d{1,3})(?:\.(\d{1,3}))?$/;
 

@@ -8,7 +8,7 @@ export interface VersionedKey {
   key: Buffer;
 }
 
-export type KeyPurpose =
+type KeyPurpose =
   | 'ip-token'
   | 'device-id-token'
   | 'erased-token'
@@ -48,8 +48,8 @@ export interface Keyring {
   legacyVaultKey(version: number): VersionedKey;
 }
 
-export const MIN_ROOT_SECRET_BYTES = 32;
-export const CODEC_KEY_VERSION = 1;
+const MIN_ROOT_SECRET_BYTES = 32;
+const CODEC_KEY_VERSION = 1;
 const KEY_ID =
   /^(ip-token|device-id-token|erased-token|vault|quarantine-body|temporal-codec)\/v(\d{1,6})\/[0-9a-f]{12}$/;
 

@@ -59,7 +59,7 @@ const millisecondsOf = (text: string | undefined): number | undefined =>
  * characters becomes a digest of itself (the same on every delivery), and a missing or impossible send time
  * becomes the time of receipt.
  */
-export function ownOrigin(received: Pick<ReceivedOrigin, 'messageId' | 'sentTimestamp'>, now: number): MessageOrigin {
+function ownOrigin(received: Pick<ReceivedOrigin, 'messageId' | 'sentTimestamp'>, now: number): MessageOrigin {
   const id = received.messageId ?? '';
   const sent = millisecondsOf(received.sentTimestamp);
   return {

@@ -61,7 +61,7 @@ function unmaskable(message: ReceivedMessage, error: unknown, sealer: VaultSeale
   }
 }
 
-export function buildRow(
+function buildRow(
   message: ReceivedMessage,
   event: LoginEvent,
   appVersion: number,

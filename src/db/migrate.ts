@@ -13,7 +13,7 @@ export interface Migration {
   sql: string;
 }
 
-export function listMigrations(dir: string = MIGRATIONS_DIR): Migration[] {
+function listMigrations(dir: string = MIGRATIONS_DIR): Migration[] {
   return readdirSync(dir)
     .filter((file) => file.endsWith('.sql'))
     .sort()
@@ -21,7 +21,7 @@ export function listMigrations(dir: string = MIGRATIONS_DIR): Migration[] {
 }
 
 /** The migrations not yet recorded (all of them on an empty database). */
-export async function pendingMigrations(
+async function pendingMigrations(
   pool: Pick<Pool, 'query'>,
   migrations: Migration[] = listMigrations(),
 ): Promise<Migration[]> {
@@ -35,7 +35,7 @@ export async function pendingMigrations(
 }
 
 /** A role that may not change the schema found migrations to apply. */
-export class SchemaBehindError extends Error {
+class SchemaBehindError extends Error {
   override name = 'SchemaBehindError';
 }
 

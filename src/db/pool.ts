@@ -5,7 +5,7 @@ import type { Config } from '../config';
  * Bounds on every wait of a query, so a connection that goes silent (a failover, a dropped route: packets lost,
  * no reset) fails the attempt instead of hanging it while Temporal starts new ones on new connections.
  */
-export const POOL_TIMEOUTS = {
+const POOL_TIMEOUTS = {
   /** Waiting for a free client or a new connection. */
   connectionTimeoutMillis: 10_000,
   /** The server ends a statement that runs longer (a load of 10,000 rows takes well under a second). */

@@ -5,9 +5,9 @@ import { appendAudit } from './audit';
 import { NotFoundError, resolveTokens, type TokenRef, type TokenSelector } from './lookup';
 
 /** `unknown`: no value was kept for the token; the tombstone now keeps any from being kept. */
-export type ForgetStatus = 'erased' | 'already forgotten' | 'unknown';
+type ForgetStatus = 'erased' | 'already forgotten' | 'unknown';
 
-export type ForgetResult = TokenRef & { status: ForgetStatus; auditId: number };
+type ForgetResult = TokenRef & { status: ForgetStatus; auditId: number };
 
 export interface ForgetReport {
   results: ForgetResult[];

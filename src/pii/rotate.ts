@@ -32,7 +32,7 @@ export interface RotationOptions {
   onChunk?: () => void | Promise<void>;
 }
 
-export class RotationBusyError extends Error {
+class RotationBusyError extends Error {
   override name = 'RotationBusyError';
 }
 

@@ -33,7 +33,7 @@ export interface AdaptiveLimitOptions {
   baselineWindowMs: number;
 }
 
-export const DEFAULT_ADAPTIVE_LIMIT: AdaptiveLimitOptions = {
+const DEFAULT_ADAPTIVE_LIMIT: AdaptiveLimitOptions = {
   initial: 40,
   min: 1,
   max: 200,

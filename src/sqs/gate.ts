@@ -9,7 +9,7 @@ import { AdaptiveLimit, type AdaptiveLimitOptions, type CallStart } from './adap
  * Which calls go first when the limit is reached: a lease renewal that waits can cost a duplicate, a receive that
  * waits costs nothing but time.
  */
-export const SQS_PRIORITIES = ['lease', 'hand-back', 'delete', 'attributes', 'receive'] as const;
+const SQS_PRIORITIES = ['lease', 'hand-back', 'delete', 'attributes', 'receive'] as const;
 export type SqsPriority = (typeof SQS_PRIORITIES)[number];
 
 /** Why a call is tried again; each cuts the limit. */

@@ -72,13 +72,13 @@ export async function changeVisibility(
   return refused.flat();
 }
 
-export const MAX_RECEIVE_COUNT = 5;
+const MAX_RECEIVE_COUNT = 5;
 
 /**
  * SQS's longest retention, for the dead-letter queue: a message keeps its original enqueue time when it moves
  * there, so with the source's retention it could expire soon after landing, before anyone looked.
  */
-export const DEAD_LETTER_RETENTION_SECONDS = 14 * 24 * 3600;
+const DEAD_LETTER_RETENTION_SECONDS = 14 * 24 * 3600;
 
 /**
  * An SQS client whose every call passes `gate` (one per worker: all its calls share one adaptive limit), which also
@@ -109,7 +109,7 @@ export async function resolveQueueUrl(
   }
 }
 
-export class QueueMissingError extends Error {
+class QueueMissingError extends Error {
   override name = FAILURE_TYPES.queueMissing;
   constructor(queueName: string) {
     super(`SQS queue ${queueName} does not exist (create it with \`npm run stack\` or set SQS_QUEUE_URL)`);

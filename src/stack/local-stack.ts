@@ -16,7 +16,7 @@ import { startSqsEmulator } from './sqs-emulator';
 import { findTemporalCli } from './temporal-cli';
 import { startTemporalServer } from './temporal-server';
 
-export interface StackPorts {
+interface StackPorts {
   temporal: number;
   temporalUi: number;
   codecServer: number;
@@ -56,7 +56,7 @@ export interface LocalStack {
 type Stoppable = { stop(): Promise<void> };
 
 /** Ports nothing listens on, for a stack beside another (the tests', the bench's). */
-export function freeStackPorts(): Promise<StackPorts> {
+function freeStackPorts(): Promise<StackPorts> {
   return freePorts('temporal', 'temporalUi', 'codecServer', 'sqs', 'postgres');
 }
 

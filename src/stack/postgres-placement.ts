@@ -8,9 +8,9 @@ import path from 'node:path';
  * to reach its binaries and its data directory. A clone in a directory only root may enter (`mktemp -d`, /root)
  * is out of its reach: there, the binaries are copied once to SHARED_POSTGRES_DIR and the data kept beside them.
  */
-export const SHARED_POSTGRES_DIR = '/var/lib/login-etl';
+const SHARED_POSTGRES_DIR = '/var/lib/login-etl';
 
-export interface ServerUser {
+interface ServerUser {
   uid: number;
   gid: number;
 }
@@ -26,7 +26,7 @@ export interface PostgresPlacement {
 }
 
 /** One line naming the directory and what to do instead. */
-export class PostgresPlacementError extends Error {
+class PostgresPlacementError extends Error {
   override name = 'PostgresPlacementError';
 }
 

@@ -24,7 +24,7 @@ export async function waitUntil(
   }
 }
 
-export class PortInUseError extends Error {
+class PortInUseError extends Error {
   override name = 'PortInUseError';
 }
 

@@ -6,14 +6,14 @@ import type { Logger } from '../log';
 import { createCodecAuth, UnauthenticatedError, type CodecAuthSettings } from './codec-auth';
 import { encodingOf, isEncrypted, keyIdOf, workflowIdOf, type EncryptionCodec } from './encryption-codec';
 
-export interface CodecLimits {
+interface CodecLimits {
   maxBodyBytes: number;
   maxPayloads: number;
   /** What the payloads of one request may inflate to in all. */
   maxDecodedBytes: number;
 }
 
-export const DEFAULT_CODEC_LIMITS: CodecLimits = {
+const DEFAULT_CODEC_LIMITS: CodecLimits = {
   maxBodyBytes: 4 * 1024 * 1024,
   maxPayloads: 1000,
   maxDecodedBytes: 16 * 1024 * 1024,

@@ -5,7 +5,7 @@ import { deflateRawSync, inflateRawSync } from 'node:zlib';
 import { open, seal } from '../core/aead';
 import type { VersionedKey } from '../core/keys';
 
-export const ENCRYPTED_ENCODING = 'binary/encrypted';
+const ENCRYPTED_ENCODING = 'binary/encrypted';
 export const KEY_ID_METADATA = 'encryption-key-id';
 export const COMPRESSION_METADATA = 'encryption-compression';
 /**
@@ -18,7 +18,7 @@ export const WORKFLOW_ID_METADATA = 'encryption-workflow-id';
 const COMPRESS_FROM_BYTES = 1024;
 
 /** What one decode call may inflate to in all: far above any payload of the pipeline's, far below a bomb's. */
-export const DEFAULT_DECODE_BUDGET_BYTES = 64 * 1024 * 1024;
+const DEFAULT_DECODE_BUDGET_BYTES = 64 * 1024 * 1024;
 
 const utf8 = (value: string) => Buffer.from(value, 'utf8');
 

@@ -13,7 +13,7 @@ const TYPES = {
 } as const;
 
 /** The commands an administrator runs when we may not register them: one per type, as the CLI takes one type. */
-export const searchAttributeCommand = (namespace: string) =>
+const searchAttributeCommand = (namespace: string) =>
   (Object.keys(TYPES) as (keyof typeof TYPES)[])
     .map(
       (type) =>

@@ -14,8 +14,8 @@ import { workflowCode } from './workflow-bundle';
 const log = createLogger('worker');
 
 /** A stopping worker exits within WORKER_SHUTDOWN_FORCE of SIGTERM (see docs/design.md, Reliability). */
-export const WORKER_SHUTDOWN_GRACE = '10 seconds';
-export const WORKER_SHUTDOWN_FORCE = '20 seconds';
+const WORKER_SHUTDOWN_GRACE = '10 seconds';
+const WORKER_SHUTDOWN_FORCE = '20 seconds';
 
 export interface PipelineWorkerOptions {
   config: Config;
@@ -63,13 +63,12 @@ export async function createPipelineWorker(options: PipelineWorkerOptions): Prom
     shutdownForceTime: WORKER_SHUTDOWN_FORCE,
   };
   const workflowBundle = options.workflowBundle ?? (await workflowCode());
-  const version =
-    options.config.TEMPORAL_WORKER_VERSIONING
-      ? deploymentVersionOf(
-          options.config,
-          'code' in workflowBundle ? workflowBundle.code : readFileSync(workflowBundle.codePath, 'utf8'),
-        )
-      : undefined;
+  const version = options.config.TEMPORAL_WORKER_VERSIONING
+    ? deploymentVersionOf(
+        options.config,
+        'code' in workflowBundle ? workflowBundle.code : readFileSync(workflowBundle.codePath, 'utf8'),
+      )
+    : undefined;
   const shared = await Worker.create({
     ...common,
     taskQueue: options.config.TEMPORAL_TASK_QUEUE,

@@ -1,5 +1,5 @@
 /** Settings of one drain, chosen by whoever starts it; pure, so client and workflow share them. */
-export type DrainMode = 'until-empty' | 'continuous';
+type DrainMode = 'until-empty' | 'continuous';
 
 export interface DrainOptions {
   mode: DrainMode;
@@ -39,7 +39,7 @@ export const DEFAULT_DRAIN_OPTIONS: DrainOptions = {
   searchAttributes: false,
 };
 
-export const DRAIN_LIMITS = {
+const DRAIN_LIMITS = {
   batchSize: { min: 1, max: 10_000 },
   concurrency: { min: 1, max: 32 },
   maxBatchBytes: { min: 64 * 1024, max: 64 * 1024 * 1024 },
