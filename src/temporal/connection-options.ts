@@ -2,16 +2,7 @@ import { readFileSync } from 'node:fs';
 import type { TLSConfig } from '@temporalio/client';
 import { ConfigError, type Config } from '../config';
 
-type ConnectionConfig = Pick<
-  Config,
-  | 'TEMPORAL_ADDRESS'
-  | 'TEMPORAL_API_KEY'
-  | 'TEMPORAL_TLS'
-  | 'TEMPORAL_TLS_CLIENT_CERT_PATH'
-  | 'TEMPORAL_TLS_CLIENT_KEY_PATH'
-  | 'TEMPORAL_TLS_SERVER_CA_CERT_PATH'
-  | 'TEMPORAL_TLS_SERVER_NAME'
->;
+type ConnectionConfig = Pick<Config, 'TEMPORAL_ADDRESS' | 'TEMPORAL_API_KEY' | 'temporalTls'>;
 
 export interface TemporalConnectionOptions {
   address: string;
@@ -19,43 +10,41 @@ export interface TemporalConnectionOptions {
   apiKey?: string;
 }
 
+/** The settings that name each TLS file, for an error an operator can act on. */
+const TLS_FILE_SETTINGS = {
+  clientCert: 'TEMPORAL_TLS_CLIENT_CERT_PATH',
+  clientKey: 'TEMPORAL_TLS_CLIENT_KEY_PATH',
+  serverCACert: 'TEMPORAL_TLS_SERVER_CA_CERT_PATH',
+} as const;
+
 /**
  * How clients and workers reach Temporal: plain gRPC for the local dev server; TLS, with a client certificate
- * (mTLS: self-hosted, or Temporal Cloud) or an API key (Temporal Cloud), for a production cluster.
+ * (mTLS: self-hosted, or Temporal Cloud) or an API key (Temporal Cloud), for a production cluster. TLS is on once
+ * any TLS setting or an API key is given (config.temporalTls, read by @temporalio/envconfig), unless TEMPORAL_TLS
+ * is false.
  */
 export function temporalConnectionOptions(config: ConnectionConfig): TemporalConnectionOptions {
-  const tlsRequested =
-    config.TEMPORAL_TLS === true ||
-    (config.TEMPORAL_TLS === undefined &&
-      [
-        config.TEMPORAL_API_KEY,
-        config.TEMPORAL_TLS_CLIENT_CERT_PATH,
-        config.TEMPORAL_TLS_SERVER_CA_CERT_PATH,
-        config.TEMPORAL_TLS_SERVER_NAME,
-      ].some((value) => value !== undefined));
   const options: TemporalConnectionOptions = { address: config.TEMPORAL_ADDRESS };
   if (config.TEMPORAL_API_KEY) options.apiKey = config.TEMPORAL_API_KEY;
-  if (!tlsRequested) return options;
-  const read = (
-    setting: 'TEMPORAL_TLS_CLIENT_CERT_PATH' | 'TEMPORAL_TLS_CLIENT_KEY_PATH' | 'TEMPORAL_TLS_SERVER_CA_CERT_PATH',
-  ) => {
-    const file = config[setting]!;
+  const tls = config.temporalTls;
+  if (tls?.disabled === true || (tls === undefined && !config.TEMPORAL_API_KEY)) return options;
+  const read = (file: keyof typeof TLS_FILE_SETTINGS) => {
+    const source = tls?.[file];
+    if (source === undefined) return undefined;
+    if ('data' in source) return Buffer.from(source.data);
     try {
-      return readFileSync(file);
+      return readFileSync(source.path);
     } catch (error) {
       throw new ConfigError(
-        `invalid setting ${setting}: cannot read ${file} (${(error as NodeJS.ErrnoException).code})`,
+        `invalid setting ${TLS_FILE_SETTINGS[file]}: cannot read ${source.path} (${(error as NodeJS.ErrnoException).code})`,
       );
     }
   };
+  const [crt, key, serverRootCACertificate] = [read('clientCert'), read('clientKey'), read('serverCACert')];
   options.tls = {
-    ...(config.TEMPORAL_TLS_SERVER_NAME && { serverNameOverride: config.TEMPORAL_TLS_SERVER_NAME }),
-    ...(config.TEMPORAL_TLS_SERVER_CA_CERT_PATH && {
-      serverRootCACertificate: read('TEMPORAL_TLS_SERVER_CA_CERT_PATH'),
-    }),
-    ...(config.TEMPORAL_TLS_CLIENT_CERT_PATH && {
-      clientCertPair: { crt: read('TEMPORAL_TLS_CLIENT_CERT_PATH'), key: read('TEMPORAL_TLS_CLIENT_KEY_PATH') },
-    }),
+    ...(tls?.serverName && { serverNameOverride: tls.serverName }),
+    ...(serverRootCACertificate && { serverRootCACertificate }),
+    ...(crt && key && { clientCertPair: { crt, key } }),
   };
   return options;
 }

@@ -167,6 +167,31 @@ describe('metrics and Temporal connection settings', () => {
   });
 });
 
+describe('Temporal CLI profiles (TOML)', () => {
+  it("reads a profile of the CLI's config file, with the variables over it", () => {
+    const file = path.join(mkdtempSync(path.join(tmpdir(), 'profiles-')), 'temporal.toml');
+    writeFileSync(
+      file,
+      '[profile.default]\naddress = "default.example:7233"\n\n' +
+        '[profile.cloud]\naddress = "ns.acct.tmprl.cloud:7233"\nnamespace = "ns.acct"\napi_key = "key"\n',
+    );
+    const cloud = loadConfig({ TEMPORAL_CONFIG_FILE: file, TEMPORAL_PROFILE: 'cloud' });
+    assert.deepEqual([cloud.TEMPORAL_ADDRESS, cloud.TEMPORAL_NAMESPACE], ['ns.acct.tmprl.cloud:7233', 'ns.acct']);
+    assert.deepEqual(temporalConnectionOptions(cloud), { address: 'ns.acct.tmprl.cloud:7233', apiKey: 'key', tls: {} });
+    assert.equal(loadConfig({ TEMPORAL_CONFIG_FILE: file }).TEMPORAL_ADDRESS, 'default.example:7233');
+    const overridden = { TEMPORAL_CONFIG_FILE: file, TEMPORAL_PROFILE: 'cloud', TEMPORAL_ADDRESS: 'other:7233' };
+    assert.equal(loadConfig(overridden).TEMPORAL_ADDRESS, 'other:7233', 'a variable wins over the profile');
+    assert.throws(
+      () => loadConfig({ TEMPORAL_CONFIG_FILE: file, TEMPORAL_PROFILE: 'nope' }),
+      /^ConfigError: invalid setting TEMPORAL_PROFILE: Profile 'nope' not found/,
+    );
+    assert.throws(
+      () => loadConfig({ TEMPORAL_CONFIG_FILE: '/nonexistent.toml' }),
+      /^ConfigError: invalid setting TEMPORAL_CONFIG_FILE: \/nonexistent.toml does not exist$/,
+    );
+  });
+});
+
 describe('AWS client settings', () => {
   it('give dummy credentials to an emulator on this machine only, never to an AWS endpoint such as a VPC one', () => {
     const saved = { key: process.env.AWS_ACCESS_KEY_ID, profile: process.env.AWS_PROFILE };
