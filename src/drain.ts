@@ -18,7 +18,20 @@ export interface DrainSummary extends DrainStats {
   workflowId: string;
   runId: string;
   seconds: number;
+  /** Seconds during which batches with messages were in flight (`activeMs`): the rest was waiting or confirming. */
+  activeSeconds: number;
+  /** Messages received per second of active time. */
   messagesPerSecond: number;
+}
+
+/** The figures a summary derives from a drain's totals and its wall-clock time. */
+function summaryFigures(stats: DrainStats, seconds: number) {
+  const activeSeconds = Math.round(stats.activeMs / 100) / 10;
+  return {
+    seconds: Math.round(seconds * 10) / 10,
+    activeSeconds,
+    messagesPerSecond: Math.round(stats.received / Math.max(activeSeconds || seconds, 0.001)),
+  };
 }
 
 export interface DrainProgress {
@@ -49,14 +62,13 @@ export function drainWorkflowIds(config: Pick<Config, 'SQS_QUEUE_NAME'>, drains 
 
 /** The totals of several drains of one queue, as one summary; ids and run ids comma-separated. */
 export function combineSummaries(summaries: DrainSummary[]): DrainSummary {
-  const stats = sumStats(summaries);
-  const seconds = Math.max(...summaries.map((summary) => summary.seconds));
+  // Drains of one queue run side by side: their active time together is that of the longest, not the sum.
+  const stats = { ...sumStats(summaries), activeMs: Math.max(...summaries.map((summary) => summary.activeMs)) };
   return {
     workflowId: summaries.map((summary) => summary.workflowId).join(','),
     runId: summaries.map((summary) => summary.runId).join(','),
     ...stats,
-    seconds,
-    messagesPerSecond: Math.round(stats.received / Math.max(seconds, 0.001)),
+    ...summaryFigures(stats, Math.max(...summaries.map((summary) => summary.seconds))),
   };
 }
 
@@ -127,13 +139,11 @@ export async function runDrain(
   try {
     const stats = await handle.result();
     const { runId } = await client.workflow.getHandle(request.workflowId).describe();
-    const seconds = (Date.now() - started) / 1000;
     return {
       workflowId: request.workflowId,
       runId,
       ...stats,
-      seconds: Math.round(seconds * 10) / 10,
-      messagesPerSecond: Math.round(stats.received / Math.max(seconds, 0.001)),
+      ...summaryFigures(stats, (Date.now() - started) / 1000),
     };
   } finally {
     clearInterval(timer);
@@ -170,7 +180,12 @@ export function poolSizeWarning(poolSize: number, workers: number, lanes: number
 
 /** The one-line result of a drain, as start-workflow and the demo print it. */
 export function formatSummary(summary: DrainSummary): string {
-  return `Drained in ${summary.seconds} s: ${statsSentence(summary)} (${summary.messagesPerSecond} msg/s).`;
+  const waiting = Math.max(0, Math.round((summary.seconds - summary.activeSeconds) * 10) / 10);
+  return (
+    `Drained in ${summary.seconds} s: ${statsSentence(summary)}. ` +
+    `Batches were in flight for ${summary.activeSeconds} s (${summary.messagesPerSecond} msg/s); ` +
+    `${waiting} s went to waiting for messages and confirming the queue empty.`
+  );
 }
 
 export function formatProgress({ stats, elapsedSeconds, noWorker, queue }: DrainProgress): string {

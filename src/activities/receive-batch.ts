@@ -43,7 +43,7 @@ interface ReceiveBatchResult {
 export interface ReceiveHeldBatchInput extends Omit<ReceiveBatchInput, 'visibilityTimeoutSeconds'>, HoldTerms {}
 
 /** The claim check: what the workflow needs to know of a held batch, and where its next steps must run. */
-interface HeldBatchRef {
+export interface HeldBatchRef {
   id: string;
   /** The task queue of the worker that holds the batch. */
   taskQueue: string;

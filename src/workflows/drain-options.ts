@@ -85,6 +85,11 @@ export interface DrainStats {
   lostBatches: number;
   /** Runs of this drain so far: 1 plus the number of continue-as-new. */
   runs: number;
+  /**
+   * Milliseconds during which batches with messages were in flight, from a receive that brought messages to the
+   * last delete: the drain's active time, apart from waiting for messages or confirming the queue empty.
+   */
+  activeMs: number;
 }
 
 export const emptyStats = (): DrainStats => ({
@@ -99,6 +104,7 @@ export const emptyStats = (): DrainStats => ({
   batches: 0,
   lostBatches: 0,
   runs: 1,
+  activeMs: 0,
 });
 
 /** The totals of several drains (of one queue), field by field. */

@@ -1,4 +1,11 @@
-import { ApplicationFailure, defineQuery, defineSignal, makeContinueAsNewFunc, setHandler } from '@temporalio/workflow';
+import {
+  ApplicationFailure,
+  defineQuery,
+  defineSignal,
+  log,
+  makeContinueAsNewFunc,
+  setHandler,
+} from '@temporalio/workflow';
 import { FAILURE_TYPES } from '../core/failure-types';
 import {
   resolveDrainOptions,
@@ -39,6 +46,7 @@ export async function drainQueue(input: DrainInput = {}): Promise<DrainStats> {
   const outcome = await run.run();
   if (run.failure) {
     run.publish('failed');
+    log.error('the drain failed: a batch failed after its retries', { batch: run.failure.batch, ...run.stats });
     // Its messages were not deleted: they come back after their visibility timeout, for the next drain.
     throw ApplicationFailure.create({
       type: FAILURE_TYPES.batchFailed,
@@ -49,6 +57,7 @@ export async function drainQueue(input: DrainInput = {}): Promise<DrainStats> {
     });
   }
   if (outcome === 'continue-as-new') {
+    log.info('continuing as new', { ...run.stats });
     // The next run's first task goes to the deployment's current build; the run is then pinned to that build.
     await makeContinueAsNewFunc<typeof drainQueue>({ initialVersioningBehavior: 'AUTO_UPGRADE' })({
       options: run.options,
@@ -57,6 +66,7 @@ export async function drainQueue(input: DrainInput = {}): Promise<DrainStats> {
     });
   }
   run.publish(outcome === 'stopped' ? 'stopped' : 'drained');
+  log.info(outcome === 'stopped' ? 'stopped' : 'drained', { ...run.stats });
   return run.stats;
 }
 

@@ -1,6 +1,7 @@
 import { condition, isCancellation, metricMeter, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
 import type { DeleteBatchResult } from '../activities/delete-batch';
 import type { LoadBatchResult } from '../activities/load-batch';
+import type { HeldBatchRef } from '../activities/receive-batch';
 import type { CommittedByBatch } from '../db/committed-by-batch';
 import { PIPELINE_METRICS } from '../metrics';
 import type { QueueDepth } from '../sqs';
@@ -38,6 +39,9 @@ export class DrainRun {
   private empty = false;
   private polling = false;
   private published: string | undefined;
+  /** Batches with messages in flight, and since when some have been (for `stats.activeMs`). */
+  private busy = 0;
+  private busySince = 0;
   // Recorded by the worker that runs the workflow task, never on replay.
   private readonly batchDuration = metricMeter.createHistogram(
     PIPELINE_METRICS.batchDuration.name,
@@ -132,9 +136,21 @@ export class DrainRun {
     this.empty = false;
     this.emptyCheck.received();
     this.counted++;
-    const held = received.batch;
+    this.stats.received += received.batch.messages;
+    if (this.busy++ === 0) this.busySince = started;
+    try {
+      await this.runSteps(batch, received.batch);
+    } finally {
+      if (--this.busy === 0) this.stats.activeMs += Date.now() - this.busySince;
+    }
+    this.stats.batches++;
+    this.batchDuration.record((Date.now() - started) / 1000);
+    this.publish();
+  }
+
+  /** Mask, load and delete on the worker that holds the batch; a batch lost with its worker is counted, not thrown. */
+  private async runSteps(batch: number, held: HeldBatchRef): Promise<void> {
     const steps = heldBatchSteps(batch, held.taskQueue);
-    this.stats.received += held.messages;
     let loading = false;
     try {
       await steps.maskHeldBatch(held.id);
@@ -148,9 +164,6 @@ export class DrainRun {
       if (loading) this.countLoad(await sharedActivities(batch, this.options).settleLostBatch(held.id));
       this.stats.lostBatches++;
     }
-    this.stats.batches++;
-    this.batchDuration.record((Date.now() - started) / 1000);
-    this.publish();
   }
 
   /** Notes a receive that found nothing; an until-empty drain may be done. */
