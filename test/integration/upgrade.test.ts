@@ -4,6 +4,7 @@ import { after, before, describe, it } from 'node:test';
 import type { WorkflowHandle } from '@temporalio/client';
 import { openActivityDeps } from '../../src/activities/open-deps';
 import { syntheticBodies } from '../../src/core/synthetic-events';
+import { createDrainSchedule } from '../../src/schedules';
 import { loadWorkerKeys } from '../../src/secrets';
 import { waitUntil } from '../../src/stack/readiness';
 import { createPipelineWorker, type PipelineWorker } from '../../src/temporal/worker';
@@ -12,9 +13,10 @@ import { createTestPipeline, type TestPipeline } from '../helpers/pipeline';
 import { TEST_ENV } from '../helpers/test-env';
 
 /**
- * A worker upgrade as docs/design.md ("Changing the workflow") describes it: a continuous drain runs on build A;
- * build B starts beside it and makes itself current; the drain continues as new onto B at its next batch boundary;
- * build A stops; nothing is lost or loaded twice.
+ * A worker upgrade as docs/design.md ("Changing the workflow") describes it: a continuous drain and a schedule's
+ * drains run on build A; build B starts beside it and makes itself current; the continuous drain continues as new
+ * onto B at its next batch boundary, and the schedule's next drain starts on B; build A stops; nothing is lost or
+ * loaded twice.
  */
 describe('upgrading the workers (Worker Versioning)', () => {
   let pipeline: TestPipeline;
@@ -44,7 +46,22 @@ describe('upgrading the workers (Worker Versioning)', () => {
     return raw.workflowExecutionInfo?.versioningInfo?.deploymentVersion?.buildId ?? undefined;
   };
 
-  it('moves a running drain to the new build, and loses nothing', async () => {
+  /** Triggers the schedule and returns the build its drain ran on, once that drain has completed. */
+  async function scheduledDrainBuild(schedule: Awaited<ReturnType<typeof createDrainSchedule>>) {
+    const before = (await schedule.describe()).info.recentActions.length;
+    await schedule.trigger();
+    let workflowId = '';
+    await waitUntil('the scheduled drain starts', async () => {
+      const actions = (await schedule.describe()).info.recentActions;
+      workflowId = actions.length > before ? actions.at(-1)!.action.workflow.workflowId : '';
+      return workflowId !== '';
+    });
+    const handle = pipeline.client.workflow.getHandle(workflowId);
+    await handle.result();
+    return buildOf(handle);
+  }
+
+  it('moves a running drain and a schedule to the new build, and loses nothing', async () => {
     const code = readFileSync(process.env[TEST_ENV.bundle]!, 'utf8');
     const buildA = await startBuild('upgrade-a', code);
     const handle = await pipeline.client.workflow.start(drainQueue, {
@@ -57,6 +74,12 @@ describe('upgrading the workers (Worker Versioning)', () => {
     await waitUntil('build A drains', async () => (await pipeline.counts()).rows === 300, { timeoutMs: 60_000 });
     assert.equal(await buildOf(handle), 'upgrade-a', 'the drain is pinned to the build that started it');
     const firstRun = (await handle.describe()).runId;
+    const schedule = await createDrainSchedule(pipeline.client, pipeline.config, {
+      scheduleId: `drain-${pipeline.config.SQS_QUEUE_NAME}-schedule`,
+      every: '1h',
+      options: { emptyGraceSeconds: 1, emptyConfirmSeconds: 1, searchAttributes: false },
+    });
+    assert.equal(await scheduledDrainBuild(schedule), 'upgrade-a');
 
     // Build B: other workflow code (here the same, marked), so another version of the deployment.
     await startBuild('upgrade-b', `${code}\n// build b\n`);
@@ -64,6 +87,7 @@ describe('upgrading the workers (Worker Versioning)', () => {
       timeoutMs: 60_000,
     });
     assert.notEqual((await handle.describe()).runId, firstRun, 'a new run, started on B');
+    assert.equal(await scheduledDrainBuild(schedule), 'upgrade-b', "the schedule's next drain starts on B");
 
     buildA.worker.shutdown();
     await buildA.done;
@@ -73,8 +97,9 @@ describe('upgrading the workers (Worker Versioning)', () => {
 
     await handle.signal(stopSignal);
     const stats = await handle.result();
-    assert.equal(stats.loaded, 600, 'every message loaded once, across both builds');
-    assert.equal(stats.duplicates, 0);
+    await schedule.delete();
+    assert.deepEqual(await pipeline.counts(), { rows: 600, quarantined: 0 }, 'every message loaded once');
+    assert.ok(stats.loaded <= 600 && stats.duplicates === 0, 'the scheduled drains took their share, none twice');
     assert.ok(stats.runs >= 1);
     assert.deepEqual(await pipeline.queueDepth(), { visible: 0, inFlight: 0, delayed: 0 });
   });
