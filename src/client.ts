@@ -1,5 +1,5 @@
 import { parseArgs } from 'node:util';
-import { runMain, wholeNumber } from './cli/run-main';
+import { DRAINS_OPTION, HELP_OPTION, oneOrMany, runMain, wholeNumber } from './cli/run-main';
 import { loadConfig } from './config';
 import {
   combineProgress,
@@ -34,9 +34,9 @@ runMain(async () => {
       'grace-seconds': { type: 'string' },
       'eager-activities': { type: 'boolean' },
       'workflow-id': { type: 'string' },
-      drains: { type: 'string' },
+      ...DRAINS_OPTION,
       json: { type: 'boolean' },
-      help: { type: 'boolean', short: 'h' },
+      ...HELP_OPTION,
     },
   });
   if (values.help) {
@@ -44,16 +44,13 @@ runMain(async () => {
     return 0;
   }
   if (values['until-empty'] && values.continuous) throw new Error('choose one of --until-empty and --continuous');
-  if (values.drains !== undefined && values['workflow-id'] !== undefined) {
-    throw new Error('choose one of --drains and --workflow-id');
-  }
   const config = loadConfig();
   const client = await connectClient(config, await loadKeyring(config));
   const sqs = createSqsClient(config);
   let queueUrl: Promise<string> | undefined;
-  const workflowIds = values['workflow-id']
-    ? [values['workflow-id']]
-    : drainWorkflowIds(config, wholeNumber('drains', values.drains));
+  const workflowIds = oneOrMany('workflow-id', values['workflow-id'], values.drains, (drains) =>
+    drainWorkflowIds(config, drains),
+  );
   process.stderr.write(`drain ${workflowIds.join(', ')} on task queue ${config.TEMPORAL_TASK_QUEUE}\n`);
   const interactive = process.stderr.isTTY;
   const options: Partial<DrainOptions> = {

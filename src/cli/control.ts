@@ -6,7 +6,7 @@ import { connectClient } from '../temporal/connect-client';
 import { controlQuery, pauseSignal, resumeSignal, statsQuery, stopSignal } from '../workflows';
 import { statsSentence } from '../workflows/drain-options';
 import { drainState } from '../workflows/search-attributes';
-import { runMain, subcommand, wholeNumber } from './run-main';
+import { DRAINS_OPTION, HELP_OPTION, oneOrMany, runMain, subcommand } from './run-main';
 
 const USAGE = `usage: npm run control -- <pause | resume | stop | status> [--drains N | --workflow-id ID]
   pause   no new batch starts; the batches in flight finish
@@ -21,7 +21,7 @@ const SIGNALS = { pause: pauseSignal, resume: resumeSignal, stop: stopSignal } a
 runMain(async () => {
   const { values, positionals } = parseArgs({
     allowPositionals: true,
-    options: { 'workflow-id': { type: 'string' }, drains: { type: 'string' }, help: { type: 'boolean', short: 'h' } },
+    options: { 'workflow-id': { type: 'string' }, ...DRAINS_OPTION, ...HELP_OPTION },
   });
   const command = subcommand(USAGE, { values, positionals });
   if (typeof command === 'number') return command;
@@ -29,9 +29,9 @@ runMain(async () => {
   const config = loadConfig();
   const client = await connectClient(config, await loadKeyring(config));
   try {
-    const workflowIds = values['workflow-id']
-      ? [values['workflow-id']]
-      : drainWorkflowIds(config, wholeNumber('drains', values.drains));
+    const workflowIds = oneOrMany('workflow-id', values['workflow-id'], values.drains, (drains) =>
+      drainWorkflowIds(config, drains),
+    );
     for (const workflowId of workflowIds) {
       const handle = client.workflow.getHandle(workflowId);
       if (command !== 'status') await handle.signal(SIGNALS[command as keyof typeof SIGNALS]);

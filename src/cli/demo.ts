@@ -9,7 +9,7 @@ import { readBodies, SAMPLE_DATA_FILE, sendBodies } from '../seed-messages';
 import { getQueueDepth } from '../sqs';
 import { startLocalStack } from '../stack/local-stack';
 import { connectClient } from '../temporal/connect-client';
-import { runMain, untilStopSignal } from './run-main';
+import { HELP_OPTION, runMain, untilStopSignal } from './run-main';
 import { printable } from './terminal-text';
 
 /** A row's text values as they can be shown in a terminal: a user_id is whatever the producer sent. */
@@ -28,7 +28,7 @@ through the workflow, prints the summary and a few masked rows, and keeps the We
 
 /** `npm start`: the whole pipeline on the local stack, on the sample data, with the Web UI left up to explore. */
 runMain(async () => {
-  const { values } = parseArgs({ options: { exit: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } } });
+  const { values } = parseArgs({ options: { exit: { type: 'boolean' }, ...HELP_OPTION } });
   if (values.help) {
     process.stdout.write(`${USAGE}\n`);
     return 0;

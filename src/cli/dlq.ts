@@ -3,7 +3,7 @@ import { loadConfig } from '../config';
 import { redriveDeadLetters, walkDeadLetters, type DeadLetter } from '../dead-letters';
 import { loadKeyring } from '../secrets';
 import { createSqsClient, DEAD_LETTER_SUFFIX, getQueueDepth, resolveQueueUrl } from '../sqs';
-import { runMain, subcommand, wholeNumber } from './run-main';
+import { HELP_OPTION, runMain, subcommand, wholeNumber } from './run-main';
 import { printable, printableJson } from './terminal-text';
 
 const USAGE = `usage: npm run dlq -- <list | show ID | redrive> [--max N]
@@ -23,7 +23,7 @@ const line = (letter: DeadLetter) =>
 runMain(async () => {
   const { values, positionals } = parseArgs({
     allowPositionals: true,
-    options: { max: { type: 'string' }, help: { type: 'boolean', short: 'h' } },
+    options: { max: { type: 'string' }, ...HELP_OPTION },
   });
   // `show` takes the message id; every other command takes no argument.
   const [first, id, ...rest] = positionals;

@@ -12,7 +12,7 @@ import { rotate, rotateRoot } from '../pii/rotate';
 import { piiStatus } from '../pii/status';
 import { formatOperatorPublicKey, generateOperatorKeyPair } from '../core/operator-seal';
 import { generateWrappedRootKey, loadKeyring, loadOpeningKeys, wrapWithKms } from '../secrets';
-import { runMain, subcommand } from './run-main';
+import { HELP_OPTION, runMain, subcommand } from './run-main';
 import { printable, printableJson } from './terminal-text';
 
 const USAGE = `usage: npm run pii -- <command> [options]
@@ -55,7 +55,7 @@ runMain(async () => {
       out: { type: 'string' },
       'new-key-file': { type: 'string' },
       'new-kms-wrapped-key': { type: 'string' },
-      help: { type: 'boolean', short: 'h' },
+      ...HELP_OPTION,
     },
   });
   const command = subcommand(USAGE, { values, positionals });

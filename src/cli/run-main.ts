@@ -54,6 +54,25 @@ export function subcommand(
   return command;
 }
 
+/** `--help` (`-h`): every command's. */
+export const HELP_OPTION = { help: { type: 'boolean', short: 'h' } } as const;
+
+/** `--drains N`: start-workflow, control and schedule act on the N drains of a queue (drain-<queue>-1 … -N). */
+export const DRAINS_OPTION = { drains: { type: 'string' } } as const;
+
+/**
+ * What a command acts on: the one named by `--<idOption>`, or those of `--drains N` (`ofDrains`), never both.
+ */
+export function oneOrMany(
+  idOption: string,
+  id: string | undefined,
+  drains: string | undefined,
+  ofDrains: (drains: number | undefined) => string[],
+): string[] {
+  if (id !== undefined && drains !== undefined) throw new Error(`choose one of --drains and --${idOption}`);
+  return id !== undefined ? [id] : ofDrains(wholeNumber('drains', drains));
+}
+
 /** An option that must be a whole number, or undefined when it was not given. */
 export function wholeNumber(option: string, value: string | boolean | undefined): number | undefined {
   if (value === undefined) return undefined;
@@ -66,7 +85,7 @@ export function wholeNumber(option: string, value: string | boolean | undefined)
  * refused (a one-line error), so a mistyped option is never silently ignored.
  */
 export function helpAsked(usage: string): boolean {
-  const { values } = parseArgs({ options: { help: { type: 'boolean', short: 'h' } } });
+  const { values } = parseArgs({ options: HELP_OPTION });
   if (values.help) process.stdout.write(`${usage}\n`);
   return values.help === true;
 }

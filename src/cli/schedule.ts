@@ -5,7 +5,7 @@ import { drainWorkflowIds } from '../drain';
 import { createDrainSchedule, describeSchedule, scheduleIdOf } from '../schedules';
 import { loadKeyring } from '../secrets';
 import { connectClient } from '../temporal/connect-client';
-import { runMain, subcommand, wholeNumber } from './run-main';
+import { DRAINS_OPTION, HELP_OPTION, oneOrMany, runMain, subcommand, wholeNumber } from './run-main';
 
 const USAGE = `usage: npm run schedule -- <command> [--drains N | --id ID]
   create (--every 5m | --cron "*/5 * * * *") [--batch-size N] [--concurrency N] [--run-timeout 1h]
@@ -20,24 +20,23 @@ runMain(async () => {
     allowPositionals: true,
     options: {
       id: { type: 'string' },
-      drains: { type: 'string' },
+      ...DRAINS_OPTION,
       every: { type: 'string' },
       cron: { type: 'string' },
       note: { type: 'string' },
       'batch-size': { type: 'string' },
       concurrency: { type: 'string' },
       'run-timeout': { type: 'string' },
-      help: { type: 'boolean', short: 'h' },
+      ...HELP_OPTION,
     },
   });
   const command = subcommand(USAGE, { values, positionals });
   if (typeof command === 'number') return command;
   const config = loadConfig();
   const client = await connectClient(config, await loadKeyring(config));
-  if (values.id !== undefined && values.drains !== undefined) throw new Error('choose one of --drains and --id');
-  const scheduleIds = values.id
-    ? [values.id]
-    : drainWorkflowIds(config, wholeNumber('drains', values.drains)).map(scheduleIdOf);
+  const scheduleIds = oneOrMany('id', values.id, values.drains, (drains) =>
+    drainWorkflowIds(config, drains).map(scheduleIdOf),
+  );
   try {
     if (command === 'list') {
       for await (const schedule of client.schedule.list()) {

@@ -3,7 +3,7 @@ import { loadConfig } from '../config';
 import { syntheticBodies } from '../core/synthetic-events';
 import { readBodies, SAMPLE_DATA_FILE, sendBodies } from '../seed-messages';
 import { createSqsClient, resolveQueueUrl } from '../sqs';
-import { runMain, wholeNumber } from './run-main';
+import { HELP_OPTION, runMain, wholeNumber } from './run-main';
 
 const USAGE = `usage: npm run seed -- [--file PATH | --count N] [--seed S] [--malformed-share F]   (login-etl seed)
 
@@ -17,7 +17,7 @@ runMain(async () => {
       count: { type: 'string' },
       seed: { type: 'string', default: '1' },
       'malformed-share': { type: 'string', default: '0.02' },
-      help: { type: 'boolean', short: 'h' },
+      ...HELP_OPTION,
     },
   });
   if (values.help) {
