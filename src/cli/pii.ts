@@ -246,7 +246,12 @@ function reason(values: Values): string {
   return values.reason;
 }
 
-function describeMissing(result: { status: 'forgotten'; forgottenAt: Date } | { status: 'unknown' }): string {
+function describeMissing(
+  result: { status: 'forgotten'; forgottenAt: Date } | { status: 'unknown' } | { status: 'mismatch' },
+): string {
+  if (result.status === 'mismatch') {
+    return 'the vault entry does not match its token (planted or corrupted): not revealed, and recorded in the audit trail';
+  }
   return result.status === 'forgotten'
     ? `the value was forgotten on ${result.forgottenAt.toISOString()} and cannot be recovered`
     : 'no value is kept for it';

@@ -56,6 +56,26 @@ export function openVaultEntry(keys: OpeningKeys, entry: StoredVaultEntry): stri
   return openSealed(keys.operator, sealed, aad).toString('utf8');
 }
 
+/**
+ * A vault entry whose value is not the one its token was made from: anyone who may insert vault rows and holds the
+ * operator's public key (a worker) could seal another person's value under their own token. Never revealed or
+ * carried into a rotation.
+ */
+export class VaultMismatchError extends Error {
+  override name = 'VaultMismatchError';
+  constructor(readonly field: PiiField) {
+    super(`the vault entry of that ${field} token holds a value whose token differs: it was planted or corrupted`);
+  }
+}
+
+/** Opens an entry and checks that its value gives its token under its key version (VaultMismatchError if not). */
+export function openVerifiedVaultEntry(keys: OpeningKeys, entry: StoredVaultEntry): string {
+  const value = openVaultEntry(keys, entry);
+  const token = tokenize(keys.keyring.keySet(entry.key_version), entry.field, canonicalValue(entry.field, value));
+  if (token !== entry.token) throw new VaultMismatchError(entry.field);
+  return value;
+}
+
 /** A value's token and vault entry under another key version, sealed to the operator key anew (rotation). */
 export function rekeyVaultEntry(
   keys: OpeningKeys,
@@ -63,6 +83,6 @@ export function rekeyVaultEntry(
   entry: StoredVaultEntry,
   to: KeySet,
 ): VaultEntry {
-  const value = canonicalValue(entry.field, openVaultEntry(keys, entry));
+  const value = canonicalValue(entry.field, openVerifiedVaultEntry(keys, entry));
   return sealVaultEntry(sealer, to.version, entry.field, tokenize(to, entry.field, value), value);
 }

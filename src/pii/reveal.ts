@@ -1,12 +1,18 @@
 import type { Pool } from 'pg';
-import { openVaultEntry, type OpeningKeys } from '../core/vault';
+import { openVerifiedVaultEntry, VaultMismatchError, type OpeningKeys } from '../core/vault';
 import { inTransaction } from '../db/in-transaction';
 import { appendAudit } from './audit';
 import { claimKeyState } from './key-state';
 import { lookUpVault, resolveTokens, type TokenRef, type TokenSelector } from './lookup';
 
 export type RevealResult = TokenRef &
-  ({ status: 'revealed'; value: string } | { status: 'forgotten'; forgottenAt: Date } | { status: 'unknown' });
+  (
+    | { status: 'revealed'; value: string }
+    | { status: 'forgotten'; forgottenAt: Date }
+    | { status: 'unknown' }
+    /** The entry's value does not give its token: planted or corrupted, so not shown (and recorded in the audit). */
+    | { status: 'mismatch' }
+  );
 
 /**
  * The value behind each token the selector names, opened with the operator's private key. The audit row (who,
@@ -36,11 +42,33 @@ export async function reveal(
     }
     return results;
   });
-  return found.map(({ ref, entry, erasure }): RevealResult => {
+  const results = found.map(({ ref, entry, erasure }): RevealResult => {
     if (entry) {
-      const value = openVaultEntry(keys, { ...ref, ...entry, value_sealed: entry.value_sealed.toString('base64') });
-      return { ...ref, status: 'revealed', value };
+      try {
+        const value = openVerifiedVaultEntry(keys, {
+          ...ref,
+          ...entry,
+          value_sealed: entry.value_sealed.toString('base64'),
+        });
+        return { ...ref, status: 'revealed', value };
+      } catch (error) {
+        if (error instanceof VaultMismatchError) return { ...ref, status: 'mismatch' };
+        throw error;
+      }
     }
     return erasure ? { ...ref, status: 'forgotten', forgottenAt: erasure.forgotten_at } : { ...ref, status: 'unknown' };
   });
+  // A planted entry is a finding: the audit trail says so beside the reveal that met it.
+  for (const result of results.filter((r) => r.status === 'mismatch')) {
+    await inTransaction(pool, (client) =>
+      appendAudit(client, {
+        ...result,
+        actor: request.actor,
+        action: 'reveal',
+        reason: request.reason,
+        outcome: 'refused: the entry does not match its token (planted or corrupted)',
+      }),
+    );
+  }
+  return results;
 }

@@ -2,6 +2,9 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import { Client as PgClient, Pool } from 'pg';
+import { canonicalValue } from '../../src/core/canonical-pii';
+import { tokenize } from '../../src/core/mask';
+import { sealVaultEntry, vaultSealer } from '../../src/core/vault';
 import { migrate } from '../../src/db/migrate';
 import { reveal } from '../../src/pii/reveal';
 import { loadOpeningKeys } from '../../src/secrets';
@@ -98,6 +101,46 @@ describe('database roles', () => {
     }
     const { rows } = await worker.query<{ n: number }>('SELECT count(*)::int AS n FROM pii_vault');
     assert.equal(rows[0]!.n, 198, 'it may count tokens (the conflict key), not read values');
+  });
+
+  it('a worker cannot plant a tombstone nor read sealed bodies or masked values', async () => {
+    const worker = poolAs(roles.worker);
+    for (const sql of [
+      "INSERT INTO pii_vault (field, token, key_version, forgotten_at) VALUES ('ip', 'v1:planted', 1, now())",
+      "INSERT INTO pii_vault (field, token, key_version, forget_audit_id) VALUES ('ip', 'v1:planted', 1, 1)",
+      'SELECT body_sealed FROM quarantined_messages',
+      'SELECT reason FROM quarantined_messages',
+      'SELECT masked_ip, user_id FROM user_logins',
+    ]) {
+      await assert.rejects(worker.query(sql), /permission denied/, sql);
+    }
+  });
+
+  it('reveal refuses a value a worker planted under its own token, and says so in the audit', async () => {
+    // A worker holds the root's token keys and the operator's public key: it seals a victim's address under the
+    // token of its own, as a load would write it.
+    const keys = pipeline!.keyring.keySet(1);
+    const ownToken = tokenize(keys, 'ip', canonicalValue('ip', '203.0.113.7'));
+    const planted = sealVaultEntry(vaultSealer(pipeline!.deps.sealTo), 1, 'ip', ownToken, '198.51.100.23');
+    await poolAs(roles.worker).query(
+      'INSERT INTO pii_vault (field, token, key_version, value_sealed, seal_key_id) VALUES ($1, $2, $3, $4, $5)',
+      [
+        planted.field,
+        planted.token,
+        planted.key_version,
+        Buffer.from(planted.value_sealed, 'base64'),
+        planted.seal_key_id,
+      ],
+    );
+    const operator = poolAs(roles.operator);
+    const [result] = await reveal(operator, await loadOpeningKeys(pipeline!.config), {
+      token: ownToken,
+      actor: 'auditor',
+      reason: 'roles test: planted entry',
+    });
+    assert.equal(result!.status, 'mismatch', 'the victim value is not shown');
+    const audit = await operator.query<{ outcome: string }>('SELECT outcome FROM pii_audit ORDER BY id DESC LIMIT 1');
+    assert.match(audit.rows[0]!.outcome, /^refused: the entry does not match its token/);
   });
 
   it('an operator reveals, and the audit row names its login role; it cannot write or alter the audit itself', async () => {
