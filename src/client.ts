@@ -12,7 +12,7 @@ import {
   runDrain,
   taskQueuePollers,
 } from './drain';
-import { loadKeyring } from './secrets';
+import { loadClientKeys } from './secrets';
 import { createSqsClient, getQueueDepth, resolveQueueUrl } from './sqs';
 import { connectClient } from './temporal/connect-client';
 import { registerDrainSearchAttributes } from './temporal/register-search-attributes';
@@ -45,7 +45,7 @@ runMain(async () => {
   }
   if (values['until-empty'] && values.continuous) throw new Error('choose one of --until-empty and --continuous');
   const config = loadConfig();
-  const client = await connectClient(config, await loadKeyring(config));
+  const client = await connectClient(config, await loadClientKeys(config));
   const sqs = createSqsClient(config);
   let queueUrl: Promise<string> | undefined;
   const workflowIds = oneOrMany('workflow-id', values['workflow-id'], values.drains, (drains) =>

@@ -203,6 +203,16 @@ export async function loadCodecKeyBytes(
   return hex === undefined ? undefined : Buffer.from(hex.trim(), 'hex');
 }
 
+/**
+ * The key a Temporal client needs (it encodes and decodes payloads), and no more: the codec key alone when
+ * CODEC_KEY_FILE or CODEC_KMS_WRAPPED_KEY gives it, so `start-workflow`, `control` and `schedule` can run without
+ * the PII root; otherwise the root's codec key, for a process that holds the root anyway (the local stack).
+ */
+export async function loadClientKeys(config: KeyringSettings & Parameters<typeof loadCodecKeyBytes>[0]) {
+  const bytes = await loadCodecKeyBytes(config);
+  return { codec: bytes ? codecKeyFromBytes(bytes) : (await loadKeyring(config)).codec };
+}
+
 const CODEC_KEY_HEX = /^[0-9a-f]{64}$/i;
 
 /**

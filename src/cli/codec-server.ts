@@ -1,7 +1,7 @@
 import { ConfigError, loadConfig, type Config } from '../config';
 import { codecKeyFromBytes, type VersionedKey } from '../core/keys';
 import { createLogger } from '../log';
-import { developmentKeysAllowed, loadCodecKeyBytes, loadKeyring, loadPreviousCodecKeys } from '../secrets';
+import { loadCodecKeyBytes, loadPreviousCodecKeys } from '../secrets';
 import { authIsOn } from '../temporal/codec-auth';
 import { startCodecServer } from '../temporal/codec-server';
 import { EncryptionCodec } from '../temporal/encryption-codec';
@@ -11,17 +11,17 @@ const log = createLogger('codec-server');
 
 const LOOPBACK_HOSTS = ['127.0.0.1', '::1', 'localhost'];
 
-/** The codec key alone (CODEC_KEY_FILE or CODEC_KMS_WRAPPED_KEY); the root only for the local stack's development key. */
+/**
+ * The codec key alone (CODEC_KEY_FILE or CODEC_KMS_WRAPPED_KEY), wherever it runs: the codec server never holds the
+ * root, nor makes a key (the local stack's own codec server gets the stack's key when the stack starts).
+ */
 async function loadCodecKey(config: Config): Promise<VersionedKey> {
   const bytes = await loadCodecKeyBytes(config);
   if (bytes) return codecKeyFromBytes(bytes);
-  if (!developmentKeysAllowed(config)) {
-    throw new ConfigError(
-      'no codec key: set CODEC_KEY_FILE or CODEC_KMS_WRAPPED_KEY (npm run pii -- export-codec-key, where the root ' +
-        'key is); the codec server never holds the root',
-    );
-  }
-  return (await loadKeyring(config)).codec;
+  throw new ConfigError(
+    'no codec key: set CODEC_KEY_FILE or CODEC_KMS_WRAPPED_KEY (npm run pii -- export-codec-key, where the root ' +
+      'key is); the codec server never holds the root',
+  );
 }
 
 /** `npm run codec-server`: decodes the pipeline's payloads for the Temporal Web UI and CLI of an operator. */

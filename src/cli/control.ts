@@ -1,7 +1,7 @@
 import { parseArgs } from 'node:util';
 import { loadConfig } from '../config';
 import { drainWorkflowIds } from '../drain';
-import { loadKeyring } from '../secrets';
+import { loadClientKeys } from '../secrets';
 import { connectClient } from '../temporal/connect-client';
 import { controlQuery, pauseSignal, resumeSignal, statsQuery, stopSignal } from '../workflows';
 import { statsSentence } from '../workflows/drain-options';
@@ -27,7 +27,7 @@ runMain(async () => {
   if (typeof command === 'number') return command;
   if (command !== 'status' && !(command in SIGNALS)) throw new Error(`unknown command ${command}; see --help`);
   const config = loadConfig();
-  const client = await connectClient(config, await loadKeyring(config));
+  const client = await connectClient(config, await loadClientKeys(config));
   try {
     const workflowIds = oneOrMany('workflow-id', values['workflow-id'], values.drains, (drains) =>
       drainWorkflowIds(config, drains),

@@ -3,7 +3,7 @@ import { loadConfig, type Config } from '../config';
 import type { Client } from '@temporalio/client';
 import { drainWorkflowIds } from '../drain';
 import { createDrainSchedule, describeSchedule, scheduleIdOf } from '../schedules';
-import { loadKeyring } from '../secrets';
+import { loadClientKeys } from '../secrets';
 import { connectClient } from '../temporal/connect-client';
 import { DRAINS_OPTION, HELP_OPTION, oneOrMany, runMain, subcommand, wholeNumber } from './run-main';
 
@@ -33,7 +33,7 @@ runMain(async () => {
   const command = subcommand(USAGE, { values, positionals });
   if (typeof command === 'number') return command;
   const config = loadConfig();
-  const client = await connectClient(config, await loadKeyring(config));
+  const client = await connectClient(config, await loadClientKeys(config));
   const scheduleIds = oneOrMany('id', values.id, values.drains, (drains) =>
     drainWorkflowIds(config, drains).map(scheduleIdOf),
   );

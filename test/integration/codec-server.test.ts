@@ -202,7 +202,7 @@ describe('codec server', () => {
     assert.match(response.headers.get('access-control-allow-headers') ?? '', /X-Namespace/);
   });
 
-  it('runs as npm run codec-server on the exported codec key alone, and not on the root in production', async () => {
+  it('runs as npm run codec-server on the exported codec key alone, and never on the root', async () => {
     const dir = mkdtempSync(path.join(tmpdir(), 'codec-key-'));
     const keyFile = path.join(dir, 'codec.key');
     const exported = await runCommand('src/cli/pii.ts', ['export-codec-key', '--out', keyFile], process.env);
@@ -213,6 +213,8 @@ describe('codec server', () => {
     const refused = await runCommand('src/cli/codec-server.ts', [], rootless);
     assert.notEqual(refused.code, 0);
     assert.match(refused.stderr, /no codec key: set CODEC_KEY_FILE/);
+    const onTheRoot = await runCommand('src/cli/codec-server.ts', [], { ...process.env, NODE_ENV: undefined });
+    assert.match(onTheRoot.stderr, /no codec key: set CODEC_KEY_FILE/, 'not on the local stack either');
 
     const port = await freePort();
     const child = startCommand('src/cli/codec-server.ts', {
