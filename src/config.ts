@@ -1,4 +1,5 @@
 import { existsSync } from 'node:fs';
+import { isIP } from 'node:net';
 import path from 'node:path';
 import { loadClientConfigProfile, type ClientConfigTLS } from '@temporalio/envconfig';
 import { z } from 'zod';
@@ -20,11 +21,19 @@ export const LOCAL_DATABASE = { user: 'postgres', password: 'postgres', database
 export const localDatabaseUrl = (port: number = LOCAL_PORTS.postgres, database: string = LOCAL_DATABASE.database) =>
   `postgres://${LOCAL_DATABASE.user}:${LOCAL_DATABASE.password}@127.0.0.1:${port}/${database}`;
 
-/** A URL whose host is this machine: an emulator or a development database. */
-export const isLoopbackUrl = (url: string): boolean => {
-  const host = new URL(url).hostname;
-  return host === 'localhost' || host === '[::1]' || /^127\./.test(host);
+/**
+ * A host that is this machine by its literal address: `localhost`, 127.0.0.0/8 or ::1. Names are not guessed at, so
+ * `127.db.example.com` is not local.
+ */
+export const isLoopbackHost = (host: string): boolean => {
+  const bare = host.replace(/^\[|\]$/g, '');
+  if (bare === 'localhost') return true;
+  if (isIP(bare) === 4) return bare.startsWith('127.');
+  return isIP(bare) === 6 && bare === '::1';
 };
+
+/** A URL whose host is this machine: an emulator or a development database. */
+export const isLoopbackUrl = (url: string): boolean => isLoopbackHost(new URL(url).hostname);
 
 /** A boolean setting: true/false (also 1/0, yes/no, on/off). */
 const boolean = () => z.stringbool({ error: 'must be true or false' });

@@ -1,6 +1,7 @@
 import type { Client } from '@temporalio/client';
 import type { Payload, PayloadCodec } from '@temporalio/common';
 import { temporal } from '@temporalio/proto';
+import { isEncrypted } from '../src/temporal/encryption-codec';
 
 type HistoryEvent = temporal.api.history.v1.IHistoryEvent;
 
@@ -29,13 +30,14 @@ export async function* historyEvents(
 
 /**
  * Every run's history of a workflow id as one text to search: as the server stores it (payloads encrypted), and
- * every payload decoded, as anyone who may call the codec server would read it.
+ * every encrypted payload decoded, as anyone who may call the codec server would read it.
  */
 export async function allHistoryText(client: Client, workflowId: string, codec: PayloadCodec): Promise<string> {
   const parts: string[] = [];
   for await (const { events } of historyEvents(client, workflowId)) {
     parts.push(Buffer.from(temporal.api.history.v1.History.encode({ events }).finish()).toString('latin1'));
-    const decoded = await codec.decode(payloadsIn(events));
+    // Search attributes are plain by design (the server indexes them); the raw history above holds them already.
+    const decoded = await codec.decode(payloadsIn(events).filter(isEncrypted));
     parts.push(...decoded.map((payload) => Buffer.from(payload.data ?? []).toString('utf8')));
   }
   return parts.join('\n');

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import type { TLSConfig } from '@temporalio/client';
-import { ConfigError, type Config } from '../config';
+import { ConfigError, isLoopbackHost, type Config } from '../config';
 
 type ConnectionConfig = Pick<Config, 'TEMPORAL_ADDRESS' | 'TEMPORAL_API_KEY' | 'temporalTls'>;
 
@@ -27,6 +27,14 @@ export function temporalConnectionOptions(config: ConnectionConfig): TemporalCon
   const options: TemporalConnectionOptions = { address: config.TEMPORAL_ADDRESS };
   if (config.TEMPORAL_API_KEY) options.apiKey = config.TEMPORAL_API_KEY;
   const tls = config.temporalTls;
+  const host = config.TEMPORAL_ADDRESS.slice(0, config.TEMPORAL_ADDRESS.lastIndexOf(':'));
+  if (tls?.disabled === true && config.TEMPORAL_API_KEY && !isLoopbackHost(host)) {
+    // The key is a bearer token: in clear, anyone on the path may use it. Only a local proxy may take it so.
+    throw new ConfigError(
+      `invalid setting TEMPORAL_TLS: false would send TEMPORAL_API_KEY in clear to ${host}; ` +
+        'without TLS the key goes only to a loopback address (a local proxy)',
+    );
+  }
   if (tls?.disabled === true || (tls === undefined && !config.TEMPORAL_API_KEY)) return options;
   const read = (file: keyof typeof TLS_FILE_SETTINGS) => {
     const source = tls?.[file];

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync } from 'node:fs';
+import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -8,6 +8,9 @@ import { syntheticBodies } from '../../src/core/synthetic-events';
 import { readBodies, SAMPLE_DATA_FILE } from '../../src/seed-messages';
 import { runCommand, startCommand } from '../helpers/commands';
 import { usePipeline } from '../helpers/pipeline';
+import { drainQueue } from '../../src/workflows';
+import { Client } from '@temporalio/client';
+import { waitUntil } from '../../src/stack/readiness';
 
 const lastLine = (text: string) => text.trim().split('\n').at(-1) ?? '';
 
@@ -77,6 +80,57 @@ describe('commands', () => {
       assert.notEqual(result.code, 0);
       assert.equal(lastLine(result.stderr), 'login-etl: invalid setting TEMPORAL_ADDRESS: must be host:port');
     }
+  });
+
+  it('a worker refuses a workflow input that is not encrypted (sent without the codec)', async () => {
+    const pipeline = pipelineOf();
+    const plainClient = new Client({ connection: pipeline.client.connection });
+    const handle = await plainClient.workflow.start(drainQueue, {
+      taskQueue: pipeline.config.TEMPORAL_TASK_QUEUE,
+      workflowId: `plain-${pipeline.config.SQS_QUEUE_NAME}`,
+      args: [{ options: { batchSize: 1 } }],
+    });
+    try {
+      // The failure's message is encrypted too (encodeCommonAttributes): it is read through the codec.
+      const [codec] = pipeline.client.options.loadedDataConverter.payloadCodecs;
+      const failureMessages = async () => {
+        const { events } = await handle.fetchHistory();
+        const failures = (events ?? []).flatMap((event) => event.workflowTaskFailedEventAttributes?.failure ?? []);
+        const attributes = failures.flatMap((failure) => failure.encodedAttributes ?? []);
+        return (await codec!.decode(attributes)).map((payload) => Buffer.from(payload.data ?? []).toString('utf8'));
+      };
+      await waitUntil('the worker refuses it', async () =>
+        (await failureMessages()).some((message) => message.includes('refusing an unencrypted payload')),
+      );
+      const { events } = await handle.fetchHistory();
+      assert.ok(!events?.some((event) => event.activityTaskScheduledEventAttributes), 'it started nothing');
+    } finally {
+      await handle.terminate('test over');
+    }
+  });
+
+  it('control works with the codec key alone, without the PII root', async () => {
+    const pipeline = pipelineOf();
+    const workflowId = `drain-${pipeline.config.SQS_QUEUE_NAME}`;
+    await pipeline.client.workflow.execute(drainQueue, {
+      taskQueue: pipeline.config.TEMPORAL_TASK_QUEUE,
+      workflowId,
+      args: [{ options: { emptyGraceSeconds: 1, emptyConfirmSeconds: 1 } }],
+    });
+    const codecKeyFile = path.join(mkdtempSync(path.join(tmpdir(), 'codec-')), 'codec-key');
+    writeFileSync(codecKeyFile, pipeline.keyring.codec.key.toString('hex'), { mode: 0o600 });
+    const env = {
+      ...pipeline.env,
+      PII_HMAC_KEY: undefined,
+      LOGIN_ETL_DEV_KEYS: undefined,
+      NODE_ENV: 'production',
+      CODEC_KEY_FILE: codecKeyFile,
+    };
+    const result = await runCommand('src/cli/control.ts', ['status', '--workflow-id', workflowId], env);
+    assert.equal(result.code, 0, result.stderr);
+    assert.match(result.stdout, new RegExp(`^${workflowId}: completed`, 'm'));
+    const withoutCodecKey = await runCommand('src/cli/control.ts', ['status'], { ...env, CODEC_KEY_FILE: undefined });
+    assert.match(lastLine(withoutCodecKey.stderr), /^login-etl: no PII root key/, 'nor a key of its own making');
   });
 
   it('a production worker without a root key stops with one line naming the three settings, and writes no file', async () => {

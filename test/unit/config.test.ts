@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, it } from 'node:test';
 import { awsClientSettings } from '../../src/aws';
-import { ConfigError, loadConfig, localDatabaseUrl } from '../../src/config';
+import { ConfigError, isLoopbackUrl, loadConfig, localDatabaseUrl } from '../../src/config';
 import { createKeyring } from '../../src/core/keys';
 import { temporalConnectionOptions } from '../../src/temporal/connection-options';
 import { developmentKeysAllowed, loadPreviousCodecKeys } from '../../src/secrets';
@@ -131,6 +131,16 @@ describe('development keys', () => {
     assert.equal(allowed({ SQS_ENDPOINT: '' }), false, 'real SQS');
     assert.equal(allowed({ NODE_ENV: 'production', LOGIN_ETL_DEV_KEYS: 'true' }), true);
   });
+
+  it('count a host as this machine by its literal address only, never by a name that looks like one', () => {
+    for (const url of ['http://localhost:4566', 'http://127.0.0.1:4566', 'http://127.1.2.3:1', 'http://[::1]:4566']) {
+      assert.equal(isLoopbackUrl(url), true, url);
+    }
+    for (const url of ['http://127.db.example.com:5432', 'http://localhost.example.com:1', 'http://10.0.0.1:1']) {
+      assert.equal(isLoopbackUrl(url), false, url);
+    }
+    assert.equal(allowed({ DATABASE_URL: 'postgres://etl@127.db.example.com:5432/logins' }), false);
+  });
 });
 
 describe('metrics and Temporal connection settings', () => {
@@ -155,6 +165,10 @@ describe('metrics and Temporal connection settings', () => {
       options({ TEMPORAL_API_KEY: 'key', TEMPORAL_TLS: 'false' }).tls,
       undefined,
       'e.g. behind a local proxy',
+    );
+    assert.throws(
+      () => options({ TEMPORAL_ADDRESS: 'ns.acct.tmprl.cloud:7233', TEMPORAL_API_KEY: 'key', TEMPORAL_TLS: 'false' }),
+      /^ConfigError: invalid setting TEMPORAL_TLS: false would send TEMPORAL_API_KEY in clear to ns.acct.tmprl.cloud;/,
     );
     assert.throws(
       () =>
