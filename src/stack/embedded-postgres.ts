@@ -4,7 +4,7 @@ import path from 'node:path';
 import { Client } from 'pg';
 import { LOCAL_DATABASE, localDatabaseUrl } from '../config';
 import type { Logger } from '../log';
-import { startManagedProcess } from './managed-process';
+import { serverEnv, startManagedProcess } from './managed-process';
 import { placePostgres, type PostgresPlacement } from './postgres-placement';
 import { waitUntil } from './readiness';
 
@@ -53,7 +53,7 @@ export async function startEmbeddedPostgres(options: {
     ],
     {
       log: options.log,
-      env: { ...process.env, ...ENV },
+      env: serverEnv(ENV),
       user: placement.user,
       // Fast shutdown: SIGTERM would wait for every client to disconnect.
       stopSignal: 'SIGINT',
@@ -90,7 +90,7 @@ async function initdb(placement: PostgresPlacement, log: Logger): Promise<void> 
         '--lc-messages=C',
         '--encoding=UTF8',
       ],
-      { env: { ...process.env, ...ENV }, stdio: ['ignore', 'ignore', 'pipe'], ...placement.user },
+      { env: serverEnv(ENV), stdio: ['ignore', 'ignore', 'pipe'], ...placement.user },
     );
     let stderr = '';
     child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString('utf8')));

@@ -22,6 +22,18 @@ function installExitHook(): void {
   });
 }
 
+/** Settings that hold a secret: the root, the operator key, codec keys and tokens, the Temporal API key. */
+const SECRET_SETTINGS = /^(PII_|CODEC_|TEMPORAL_API_KEY$)/;
+
+/**
+ * The environment for a server the stack starts (the SQS emulator, Postgres): this process's, without a secret
+ * setting, since none of them needs one and a child's environment is readable by whoever can read its process.
+ */
+export function serverEnv(extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
+  const inherited = Object.entries(process.env).filter(([name]) => !SECRET_SETTINGS.test(name));
+  return { ...Object.fromEntries(inherited), ...extra };
+}
+
 /** Spawns a server process whose output lines go to the component's logger. */
 export function startManagedProcess(
   command: string,
@@ -39,7 +51,7 @@ export function startManagedProcess(
 ): ManagedProcess {
   installExitHook();
   const child = spawn(command, args, {
-    env: options.env ?? process.env,
+    env: options.env ?? serverEnv(),
     cwd: options.cwd,
     ...options.user,
     stdio: ['ignore', 'pipe', 'pipe'],

@@ -1,6 +1,6 @@
 import path from 'node:path';
 import type { Logger } from '../log';
-import { startManagedProcess } from './managed-process';
+import { serverEnv, startManagedProcess } from './managed-process';
 import { waitUntil } from './readiness';
 
 export interface RunningSqsEmulator {
@@ -20,11 +20,10 @@ export async function startSqsEmulator(options: {
   const endpoint = `http://localhost:${options.port}`;
   const emulator = startManagedProcess(process.execPath, [path.join(__dirname, 'sqs-emulator-main.mjs')], {
     log: options.log,
-    env: {
-      ...process.env,
+    env: serverEnv({
       FAUXQS_PORT: String(options.port),
       ...(options.stateFile ? { FAUXQS_STATE_FILE: options.stateFile } : {}),
-    },
+    }),
   });
   try {
     await waitUntil('SQS emulator', async () => (await fetch(`${endpoint}/health`)).ok, { abort: emulator.exited });

@@ -56,7 +56,11 @@ describe('docker-compose.yml', () => {
 
   it('publishes the local stack ports, so the commands need no setting', () => {
     const published = Object.values(compose.services).flatMap((s) =>
-      (s.ports ?? []).map((p) => Number(p.split(':')[0])),
+      (s.ports ?? []).map((p) => {
+        const [host, published] = p.split(':');
+        assert.equal(host, '127.0.0.1', `${p}: published on this machine only`);
+        return Number(published);
+      }),
     );
     const { codecServer, ...served } = LOCAL_PORTS;
     for (const port of Object.values(served)) assert.ok(published.includes(port), `port ${port}`);
