@@ -1,5 +1,6 @@
 import { GetQueueAttributesCommand, SQSClient } from '@aws-sdk/client-sqs';
-import { createServer, request, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { closeServer, forward, listenLocally, readBody } from './http-forward';
 
 /**
  * How an overloaded SQS-compatible server behaves, after one seen in the wild: it serves one request at a time, each
@@ -77,7 +78,7 @@ export class OverloadedSqs {
       credentials: { accessKeyId: 'test', secretAccessKey: 'test' },
     });
     this.server = createServer((incoming, outgoing) => {
-      void read(incoming).then((body) => {
+      void readBody(incoming).then((body) => {
         this.line.push({ body, incoming, outgoing });
         void this.serve();
       });
@@ -88,16 +89,12 @@ export class OverloadedSqs {
   }
 
   listen(): Promise<void> {
-    return new Promise((resolve, reject) => {
-      this.server.once('error', reject);
-      this.server.listen(this.port, '127.0.0.1', () => resolve());
-    });
+    return listenLocally(this.server, this.port);
   }
 
   close(): Promise<void> {
-    this.server.closeAllConnections();
     this.emulator.destroy();
-    return new Promise((resolve) => this.server.close(() => resolve()));
+    return closeServer(this.server);
   }
 
   private async serve(): Promise<void> {
@@ -162,26 +159,4 @@ export class OverloadedSqs {
     this.depths.set(queueUrl, { at: Date.now(), depth });
     return depth;
   }
-}
-
-function forward(target: { host: string; port: number }, incoming: IncomingMessage, body: Buffer) {
-  return new Promise<{ status: number; headers: IncomingMessage['headers']; body: Buffer }>((resolve, reject) => {
-    const upstream = request(
-      { ...target, method: incoming.method, path: incoming.url, headers: incoming.headers },
-      (answer) => {
-        void read(answer).then(
-          (answerBody) => resolve({ status: answer.statusCode ?? 502, headers: answer.headers, body: answerBody }),
-          reject,
-        );
-      },
-    );
-    upstream.on('error', reject);
-    upstream.end(body);
-  });
-}
-
-async function read(stream: IncomingMessage): Promise<Buffer> {
-  const chunks: Buffer[] = [];
-  for await (const chunk of stream) chunks.push(chunk as Buffer);
-  return Buffer.concat(chunks);
 }

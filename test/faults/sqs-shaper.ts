@@ -1,4 +1,5 @@
-import { createServer, request, type IncomingMessage, type Server } from 'node:http';
+import { createServer, type IncomingMessage, type Server } from 'node:http';
+import { closeServer, forward, listenLocally, readBody } from '../../tools/http-forward';
 
 /**
  * An HTTP proxy in front of the SQS emulator that makes it behave like a slow, stingy SQS: every answer comes
@@ -25,46 +26,20 @@ export class SqsShaper {
   }
 
   listen(): Promise<void> {
-    return new Promise((resolve, reject) => {
-      this.server.once('error', reject);
-      this.server.listen(this.port, '127.0.0.1', () => resolve());
-    });
+    return listenLocally(this.server, this.port);
   }
 
   close(): Promise<void> {
-    this.server.closeAllConnections();
-    return new Promise((resolve) => this.server.close(() => resolve()));
+    return closeServer(this.server);
   }
 
   private async forward(incoming: IncomingMessage) {
-    let body = await read(incoming);
+    let body = await readBody(incoming);
     if (String(incoming.headers['x-amz-target'] ?? '').endsWith('.ReceiveMessage')) {
       const parsed = JSON.parse(body.toString('utf8')) as { MaxNumberOfMessages?: number };
       parsed.MaxNumberOfMessages = Math.min(parsed.MaxNumberOfMessages ?? 1, this.shape.maxMessages);
       body = Buffer.from(JSON.stringify(parsed), 'utf8');
     }
-    return new Promise<{ status: number; headers: IncomingMessage['headers']; body: Buffer }>((resolve, reject) => {
-      const upstream = request(
-        {
-          ...this.target,
-          method: incoming.method,
-          path: incoming.url,
-          headers: { ...incoming.headers, 'content-length': String(body.length) },
-        },
-        (answer) => {
-          void read(answer).then((answerBody) =>
-            resolve({ status: answer.statusCode ?? 502, headers: answer.headers, body: answerBody }),
-          );
-        },
-      );
-      upstream.on('error', reject);
-      upstream.end(body);
-    });
+    return forward(this.target, incoming, body);
   }
-}
-
-async function read(stream: IncomingMessage): Promise<Buffer> {
-  const chunks: Buffer[] = [];
-  for await (const chunk of stream) chunks.push(chunk as Buffer);
-  return Buffer.concat(chunks);
 }

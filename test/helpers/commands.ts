@@ -11,9 +11,13 @@ export function startCommand(script: string, env: NodeJS.ProcessEnv, stdio: Stdi
 }
 
 /** Runs a command to its end; its exit status and output. */
-export async function runCommand(script: string, args: string[], env: NodeJS.ProcessEnv) {
+export const runCommand = (script: string, args: string[], env: NodeJS.ProcessEnv) =>
+  runNode(nodeArgs(script, args), env);
+
+/** Runs Node with these arguments to its end, in the project root; its exit status and output. */
+export async function runNode(args: string[], env: NodeJS.ProcessEnv) {
   try {
-    const { stdout, stderr } = await promisify(execFile)(process.execPath, nodeArgs(script, args), {
+    const { stdout, stderr } = await promisify(execFile)(process.execPath, args, {
       env,
       cwd: PROJECT_ROOT,
       timeout: 120_000,

@@ -7,6 +7,7 @@ import { PROJECT_ROOT } from '../../src/config';
 import { readBodies, SAMPLE_DATA_FILE } from '../../src/seed-messages';
 import { waitUntil } from '../../src/stack/readiness';
 import { WORKER_NODE_FLAGS } from '../../src/temporal/worker-node-flags';
+import { runNode } from '../helpers/commands';
 import { createTestPipeline, type TestPipeline } from '../helpers/pipeline';
 
 const run = promisify(execFile);
@@ -14,19 +15,7 @@ const BIN = path.join(PROJECT_ROOT, 'dist', 'cli', 'login-etl.js');
 const lastLine = (text: string) => text.trim().split('\n').at(-1) ?? '';
 
 /** `login-etl <args>` from the build, as the package's bin runs it; its exit status and output. */
-async function loginEtl(args: string[], env: NodeJS.ProcessEnv) {
-  try {
-    const { stdout, stderr } = await run(process.execPath, [BIN, ...args], {
-      env,
-      cwd: PROJECT_ROOT,
-      timeout: 120_000,
-    });
-    return { code: 0, stdout, stderr };
-  } catch (error) {
-    const failed = error as { code: number; stdout: string; stderr: string };
-    return { code: failed.code, stdout: failed.stdout, stderr: failed.stderr };
-  }
-}
+const loginEtl = (args: string[], env: NodeJS.ProcessEnv) => runNode([BIN, ...args], env);
 
 describe('the compiled build (npm run build)', () => {
   let pipeline: TestPipeline;
