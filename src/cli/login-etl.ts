@@ -3,6 +3,7 @@
  * The package's `bin`: `login-etl <command> [options]` runs the command `npm run <command>` runs, from the compiled
  * build (`npm run build`). Each command parses its own options and answers `--help`.
  */
+import { spawn } from 'node:child_process';
 import path from 'node:path';
 
 /** Each command: the module that runs it (relative to this build's root) and what it does, in one line. */
@@ -20,14 +21,20 @@ const COMMANDS: Record<string, { module: string; does: string }> = {
   'codec-server': { module: 'cli/codec-server', does: 'the Temporal codec server alone' },
 };
 
+/**
+ * The benchmark is not part of the build: it drives the local stack, the test packages and the fault suite's tools,
+ * so it runs from the sources with tsx, as `npm run bench` does, in a development install.
+ */
+const BENCH = { name: 'bench', does: 'the benchmark (a development install): one queue drained four ways' };
+
 const USAGE = `usage: login-etl <command> [options]     login-etl <command> --help
 
-${Object.entries(COMMANDS)
+${[...Object.entries(COMMANDS), [BENCH.name, BENCH] as const]
   .map(([name, { does }]) => `  ${name.padEnd(16)}${does}`)
   .join('\n')}
 
 Settings come from the environment: docs/configuration.md. In a development checkout each command is also
-\`npm run <command> -- [options]\` (the demo is \`npm start\`), and \`npm run bench\` runs the benchmark.`;
+\`npm run <command> -- [options]\` (the demo is \`npm start\`).`;
 
 const [name, ...rest] = process.argv.slice(2);
 const command = name === undefined ? undefined : COMMANDS[name];
@@ -48,10 +55,32 @@ if (command) {
     );
     process.exitCode = 1;
   }
+} else if (name === BENCH.name) {
+  runBench(rest);
 } else if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
   process.stdout.write(`${USAGE}\n`);
   process.exitCode = name === undefined ? 2 : 0;
 } else {
   process.stderr.write(`login-etl: unknown command ${JSON.stringify(name)}\n\n${USAGE}\n`);
   process.exitCode = 2;
+}
+
+function runBench(args: string[]): void {
+  // From dist/cli or src/cli alike, the project root is two levels up.
+  const root = path.join(__dirname, '..', '..');
+  let tsx: string;
+  try {
+    tsx = require.resolve('tsx/cli', { paths: [root] });
+  } catch {
+    process.stderr.write(
+      'login-etl: bench needs tsx, which this install lacks: run npm install (with the development dependencies)\n',
+    );
+    process.exitCode = 1;
+    return;
+  }
+  const child = spawn(process.execPath, [tsx, path.join(root, 'bench', 'run.ts'), ...args], {
+    cwd: root,
+    stdio: 'inherit',
+  });
+  child.once('exit', (code) => (process.exitCode = code ?? 1));
 }

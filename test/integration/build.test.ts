@@ -32,7 +32,19 @@ describe('the compiled build (npm run build)', () => {
   it('login-etl --help lists every command, and a command refuses an option it does not know', async () => {
     const help = await loginEtl(['--help'], pipeline.env);
     assert.equal(help.code, 0);
-    for (const command of ['start', 'stack', 'worker', 'start-workflow', 'control', 'schedule', 'seed', 'pii', 'dlq']) {
+    const commands = [
+      'start',
+      'stack',
+      'worker',
+      'start-workflow',
+      'control',
+      'schedule',
+      'seed',
+      'pii',
+      'dlq',
+      'bench',
+    ];
+    for (const command of commands) {
       assert.match(help.stdout, new RegExp(`^  ${command} `, 'm'), command);
     }
     for (const command of ['migrate', 'codec-server', 'worker', 'seed', 'dlq']) {
