@@ -199,9 +199,14 @@ export const SETTINGS = z.object({
     description:
       "a static bearer token (16+ characters) for the Temporal CLI (`--codec-auth 'Bearer …'`); with it or `CODEC_JWKS_URL`, every call needs `Authorization: Bearer …`; without either the codec server only listens on loopback",
   }),
-  CODEC_JWKS_URL: optional(urlWithProtocol(['https', 'http'])).meta({
+  CODEC_JWKS_URL: optional(
+    urlWithProtocol(['https', 'http']).refine(
+      (url) => url.startsWith('https:') || isLoopbackUrl(url),
+      'must be https (http only on this machine): keys fetched in clear could be forged on the way',
+    ),
+  ).meta({
     description:
-      "OIDC: the Web UI forwards the signed-in user's access token (`TEMPORAL_CODEC_PASS_ACCESS_TOKEN=true` on the UI); it is verified against the provider's JWKS (asymmetric algorithms only), issuer and audience (`CODEC_JWKS_URL`, `CODEC_JWT_ISSUER` and `CODEC_JWT_AUDIENCE`, all three together), and its subject is logged with each decode",
+      "OIDC: the Web UI forwards the signed-in user's access token (`TEMPORAL_CODEC_PASS_ACCESS_TOKEN=true` on the UI); it is verified against the provider's JWKS (asymmetric algorithms only), issuer and audience (`CODEC_JWKS_URL`, `CODEC_JWT_ISSUER` and `CODEC_JWT_AUDIENCE`, all three together); it must carry `exp`, `iat` and `sub` and live at most a day; its subject is logged with each decode. https only (http on this machine)",
   }),
   CODEC_JWT_ISSUER: optional(z.string()).meta({
     description: 'the issuer an OIDC token must name (with `CODEC_JWKS_URL`)',

@@ -25,6 +25,12 @@ const ALGORITHMS = ['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256
 
 const digest = (value: string) => createHash('sha256').update(value).digest();
 
+/**
+ * An access token lives minutes to hours: one older than this (by its `iat`), or valid for longer (by its `exp`),
+ * is refused, so a token leaked from a log or a browser does not open payloads for years.
+ */
+const MAX_TOKEN_LIFETIME_SECONDS = 24 * 60 * 60;
+
 export const authIsOn = (settings: CodecAuthSettings): boolean =>
   settings.staticToken !== undefined || settings.jwksUrl !== undefined;
 
@@ -46,8 +52,13 @@ export function createCodecAuth(settings: CodecAuthSettings): Authenticate {
         issuer: settings.issuer,
         audience: settings.audience,
         clockTolerance: 30,
+        requiredClaims: ['exp', 'iat', 'sub'],
+        maxTokenAge: MAX_TOKEN_LIFETIME_SECONDS,
       });
       if (!payload.sub) throw new UnauthenticatedError('the token names no subject');
+      if (payload.exp! - payload.iat! > MAX_TOKEN_LIFETIME_SECONDS) {
+        throw new UnauthenticatedError('the token is valid for longer than a day');
+      }
       const email = typeof payload.email === 'string' ? ` <${payload.email}>` : '';
       return `${payload.sub}${email}`;
     } catch (error) {

@@ -81,8 +81,8 @@ describe('codec server', () => {
       .setProtectedHeader({ alg: 'ES256', kid: 'k1' })
       .setIssuer(ISSUER)
       .setAudience(claims.aud ?? AUDIENCE)
-      .setIssuedAt()
-      .setExpirationTime(claims.expiresIn ?? '5m');
+      .setIssuedAt();
+    if (claims.expiresIn !== 'never') token.setExpirationTime(claims.expiresIn ?? '5m');
     if (claims.sub) token.setSubject(claims.sub);
     return token.sign(key);
   };
@@ -124,12 +124,14 @@ describe('codec server', () => {
     assert.match(line, /count=2/);
   });
 
-  it('refuses a token that another key signed, that expired, that is for another audience or names no one', async () => {
+  it('refuses a token that another key signed, that expired or never does, that is for another audience or names no one', async () => {
     const body = { payloads: [await encrypted(1)] };
     const { privateKey: stranger } = await generateKeyPair('ES256');
     const refused = [
       await jwt({ sub: 'mallory' }, stranger),
       await jwt({ sub: 'alice', expiresIn: '-1m' }),
+      await jwt({ sub: 'alice', expiresIn: 'never' }),
+      await jwt({ sub: 'alice', expiresIn: '3650d' }),
       await jwt({ sub: 'alice', aud: 'another-app' }),
       await jwt({}),
       'not-a-jwt',

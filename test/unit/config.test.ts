@@ -63,6 +63,7 @@ describe('loadConfig', () => {
         /^invalid setting PII_KEY_FILE: set only one of PII_HMAC_KEY, PII_KEY_FILE$/,
       ],
       [{ CODEC_AUTH_TOKEN: 'short' }, /^invalid setting CODEC_AUTH_TOKEN: must be at least 16 characters$/],
+      [{ CODEC_JWKS_URL: 'http://idp.example/jwks.json' }, /^invalid setting CODEC_JWKS_URL: must be https/],
       [{ METRICS_ADDRESS: '9464' }, /^invalid setting METRICS_ADDRESS: must be host:port, or off$/],
       [{ TEMPORAL_TLS: 'maybe' }, /^invalid setting TEMPORAL_TLS: must be true or false$/],
       [
