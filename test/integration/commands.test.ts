@@ -9,8 +9,6 @@ import { readBodies, SAMPLE_DATA_FILE } from '../../src/seed-messages';
 import { runCommand, startCommand } from '../helpers/commands';
 import { usePipeline } from '../helpers/pipeline';
 import { drainQueue } from '../../src/workflows';
-import { Client } from '@temporalio/client';
-import { waitUntil } from '../../src/stack/readiness';
 
 const lastLine = (text: string) => text.trim().split('\n').at(-1) ?? '';
 
@@ -79,33 +77,6 @@ describe('commands', () => {
       const result = await runCommand(script, [], { ...pipeline.env, TEMPORAL_ADDRESS: 'no-port-here' });
       assert.notEqual(result.code, 0);
       assert.equal(lastLine(result.stderr), 'login-etl: invalid setting TEMPORAL_ADDRESS: must be host:port');
-    }
-  });
-
-  it('a worker refuses a workflow input that is not encrypted (sent without the codec)', async () => {
-    const pipeline = pipelineOf();
-    const plainClient = new Client({ connection: pipeline.client.connection });
-    const handle = await plainClient.workflow.start(drainQueue, {
-      taskQueue: pipeline.config.TEMPORAL_TASK_QUEUE,
-      workflowId: `plain-${pipeline.config.SQS_QUEUE_NAME}`,
-      args: [{ options: { batchSize: 1 } }],
-    });
-    try {
-      // The failure's message is encrypted too (encodeCommonAttributes): it is read through the codec.
-      const [codec] = pipeline.client.options.loadedDataConverter.payloadCodecs;
-      const failureMessages = async () => {
-        const { events } = await handle.fetchHistory();
-        const failures = (events ?? []).flatMap((event) => event.workflowTaskFailedEventAttributes?.failure ?? []);
-        const attributes = failures.flatMap((failure) => failure.encodedAttributes ?? []);
-        return (await codec!.decode(attributes)).map((payload) => Buffer.from(payload.data ?? []).toString('utf8'));
-      };
-      await waitUntil('the worker refuses it', async () =>
-        (await failureMessages()).some((message) => message.includes('refusing an unencrypted payload')),
-      );
-      const { events } = await handle.fetchHistory();
-      assert.ok(!events?.some((event) => event.activityTaskScheduledEventAttributes), 'it started nothing');
-    } finally {
-      await handle.terminate('test over');
     }
   });
 
