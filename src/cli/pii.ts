@@ -205,6 +205,8 @@ runMain(async () => {
                 .join(', ') || 'none'
             }`,
             `pending rotation: ${status.pendingRotation}`,
+            `quarantined bodies sealed under the root: ${status.rootSealedBodies}` +
+              (status.rootSealedBodies > 0 ? ' (npm run pii -- rotate reseals them to the operator key)' : ''),
             `erasures: ${status.erasures}`,
             `audit rows: ${status.auditRows}`,
           ].join('\n'),

@@ -159,7 +159,7 @@ async function rekeyEverything(
  * create operators and functions in public, and one that matches the argument types more closely than
  * pg_catalog's would run as the operator.
  */
-const ROOT_SEALED_BODIES = `body_key_id IS NOT NULL AND NOT pg_catalog.starts_with(body_key_id, 'operator/')`;
+export const ROOT_SEALED_BODIES = `body_key_id IS NOT NULL AND NOT pg_catalog.starts_with(body_key_id, 'operator/')`;
 
 /** Vault entries (values and tombstones) and root-sealed quarantined bodies still under an older version. */
 export async function pendingCount(pool: Pick<Pool, 'query'>, activeVersion: number): Promise<number> {

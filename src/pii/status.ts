@@ -1,6 +1,6 @@
 import type { Pool } from 'pg';
 import { readKeyState } from './key-state';
-import { pendingCount } from './rotate';
+import { pendingCount, ROOT_SEALED_BODIES } from './rotate';
 
 export interface PiiStatus {
   activeVersion: number;
@@ -8,6 +8,11 @@ export interface PiiStatus {
   vaultEntriesByVersion: Record<string, number>;
   /** Vault values and root-sealed quarantined bodies an interrupted rotation has left under an older version. */
   pendingRotation: number;
+  /**
+   * Quarantined bodies still sealed with a key derived from the root (written before 0.4.0), which every worker
+   * holds: `pii rotate` reseals them to the operator key.
+   */
+  rootSealedBodies: number;
   erasures: number;
   auditRows: number;
 }
@@ -18,14 +23,17 @@ export async function piiStatus(pool: Pool): Promise<PiiStatus> {
     `SELECT key_version, count(*)::int AS entries FROM pii_vault WHERE value_sealed IS NOT NULL
       GROUP BY key_version ORDER BY key_version`,
   );
-  const { rows } = await pool.query<{ erasures: number; audit_rows: number }>(
-    'SELECT (SELECT count(*) FROM pii_vault WHERE value_sealed IS NULL)::int AS erasures, (SELECT count(*) FROM pii_audit)::int AS audit_rows',
+  const { rows } = await pool.query<{ erasures: number; audit_rows: number; root_sealed: number }>(
+    `SELECT (SELECT count(*) FROM pii_vault WHERE value_sealed IS NULL)::int AS erasures,
+            (SELECT count(*) FROM pii_audit)::int AS audit_rows,
+            (SELECT count(*) FROM quarantined_messages WHERE ${ROOT_SEALED_BODIES})::int AS root_sealed`,
   );
   return {
     activeVersion: state.activeVersion,
     rootFingerprint: state.rootFingerprint,
     vaultEntriesByVersion: Object.fromEntries(versions.map((v) => [`v${v.key_version}`, v.entries])),
     pendingRotation: await pendingCount(pool, state.activeVersion),
+    rootSealedBodies: rows[0]!.root_sealed,
     erasures: rows[0]!.erasures,
     auditRows: rows[0]!.audit_rows,
   };

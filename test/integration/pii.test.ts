@@ -62,6 +62,20 @@ describe('PII recovery, erasure and rotation', () => {
     assert.deepEqual([summary.loaded, summary.quarantined], [99, 1]);
     const status = await piiStatus(pipeline.deps.pool);
     assert.deepEqual(status.vaultEntriesByVersion, { v1: 198 });
+    assert.equal(status.rootSealedBodies, 0, 'bodies are sealed to the operator key');
+    // A body sealed before 0.4.0 names a key of the root's: status counts it until a rotation reseals it.
+    const { rows } = await pipeline.deps.pool.query<{ message_id: string; body_key_id: string }>(
+      'SELECT message_id, body_key_id FROM quarantined_messages LIMIT 1',
+    );
+    const [{ message_id: messageId, body_key_id: keyId }] = rows as [(typeof rows)[number]];
+    const setKey = (key: string) =>
+      pipeline.deps.pool.query('UPDATE quarantined_messages SET body_key_id = $2 WHERE message_id = $1', [
+        messageId,
+        key,
+      ]);
+    await setKey('quarantine-body/v1/root');
+    assert.equal((await piiStatus(pipeline.deps.pool)).rootSealedBodies, 1);
+    await setKey(keyId);
   });
 
   it('reveals the value behind a token, or a message id, and writes the audit row first', async () => {
