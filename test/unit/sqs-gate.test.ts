@@ -176,13 +176,18 @@ describe('the size of a batch', () => {
 
   it('follows what the gate measured: calls in flight over their latency', async () => {
     const gate = new SqsGate({ initial: 2, max: 2 });
-    const slowCall = () => new Promise((resolve) => setTimeout(resolve, 100));
+    // At least 100 ms by the clock the gate reads: a timer may fire a millisecond early by Date.now().
+    const slowCall = async () => {
+      const started = Date.now();
+      while (Date.now() - started < 100) await new Promise((resolve) => setTimeout(resolve, 5));
+    };
     await Promise.all([
       gate.run('ReceiveMessage', 'receive', slowCall),
       gate.run('ReceiveMessage', 'receive', slowCall),
     ]);
     const perSecond = gate.callsPerSecond();
-    assert.ok(perSecond > 15 && perSecond <= 20, `${perSecond} calls a second`);
+    // Two calls in flight over at least 100 ms; a busy machine may stretch the calls, never shorten them.
+    assert.ok(perSecond > 5 && perSecond <= 20, `${perSecond} calls a second`);
     assert.equal(batchSizeFor(gate, 1000), Math.floor(perSecond * 0.5) * 10);
   });
 });
