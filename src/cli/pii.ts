@@ -2,7 +2,7 @@ import { writeFileSync } from 'node:fs';
 import { userInfo } from 'node:os';
 import { parseArgs } from 'node:util';
 import { PII_FIELDS, type PiiField } from '../core/canonical-pii';
-import { loadConfig } from '../config';
+import { ConfigError, loadConfig, type Config } from '../config';
 import { migrate } from '../db/migrate';
 import { createPool } from '../db/pool';
 import { forget } from '../pii/forget';
@@ -135,11 +135,11 @@ runMain(async () => {
         return results.every((r) => r.status === 'revealed') ? 0 : 1;
       }
       case 'forget': {
-        const { results, quarantinedBodyShredded } = await forget(pool, {
-          ...selector(values),
-          actor,
-          reason: reason(values),
-        });
+        const { results, quarantinedBodyShredded } = await forget(
+          pool,
+          { ...selector(values), actor, reason: reason(values) },
+          values.token ? await aliasKeyIfRootSet(config) : undefined,
+        );
         print(
           [
             ...results.map((r) => `${r.field}: ${r.status} (audit #${r.auditId})`),
@@ -207,6 +207,8 @@ runMain(async () => {
             `pending rotation: ${status.pendingRotation}`,
             `quarantined bodies sealed under the root: ${status.rootSealedBodies}` +
               (status.rootSealedBodies > 0 ? ' (npm run pii -- rotate reseals them to the operator key)' : ''),
+            `token aliases not yet keyed by the root: ${status.plainAliases}` +
+              (status.plainAliases > 0 ? ' (npm run pii -- rotate keys them)' : ''),
             `erasures: ${status.erasures}`,
             `audit rows: ${status.auditRows}`,
           ].join('\n'),
@@ -257,4 +259,14 @@ function describeMissing(
   return result.status === 'forgotten'
     ? `the value was forgotten on ${result.forgottenAt.toISOString()} and cannot be recovered`
     : 'no value is kept for it';
+}
+
+/** Forget needs no key, but a token a rotation replaced is found only through the root's alias key. */
+async function aliasKeyIfRootSet(config: Config) {
+  try {
+    return (await loadKeyring(config)).tokenAlias;
+  } catch (error) {
+    if (error instanceof ConfigError) return undefined;
+    throw error;
+  }
 }

@@ -15,7 +15,8 @@ type KeyPurpose =
   | 'vault'
   | 'quarantine-body'
   | 'temporal-codec'
-  | 'redrive-attestation';
+  | 'redrive-attestation'
+  | 'token-alias';
 
 /** The token keys of one PII key version: what new data is masked with while that version is active. */
 export interface KeySet {
@@ -39,6 +40,11 @@ export interface Keyring {
   codec: VersionedKey;
   /** Signs what the DLQ tool's redrive carries over (core/redrive-attestation.ts); for nothing else. */
   redrive: VersionedKey;
+  /**
+   * Keys the tokens a rotation replaced (core/mask.ts aliasOf), so that only this root follows one to its current
+   * token: a replaced root can compute its old tokens but not their aliases.
+   */
+  tokenAlias: VersionedKey;
   /** The key a stored key id names, if this root derived it (the fingerprint tells a different root apart). */
   byId(id: string): VersionedKey | undefined;
   /**
@@ -106,6 +112,7 @@ export function createKeyring(rootSecret: Buffer): Keyring {
     legacyVaultKey: (version) => derive('vault', version),
     codec: derive('temporal-codec', CODEC_KEY_VERSION),
     redrive: derive('redrive-attestation', 1),
+    tokenAlias: derive('token-alias', 1),
     byId(id) {
       const match = KEY_ID.exec(id);
       if (!match) return undefined;

@@ -1,6 +1,6 @@
 import { createHmac } from 'node:crypto';
 import type { PiiField } from './canonical-pii';
-import type { KeySet } from './keys';
+import type { KeySet, VersionedKey } from './keys';
 
 /**
  * A keyed token of a canonical value: HMAC-SHA256, hex, prefixed with the key version that made it. Equal values
@@ -24,4 +24,9 @@ export function erasedToken(keys: KeySet, field: PiiField, oldToken: string): st
 export function tokenVersion(token: string): number | undefined {
   const match = /^v(\d{1,6}):[0-9a-f]{64}$/.exec(token);
   return match ? Number(match[1]) : undefined;
+}
+
+/** What `pii_token_aliases` stores for a replaced token: an HMAC under the alias key of the root in use. */
+export function aliasOf(aliasKey: VersionedKey, token: string): string {
+  return createHmac('sha256', aliasKey.key).update(token, 'utf8').digest('hex');
 }

@@ -18,8 +18,22 @@ const POOL_TIMEOUTS = {
   keepAliveInitialDelayMillis: 10_000,
 } as const;
 
+/**
+ * Names resolve in pg_catalog (implicitly first), then public, and nowhere else; tables are created in public. The
+ * default path starts with a schema named after the login role ("$user"), where whoever may create schemas could put
+ * an `=` on varchar that wins over pg_catalog's (which has none) inside the load. Migration 008 keeps public the
+ * owner's.
+ */
+const PINNED_SEARCH_PATH = '-c search_path=public';
+
 export function createPool(config: Pick<Config, 'databaseUrl'>, max = 10): Pool {
-  const pool = new Pool({ connectionString: config.databaseUrl, max, keepAlive: true, ...POOL_TIMEOUTS });
+  const pool = new Pool({
+    connectionString: config.databaseUrl,
+    max,
+    keepAlive: true,
+    options: PINNED_SEARCH_PATH,
+    ...POOL_TIMEOUTS,
+  });
   // An idle client losing its connection (a database restart) must not crash the process; the next query reconnects.
   pool.on('error', () => undefined);
   return pool;

@@ -1,4 +1,5 @@
 import type { Pool, PoolClient } from 'pg';
+import type { VersionedKey } from '../core/keys';
 import { tokenVersion } from '../core/mask';
 import { inTransaction } from '../db/in-transaction';
 import { appendAudit } from './audit';
@@ -24,10 +25,11 @@ export interface ForgetReport {
 export async function forget(
   pool: Pool,
   request: TokenSelector & { actor: string; reason: string },
+  aliasKey?: VersionedKey,
 ): Promise<ForgetReport> {
   return inTransaction(pool, async (client) => {
     const results: ForgetResult[] = [];
-    for (const ref of await resolveOrQuarantined(client, request)) {
+    for (const ref of await resolveOrQuarantined(client, request, aliasKey)) {
       const status = await tombstone(client, ref);
       const auditId = await appendAudit(client, {
         ...ref,
@@ -48,9 +50,13 @@ export async function forget(
 }
 
 /** A message that was only quarantined has no tokens, only a body to shred. */
-async function resolveOrQuarantined(client: PoolClient, request: TokenSelector): Promise<TokenRef[]> {
+async function resolveOrQuarantined(
+  client: PoolClient,
+  request: TokenSelector,
+  aliasKey: VersionedKey | undefined,
+): Promise<TokenRef[]> {
   try {
-    return await resolveTokens(client, request);
+    return await resolveTokens(client, request, aliasKey);
   } catch (error) {
     if (!(error instanceof NotFoundError) || !('messageId' in request)) throw error;
     const { rowCount } = await client.query('SELECT FROM quarantined_messages WHERE message_id = $1', [

@@ -1,5 +1,7 @@
 import type { PoolClient } from 'pg';
 import { PII_FIELDS, type PiiField } from '../core/canonical-pii';
+import type { VersionedKey } from '../core/keys';
+import { aliasOf } from '../core/mask';
 
 /** A token to act on (the current one, when a rotation replaced the token asked for), and the message it was found through, if any. */
 export interface TokenRef {
@@ -18,9 +20,14 @@ export class NotFoundError extends Error {
 
 /**
  * The tokens a selector names: a token (in the fields given, or in whichever holds it), or a message's row. A token
- * from before a rotation resolves to the token that replaced it.
+ * from before a rotation resolves to the token that replaced it, given the alias key of the root in use (aliases are
+ * keyed by it: core/mask.ts aliasOf); without it, only current tokens and message ids resolve.
  */
-export async function resolveTokens(client: PoolClient, selector: TokenSelector): Promise<TokenRef[]> {
+export async function resolveTokens(
+  client: PoolClient,
+  selector: TokenSelector,
+  aliasKey?: VersionedKey,
+): Promise<TokenRef[]> {
   const fields = selector.field ? [selector.field] : PII_FIELDS;
   if ('messageId' in selector) {
     const { rows } = await client.query<{ masked_ip: string; masked_device_id: string }>(
@@ -37,12 +44,15 @@ export async function resolveTokens(client: PoolClient, selector: TokenSelector)
   // Each field has its own token key, so a token is found in one field at most.
   const { rows } = await client.query<{ field: PiiField; token: string }>(
     `SELECT field, token FROM pii_vault WHERE token = $1 AND field = ANY($2)
-     UNION SELECT field, current_token FROM pii_token_aliases WHERE token = $1 AND field = ANY($2)`,
-    [selector.token, fields],
+     UNION SELECT field, current_token FROM pii_token_aliases
+      WHERE field = ANY($2) AND (alias_key_id IS NULL AND token = $1 OR alias_key_id = $3 AND token = $4)`,
+    [selector.token, fields, aliasKey?.id ?? null, aliasKey ? aliasOf(aliasKey, selector.token) : null],
   );
   if (rows.length === 0) {
     if (selector.field) return [{ field: selector.field, token: selector.token }];
-    throw new NotFoundError(`no vault entry has that token (give --field to be sure)`);
+    throw new NotFoundError(
+      `no vault entry has that token (give --field to be sure${aliasKey ? '' : '; a token a rotation replaced resolves only with the PII root set'})`,
+    );
   }
   return rows.map(({ field, token }) => ({
     field,

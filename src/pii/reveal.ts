@@ -28,7 +28,7 @@ export async function reveal(
   await claimKeyState(pool, keys.keyring);
   const found = await inTransaction(pool, async (client) => {
     const results = [];
-    for (const ref of await resolveTokens(client, request)) {
+    for (const ref of await resolveTokens(client, request, keys.keyring.tokenAlias)) {
       const { entry, erasure } = await lookUpVault(client, ref);
       const status = entry ? 'revealed' : erasure ? 'forgotten' : 'unknown';
       await appendAudit(client, {

@@ -1,7 +1,7 @@
 import type { Pool, PoolClient } from 'pg';
 import type { PiiField } from '../core/canonical-pii';
-import { versionLabel, type Keyring, type KeySet } from '../core/keys';
-import { erasedToken } from '../core/mask';
+import { versionLabel, type Keyring, type KeySet, type VersionedKey } from '../core/keys';
+import { aliasOf, erasedToken } from '../core/mask';
 import { resealQuarantineBody } from '../core/quarantine-record';
 import type { QuarantineRecord } from '../core/types';
 import { rekeyVaultEntry, vaultSealer, type OpeningKeys, type StoredVaultEntry, type VaultSealer } from '../core/vault';
@@ -22,6 +22,8 @@ export interface RotationReport {
   rowTokens: { ip: number; device_id: number };
   /** Bodies sealed with a root key before 0.4.0, sealed to the operator key now. */
   quarantinedBodies: number;
+  /** Aliases keyed by a replaced root, dropped by `rotate-root`: their tokens no longer resolve. */
+  droppedAliases: number;
 }
 
 export interface RotationOptions {
@@ -43,7 +45,8 @@ const ROTATION_LOCK = 0x726f74617465;
  * A new key version for new data, then every vault entry of an older version re-keyed: a value (opened with the
  * operator key) gets its new token, which replaces the old one in user_logins, so old and new events of one value
  * share a token again; an erased value's token gets a new one derived from it (core/mask.ts erasedToken). Each old
- * token becomes an alias of its new one, so reveal and forget still take it. Values are sealed to the operator key
+ * token becomes an alias of its new one, keyed by the root (core/mask.ts aliasOf), so reveal and forget still take
+ * it. Values are sealed to the operator key
  * anew, as are quarantined bodies sealed with a root key (before 0.4.0). Each chunk commits on its own, so an
  * interrupted rotation loses nothing and the next `rotate` finishes it before starting another.
  */
@@ -57,7 +60,7 @@ export function rotate(pool: Pool, keys: OpeningKeys, options: RotationOptions):
     const to = resumed
       ? state.activeVersion
       : await activateNextVersion(pool, options, { from: keys.keyring, to: keys.keyring });
-    return rekeyEverything(pool, keys, keys.keyring.keySet(to), resumed, { ...options, action: 'rotate' });
+    return rekeyEverything(pool, keys, keys.keyring, to, resumed, { ...options, action: 'rotate' });
   });
 }
 
@@ -65,7 +68,9 @@ export function rotate(pool: Pool, keys: OpeningKeys, options: RotationOptions):
  * The same move to a new root: the next version's keys derive from `newRoot`, and the database records its
  * fingerprint, so workers must restart with it (pause the drains first: a load by a worker on the old root is
  * refused). Once done, every token and sealed value is the new root's or the operator key's; the old root opens
- * nothing and matches no token in the rows. Resumable like `rotate`: run it again with the same two roots.
+ * nothing and matches no token in the rows or the aliases: the old root's tokens become aliases keyed by the new
+ * root, and aliases it keyed (tokens of its older versions) are dropped, since only it could follow them. Resumable
+ * like `rotate`: run it again with the same two roots.
  */
 export function rotateRoot(
   pool: Pool,
@@ -88,7 +93,7 @@ export function rotateRoot(
     const to = resumed
       ? state.activeVersion
       : await activateNextVersion(pool, options, { from: keys.keyring, to: newRoot });
-    return rekeyEverything(pool, keys, newRoot.keySet(to), resumed, { ...options, action: 'rotate-root' });
+    return rekeyEverything(pool, keys, newRoot, to, resumed, { ...options, action: 'rotate-root' });
   });
 }
 
@@ -112,12 +117,19 @@ async function underRotationLock<T>(pool: Pool, work: () => Promise<T>): Promise
 async function rekeyEverything(
   pool: Pool,
   keys: OpeningKeys,
-  target: KeySet,
+  targetRoot: Keyring,
+  targetVersion: number,
   resumed: boolean,
   options: RotationOptions & { action: 'rotate' | 'rotate-root' },
 ): Promise<RotationReport> {
   const chunkSize = options.chunkSize ?? 500;
   const sealer = vaultSealer(keys.operator.publicKey);
+  const target = targetRoot.keySet(targetVersion);
+  const aliasKey = targetRoot.tokenAlias;
+  const { rowCount: droppedAliases } = await pool.query(
+    'DELETE FROM pii_token_aliases WHERE alias_key_id IS NOT NULL AND alias_key_id <> $1',
+    [aliasKey.id],
+  );
   const report: RotationReport = {
     fromVersion: target.version - 1,
     toVersion: target.version,
@@ -126,10 +138,16 @@ async function rekeyEverything(
     merged: 0,
     rowTokens: { ip: 0, device_id: 0 },
     quarantinedBodies: 0,
+    droppedAliases: droppedAliases ?? 0,
   };
   for (;;) {
+    const done = await inTransaction(pool, (client) => keyPlainAliasChunk(client, aliasKey, chunkSize));
+    if (done === 0) break;
+    await options.onChunk?.();
+  }
+  for (;;) {
     const done = await inTransaction(pool, (client) =>
-      rekeyVaultChunk(client, keys, sealer, target, chunkSize, report),
+      rekeyVaultChunk(client, keys, sealer, target, aliasKey, chunkSize, report),
     );
     if (done === 0) break;
     await options.onChunk?.();
@@ -147,7 +165,8 @@ async function rekeyEverything(
       reason: options.reason,
       outcome:
         `completed v${target.version}: ${report.vaultEntries} vault entries (${report.merged} merged), ` +
-        `${report.rowTokens.ip + report.rowTokens.device_id} row tokens, ${report.quarantinedBodies} quarantined bodies`,
+        `${report.rowTokens.ip + report.rowTokens.device_id} row tokens, ${report.quarantinedBodies} quarantined bodies, ` +
+        `${report.droppedAliases} aliases of a replaced root dropped`,
     }),
   );
   return report;
@@ -218,6 +237,7 @@ async function rekeyVaultChunk(
   keys: OpeningKeys,
   sealer: VaultSealer,
   target: KeySet,
+  aliasKey: VersionedKey,
   chunkSize: number,
   report: RotationReport,
 ): Promise<number> {
@@ -250,19 +270,20 @@ async function rekeyVaultChunk(
       moved.map((e) => e.forget_audit_id),
     ],
   );
-  // Old tokens (and tokens that already pointed at them) now point at the new ones.
-  const aliases = [rows.map((e) => e.field), rows.map((e) => e.token), moved.map((e) => e.token)];
+  // Tokens that pointed at the old ones now point at the new ones, and the old ones become aliases too.
+  const fields = rows.map((e) => e.field);
+  const newTokens = moved.map((e) => e.token);
   await client.query(
     `UPDATE pii_token_aliases a SET current_token = m.new_token
        FROM unnest($1::text[], $2::varchar[], $3::varchar[]) AS m(field, old_token, new_token)
       WHERE a.field = m.field AND a.current_token = m.old_token`,
-    aliases,
+    [fields, rows.map((e) => e.token), newTokens],
   );
   await client.query(
-    `INSERT INTO pii_token_aliases (field, token, current_token)
-     SELECT * FROM unnest($1::text[], $2::varchar[], $3::varchar[])
+    `INSERT INTO pii_token_aliases (field, token, current_token, alias_key_id)
+     SELECT *, $4 FROM unnest($1::text[], $2::varchar[], $3::varchar[])
      ON CONFLICT (field, token) DO UPDATE SET current_token = EXCLUDED.current_token`,
-    aliases,
+    [fields, rows.map((e) => aliasOf(aliasKey, e.token)), newTokens, aliasKey.id],
   );
   for (const field of ['ip', 'device_id'] as const) {
     const pairs = rows.flatMap((entry, i) => (entry.field === field ? [[entry.token, moved[i]!.token]] : []));
@@ -282,6 +303,23 @@ async function rekeyVaultChunk(
   );
   report.vaultEntries += rows.length;
   report.merged += rows.length - (inserted.rowCount ?? 0);
+  return rows.length;
+}
+
+/** Aliases written before 1.0 (migration 008) hold the plain old token: keyed now, so only this root follows them. */
+async function keyPlainAliasChunk(client: PoolClient, aliasKey: VersionedKey, chunkSize: number): Promise<number> {
+  const { rows } = await client.query<{ field: string; token: string }>(
+    `SELECT field, token FROM pii_token_aliases WHERE alias_key_id IS NULL
+      ORDER BY field, token LIMIT $1 FOR UPDATE SKIP LOCKED`,
+    [chunkSize],
+  );
+  if (rows.length === 0) return 0;
+  await client.query(
+    `UPDATE pii_token_aliases a SET token = k.keyed, alias_key_id = $4
+       FROM unnest($1::text[], $2::varchar[], $3::varchar[]) AS k(field, plain, keyed)
+      WHERE a.field = k.field AND a.token = k.plain`,
+    [rows.map((r) => r.field), rows.map((r) => r.token), rows.map((r) => aliasOf(aliasKey, r.token)), aliasKey.id],
+  );
   return rows.length;
 }
 

@@ -4,11 +4,12 @@ import { describe, it } from 'node:test';
 import { createHeldActivities } from '../../src/activities';
 import { canonicalIp } from '../../src/core/canonical-pii';
 import { createKeyring } from '../../src/core/keys';
-import { tokenize } from '../../src/core/mask';
+import { aliasOf, tokenize } from '../../src/core/mask';
 import { validateLoginMessage } from '../../src/core/validate-message';
 import { transformBatch } from '../../src/core/transform-batch';
 import { LOAD_SQL, loadParameters } from '../../src/db/load-statement';
 import { forget } from '../../src/pii/forget';
+import { NotFoundError } from '../../src/pii/lookup';
 import { claimKeyState, RootKeyMismatchError } from '../../src/pii/key-state';
 import { reveal } from '../../src/pii/reveal';
 import { rotate, rotateRoot } from '../../src/pii/rotate';
@@ -277,7 +278,11 @@ describe('PII recovery, erasure and rotation', () => {
     assert.notEqual((await rowOf(event.user_id)).masked_ip, v1Token, 'rotated since');
     const {
       results: [erased],
-    } = await forget(pipeline.deps.pool, { token: v1Token, actor: 'dpo', reason: 'erasure request 9' });
+    } = await forget(
+      pipeline.deps.pool,
+      { token: v1Token, actor: 'dpo', reason: 'erasure request 9' },
+      pipeline.keyring.tokenAlias,
+    );
     assert.deepEqual([erased!.status, erased!.token], ['erased', (await rowOf(event.user_id)).masked_ip]);
     const [gone] = await reveal(pipeline.deps.pool, await opening(), { token: v1Token, ...operator });
     assert.equal(gone!.status, 'forgotten');
@@ -459,5 +464,54 @@ describe('root rotation', () => {
       ],
       'the audit trail names the move for what it was, from its start to its end',
     );
+  });
+  it('leaves the replaced root nothing to follow: a dump holds none of its tokens nor aliases it keyed', async () => {
+    const pipeline = pipelineOf();
+    const { pool } = pipeline.deps;
+    const root = createKeyring(Buffer.from('a-new-root-secret-after-a-leak-0123456789', 'utf8'));
+    const opening = { ...(await loadOpeningKeys(pipeline.config)), keyring: root };
+    // A plain rotation first, under this root, so that it keyed aliases a replaced root could recompute.
+    const rotated = await rotate(pool, opening, { actor: 'ops', reason: 'yearly' });
+    const replacedToken = tokenize(root.keySet(rotated.fromVersion), 'ip', canonicalIp(events[5]!.ip).value);
+    const [found] = await reveal(pool, opening, { token: replacedToken, actor: 'alice', reason: 'before the move' });
+    assert.equal(found!.status, 'revealed', 'a keyed alias resolves under its own root');
+
+    const next = createKeyring(Buffer.from('and-another-root-after-the-second-leak-0123', 'utf8'));
+    const moved = await rotateRoot(pool, opening, next, { actor: 'ops', reason: 'root leaked again' });
+    assert.ok(moved.droppedAliases > 0, 'aliases only the replaced root keyed are gone');
+
+    // The holder of the replaced root computes every token and alias it could have made for every sample value.
+    const computable = new Set<string>();
+    for (const event of events) {
+      for (let version = 1; version <= rotated.toVersion; version++) {
+        for (const token of [
+          tokenize(root.keySet(version), 'ip', canonicalIp(event.ip).value),
+          tokenize(root.keySet(version), 'device_id', event.device_id),
+        ]) {
+          computable.add(token);
+          computable.add(aliasOf(root.tokenAlias, token));
+        }
+      }
+    }
+    const { rows } = await pool.query<{ text: string }>(
+      `SELECT row_to_json(t)::text AS text FROM user_logins t UNION ALL SELECT row_to_json(t)::text FROM pii_vault t
+       UNION ALL SELECT row_to_json(t)::text FROM pii_token_aliases t`,
+    );
+    const dump = rows.map((row) => row.text).join('\n');
+    assert.deepEqual(
+      [...computable].filter((value) => dump.includes(value.replace(/^v\d+:/, ''))),
+      [],
+      'the dump holds nothing the replaced root computes',
+    );
+    const nextOpening = { ...opening, keyring: next };
+    await assert.rejects(
+      reveal(pool, nextOpening, { token: replacedToken, actor: 'alice', reason: 'after' }),
+      NotFoundError,
+      'a token the replaced root had already replaced no longer resolves',
+    );
+    const rootToken = tokenize(root.keySet(rotated.toVersion), 'ip', canonicalIp(events[5]!.ip).value);
+    const [current] = await reveal(pool, nextOpening, { token: rootToken, actor: 'alice', reason: 'after' });
+    assert.equal(current?.status === 'revealed' && current.value, events[5]!.ip, "the replaced root's tokens do");
+    assert.equal((await piiStatus(pool)).plainAliases, 0);
   });
 });

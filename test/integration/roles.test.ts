@@ -6,6 +6,7 @@ import { canonicalValue } from '../../src/core/canonical-pii';
 import { tokenize } from '../../src/core/mask';
 import { sealVaultEntry, vaultSealer } from '../../src/core/vault';
 import { migrate } from '../../src/db/migrate';
+import { createPool } from '../../src/db/pool';
 import { reveal } from '../../src/pii/reveal';
 import { loadOpeningKeys } from '../../src/secrets';
 import { readBodies, SAMPLE_DATA_FILE } from '../../src/seed-messages';
@@ -19,7 +20,12 @@ import { createTestPipeline, type TestPipeline } from '../helpers/pipeline';
 describe('database roles', () => {
   const suffix = randomBytes(3).toString('hex');
   const password = randomBytes(12).toString('hex');
-  const roles = { owner: `t_owner_${suffix}`, worker: `t_worker_${suffix}`, operator: `t_operator_${suffix}` };
+  const roles = {
+    owner: `t_owner_${suffix}`,
+    worker: `t_worker_${suffix}`,
+    operator: `t_operator_${suffix}`,
+    analyst: `t_analyst_${suffix}`,
+  };
   const database = `t_roles_${suffix}`;
   const admin = new PgClient({ connectionString: process.env.DATABASE_URL });
   const urlAs = (role: string) =>
@@ -46,7 +52,10 @@ describe('database roles', () => {
     await admin.query(`CREATE ROLE ${roles.owner} LOGIN PASSWORD '${password}'`);
     await admin.query(`CREATE ROLE ${roles.worker} LOGIN PASSWORD '${password}' IN ROLE login_etl_worker`);
     await admin.query(`CREATE ROLE ${roles.operator} LOGIN PASSWORD '${password}' IN ROLE login_etl_operator`);
+    await admin.query(`CREATE ROLE ${roles.analyst} LOGIN PASSWORD '${password}' IN ROLE login_etl_analyst`);
     await admin.query(`CREATE DATABASE ${database} OWNER ${roles.owner}`);
+    // Some administrators let analysts make their own schemas.
+    await admin.query(`GRANT CREATE ON DATABASE ${database} TO ${roles.analyst}`);
   });
 
   after(async () => {
@@ -70,13 +79,41 @@ describe('database roles', () => {
     await assert.rejects(migrate(poolAs(roles.worker)), /run `npm run migrate` as the database owner/);
   });
 
-  it('the owner migrates; a worker drains the sample data with insert rights alone', async () => {
+  it('the owner migrates', async () => {
     assert.ok((await migrate(poolAs(roles.owner))).length > 0);
+  });
+
+  it('a worker drains the sample data with insert rights alone', async () => {
     pipeline = await createTestPipeline('roles', urlAs(roles.worker));
     await pipeline.startWorker();
     await pipeline.send(readBodies(SAMPLE_DATA_FILE));
     const summary = await pipeline.drain();
     assert.deepEqual([summary.loaded, summary.quarantined], [99, 1]);
+  });
+
+  it('an analyst cannot shadow an operator the pipeline uses, in public or in a schema named after a login', async () => {
+    const analyst = poolAs(roles.analyst);
+    const shadow = (schema: string) => `
+      CREATE FUNCTION ${schema}.shadow_eq(varchar, varchar) RETURNS boolean LANGUAGE plpgsql AS
+        $$ BEGIN RAISE EXCEPTION 'shadowed'; END $$;
+      CREATE OPERATOR ${schema}.= (LEFTARG = varchar, RIGHTARG = varchar, FUNCTION = ${schema}.shadow_eq)`;
+    await assert.rejects(analyst.query(shadow('public')), /permission denied for schema public/);
+    // The default search_path starts with "$user": a schema with the worker's login name comes before public.
+    await analyst.query(`CREATE SCHEMA ${roles.worker}`);
+    await analyst.query(shadow(roles.worker));
+    await analyst.query(`GRANT USAGE ON SCHEMA ${roles.worker} TO PUBLIC`);
+    const lookup = 'SELECT count(*) FROM user_logins WHERE message_id = ANY($1::varchar[])';
+    await assert.rejects(
+      poolAs(roles.worker).query(lookup, [['m']]),
+      /shadowed/,
+      'the shadow is real on the default path',
+    );
+    const pinned = createPool({ databaseUrl: urlAs(roles.worker) }, 1);
+    try {
+      await pinned.query(lookup, [['m']]);
+    } finally {
+      await pinned.end();
+    }
   });
 
   it('a worker cannot read vault values or the audit trail, nor alter them or the key state', async () => {
