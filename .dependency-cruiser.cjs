@@ -17,6 +17,7 @@ module.exports = {
         pathNot: [
           '^src/workflows/',
           '^src/core/failure-types[.]ts$',
+          '^src/core/refused-payload[.]ts$',
           '^src/metrics/index[.]ts$',
           '^node_modules/@temporalio/(workflow|common)/',
         ],

@@ -4,7 +4,14 @@ import type { Payload } from '@temporalio/common';
 import { z } from 'zod';
 import type { Logger } from '../log';
 import { createCodecAuth, UnauthenticatedError, type CodecAuthSettings } from './codec-auth';
-import { encodingOf, isEncrypted, keyIdOf, workflowIdOf, type EncryptionCodec } from './encryption-codec';
+import {
+  encodingOf,
+  isEncrypted,
+  keyIdOf,
+  PLAIN_ENCODINGS_ALLOWED,
+  workflowIdOf,
+  type EncryptionCodec,
+} from './encryption-codec';
 
 interface CodecLimits {
   maxBodyBytes: number;
@@ -67,9 +74,6 @@ class HttpError extends Error {
     super(message);
   }
 }
-
-/** Unencrypted payloads a decode lets through: a null (no value) carries nothing. Anything else is refused. */
-const PLAIN_ENCODINGS_ALLOWED = ['binary/null'];
 
 /**
  * `POST /decode` (and, when enabled, `/encode`), also under `/{namespace}/`, as the Temporal Web UI and CLI call

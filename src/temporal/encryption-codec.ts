@@ -4,6 +4,7 @@ import { temporal } from '@temporalio/proto';
 import { deflateRawSync, inflateRawSync } from 'node:zlib';
 import { open, seal } from '../core/aead';
 import type { VersionedKey } from '../core/keys';
+import { REFUSED_PAYLOAD } from '../core/refused-payload';
 
 const ENCRYPTED_ENCODING = 'binary/encrypted';
 export const KEY_ID_METADATA = 'encryption-key-id';
@@ -14,18 +15,29 @@ export const COMPRESSION_METADATA = 'encryption-compression';
  */
 export const WORKFLOW_ID_METADATA = 'encryption-workflow-id';
 
+const utf8 = (value: string) => Buffer.from(value, 'utf8');
+
+/** Unencrypted payloads that decode as themselves: a null (no value) carries nothing. */
+export const PLAIN_ENCODINGS_ALLOWED = ['binary/null'];
+
+/** Every other unencrypted payload decodes as this (core/refused-payload.ts). */
+const REFUSED: Payload = {
+  metadata: { [METADATA_ENCODING_KEY]: utf8('json/plain') },
+  data: utf8(JSON.stringify(REFUSED_PAYLOAD)),
+};
+
 /** Smaller payloads are not worth compressing. */
 const COMPRESS_FROM_BYTES = 1024;
 
 /** What one decode call may inflate to in all: far above any payload of the pipeline's, far below a bomb's. */
 const DEFAULT_DECODE_BUDGET_BYTES = 64 * 1024 * 1024;
 
-const utf8 = (value: string) => Buffer.from(value, 'utf8');
-
 /**
  * Encrypts each whole payload (metadata and data) with AES-256-GCM, so Temporal's history holds no message
  * content in clear; the key id rides in the payload's metadata. It encodes with one key and opens only what names
- * that key or one of the earlier keys it was given (the codec keys of roots replaced by `pii rotate-root`).
+ * that key or one of the earlier keys it was given (the codec keys of roots replaced by `pii rotate-root`). An
+ * unencrypted payload, which anyone who may call Temporal's API can write, decodes as a refusal marker (a throw would
+ * fail the workflow task on every retry, stalling the drain).
  */
 export class EncryptionCodec implements PayloadCodec {
   private readonly decodeKeys: ReadonlyMap<string, VersionedKey>;
@@ -73,7 +85,8 @@ export class EncryptionCodec implements PayloadCodec {
     return Promise.resolve().then(() => {
       let left = budgetBytes;
       return payloads.map((payload) => {
-        if (!isEncrypted(payload)) return payload;
+        if (!isEncrypted(payload))
+          return PLAIN_ENCODINGS_ALLOWED.includes(encodingOf(payload) ?? '') ? payload : REFUSED;
         const keyId = keyIdOf(payload);
         const key = this.decodeKeys.get(keyId);
         if (!key) {

@@ -7,6 +7,7 @@ import {
   setHandler,
 } from '@temporalio/workflow';
 import { FAILURE_TYPES } from '../core/failure-types';
+import { isRefusedPayload } from '../core/refused-payload';
 import {
   resolveDrainOptions,
   statsSentence,
@@ -72,6 +73,12 @@ export async function drainQueue(input: DrainInput = {}): Promise<DrainStats> {
 
 /** Bad options fail the workflow at once; thrown as a plain error they would retry its first task forever. */
 function validOptions(input: DrainInput): DrainOptions {
+  if (isRefusedPayload(input)) {
+    throw ApplicationFailure.nonRetryable(
+      'the drain input came unencrypted and was refused: start drains with npm run start-workflow or schedule',
+      FAILURE_TYPES.invalidDrainOptions,
+    );
+  }
   try {
     return resolveDrainOptions(input.options);
   } catch (error) {

@@ -1,7 +1,15 @@
-import { condition, isCancellation, metricMeter, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
+import {
+  condition,
+  isCancellation,
+  log,
+  metricMeter,
+  upsertSearchAttributes,
+  workflowInfo,
+} from '@temporalio/workflow';
 import type { DeleteBatchResult } from '../activities/delete-batch';
 import type { LoadBatchResult } from '../activities/load-batch';
 import type { HeldBatchRef } from '../activities/receive-batch';
+import { isRefusedPayload } from '../core/refused-payload';
 import type { CommittedByBatch } from '../db/committed-by-batch';
 import { PIPELINE_METRICS } from '../metrics';
 import type { QueueDepth } from '../sqs';
@@ -148,16 +156,29 @@ export class DrainRun {
     this.publish();
   }
 
-  /** Mask, load and delete on the worker that holds the batch; a batch lost with its worker is counted, not thrown. */
+  /**
+   * Mask, load and delete on the worker that holds the batch; a batch lost with its worker is counted, not thrown.
+   * A result that came unencrypted (completed by hand, core/refused-payload.ts) is not the activity's: the load's is
+   * replaced by what Postgres has committed for the batch, and the delete, which deletes only what is committed,
+   * goes on as usual.
+   */
   private async runSteps(batch: number, held: HeldBatchRef): Promise<void> {
     const steps = heldBatchSteps(batch, held.taskQueue);
     let loading = false;
     try {
       await steps.maskHeldBatch(held.id);
       loading = true;
-      this.countLoad(await steps.loadHeldBatch(held.id));
+      const load = await steps.loadHeldBatch(held.id);
       loading = false;
-      this.countRemoval(await steps.deleteHeldBatch(held.id));
+      if (isRefusedPayload(load)) {
+        log.warn('a load result came unencrypted and was refused: counting what Postgres committed', { batch });
+        this.countLoad(await sharedActivities(batch, this.options).settleLostBatch(held.id));
+      } else {
+        this.countLoad(load);
+      }
+      const removal = await steps.deleteHeldBatch(held.id);
+      if (isRefusedPayload(removal)) log.warn('a delete result came unencrypted and was refused', { batch });
+      else this.countRemoval(removal);
     } catch (error) {
       if (!isBatchLost(error)) throw error;
       // Its messages come back when their lease runs out; what its load committed counts here, not as duplicates.

@@ -350,7 +350,7 @@ export const SCENARIOS: Scenario[] = [
     fault:
       'while the load of one batch is held by a slow insert (20 s), an operator completes it through the Temporal CLI (`temporal activity complete`) with a made-up result claiming every message loaded',
     behaviour:
-      'the drain moves on to the delete, which checks Postgres first: nothing of that batch is committed yet, so nothing is deleted (counted as uncommitted); the real load commits later, and the messages, received again once their lease ends, are found loaded (duplicates) and deleted',
+      'the result came unencrypted, so the worker refuses it: the drain counts what Postgres has committed for the batch (nothing yet) and moves on to the delete, which checks Postgres first and deletes nothing (counted as uncommitted); the real load commits later, and the messages, received again once their lease ends, are found loaded (duplicates) and deleted',
     drainOptions: { visibilityTimeoutSeconds: 10 },
     setup: slowInsert(20),
     extraBodies: slowEvent,

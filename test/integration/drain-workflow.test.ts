@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import { Context } from '@temporalio/activity';
-import { ApplicationFailure, WorkflowFailedError, type Client, type WorkflowHandle } from '@temporalio/client';
+import { ApplicationFailure, Client, WorkflowFailedError, type WorkflowHandle } from '@temporalio/client';
 import { NativeConnection, Worker } from '@temporalio/worker';
 import type { HeldActivities, SharedActivities } from '../../src/activities';
 import { loadConfig } from '../../src/config';
@@ -169,7 +169,7 @@ describe('drainQueue with stub activities', () => {
   }
 
   /** A worker of its own task queue with the stub's activities, and a drain started on it. */
-  async function startDrain(queue: StubQueue, options: Partial<DrainOptions>) {
+  async function startDrain(queue: StubQueue, options: Partial<DrainOptions>, via: Client = client) {
     const taskQueue = `stub-${randomBytes(4).toString('hex')}`;
     queue.taskQueue = taskQueue;
     const worker = await Worker.create({
@@ -181,7 +181,7 @@ describe('drainQueue with stub activities', () => {
     });
     running.push(worker);
     workers.push(worker.run());
-    return client.workflow.start(drainQueue, {
+    return via.workflow.start(drainQueue, {
       taskQueue,
       workflowId: `drain-${taskQueue}`,
       args: [{ options: { emptyGraceSeconds: 1, emptyConfirmSeconds: 1, visibilityTimeoutSeconds: 10, ...options } }],
@@ -215,6 +215,37 @@ describe('drainQueue with stub activities', () => {
       [40, 30, 30, 1, 4],
     );
     assert.ok(!queue.started.includes('batch-2.settle'), 'nothing to settle: it was lost before its load');
+  });
+
+  /** A client without the codec: what anyone who may call Temporal's API can send. */
+  const plainClient = () => new Client({ connection: client.connection, namespace: client.options.namespace });
+
+  it('refuses a load result completed by hand unencrypted: counts what Postgres committed, and deletes as usual', async () => {
+    const queue = new StubQueue();
+    queue.add(20);
+    queue.committedByLostBatch = { loaded: 0, quarantined: 0 };
+    const held = holdLoad(queue, 'batch-1.load');
+    const handle = await startDrain(queue, { batchSize: 10, concurrency: 1 });
+    await held.reached;
+    await plainClient().activity.complete(
+      { workflowId: handle.workflowId, activityId: 'batch-1.load' },
+      { loaded: 999, quarantined: 0, duplicates: 0, rejected: 0 },
+    );
+    held.open();
+    const stats = await handle.result();
+    assert.ok(queue.started.includes('batch-1.settle'), 'Postgres was asked instead');
+    assert.deepEqual([stats.received, stats.loaded, stats.deleted], [20, 10, 20], 'the forged 999 counts nowhere');
+    await assertReplays(handle.workflowId);
+  });
+
+  it('fails a drain whose input came unencrypted, at once and with a reason', async () => {
+    const started = await startDrain(new StubQueue(), {}, plainClient());
+    await assert.rejects(client.workflow.getHandle(started.workflowId).result(), (error: unknown) => {
+      assert.ok(error instanceof WorkflowFailedError && error.cause instanceof ApplicationFailure);
+      assert.equal(error.cause.type, FAILURE_TYPES.invalidDrainOptions);
+      assert.match(error.cause.message, /came unencrypted and was refused/);
+      return true;
+    });
   });
 
   it('settles a batch lost during its load by what the load committed, so its messages are not counted twice', async () => {

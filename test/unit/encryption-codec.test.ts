@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { defaultPayloadConverter } from '@temporalio/common';
 import { createKeyring } from '../../src/core/keys';
+import { isRefusedPayload, REFUSED_PAYLOAD } from '../../src/core/refused-payload';
 import { createPayloadCodec } from '../../src/temporal/data-converter';
 import {
   COMPRESSION_METADATA,
@@ -85,8 +86,14 @@ describe('EncryptionCodec', () => {
     assert.equal(small!.metadata![COMPRESSION_METADATA], undefined, 'a small payload is not worth it');
   });
 
-  it('passes through payloads that were never encrypted', async () => {
-    const plain = defaultPayloadConverter.toPayload('hello');
-    assert.deepEqual(await new EncryptionCodec(keys.temporalCodec).decode([plain]), [plain]);
+  it('decodes an unencrypted payload as a refusal, never as its content; a null passes', async () => {
+    const codec = new EncryptionCodec(keys.temporalCodec);
+    const forged = defaultPayloadConverter.toPayload({ loaded: 100, quarantined: 0 });
+    const [refused] = await codec.decode([forged]);
+    const value: unknown = defaultPayloadConverter.fromPayload(refused!);
+    assert.ok(isRefusedPayload(value));
+    assert.deepEqual(value, REFUSED_PAYLOAD);
+    const none = defaultPayloadConverter.toPayload(undefined);
+    assert.deepEqual(await codec.decode([none]), [none]);
   });
 });
