@@ -197,7 +197,7 @@ export const SETTINGS = z.object({
     }),
   CODEC_AUTH_TOKEN: optional(z.string().min(16, 'must be at least 16 characters')).meta({
     description:
-      "a static bearer token (16+ characters) for the Temporal CLI (`--codec-auth 'Bearer …'`); with it or `CODEC_JWKS_URL`, every call needs `Authorization: Bearer …`; without either the codec server only listens on loopback",
+      "a static bearer token (16+ characters) for the Temporal CLI (give the CLI `TEMPORAL_CODEC_AUTH='Bearer …'` in its environment, never `--codec-auth` on its command line, where `ps` shows it); with it or `CODEC_JWKS_URL`, every call needs `Authorization: Bearer …`; without either the codec server only listens on loopback",
   }),
   CODEC_JWKS_URL: optional(
     urlWithProtocol(['https', 'http']).refine(
@@ -213,6 +213,26 @@ export const SETTINGS = z.object({
   }),
   CODEC_JWT_AUDIENCE: optional(z.string()).meta({
     description: 'the audience an OIDC token must name (with `CODEC_JWKS_URL`)',
+  }),
+  CODEC_JWT_REQUIRED_CLAIM: optional(
+    z
+      .string()
+      .regex(/^[^=\s]+=\S+$/, 'must be NAME=VALUE, e.g. groups=temporal-decoders')
+      .transform((value) => {
+        const at = value.indexOf('=');
+        return { name: value.slice(0, at), value: value.slice(at + 1) };
+      }),
+  ).meta({
+    description:
+      'a claim an OIDC token must carry to decode, `NAME=VALUE` (e.g. `groups=temporal-decoders`: the claim is the value or a list holding it), so not every user of the audience may decode',
+  }),
+  CODEC_TLS_CERT_FILE: optional(z.string()).meta({
+    description: 'a PEM certificate (chain) the codec server serves https with, together with `CODEC_TLS_KEY_FILE`',
+  }),
+  CODEC_TLS_KEY_FILE: optional(z.string()).meta({ description: 'the private key of `CODEC_TLS_CERT_FILE` (PEM)' }),
+  CODEC_PLAINTEXT_BEYOND_LOOPBACK: boolean().default(false).meta({
+    description:
+      '`true` lets the codec server listen beyond loopback without TLS, for a TLS-terminating proxy or mesh in front of it; otherwise a non-loopback `CODEC_SERVER_HOST` needs `CODEC_TLS_CERT_FILE`',
   }),
   // The codec server's only key (npm run pii -- export-codec-key), so it never holds the root.
   CODEC_KEY_FILE: optional(z.string()).meta({
@@ -309,6 +329,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     throw new ConfigError(
       'invalid setting TEMPORAL_TLS_CLIENT_CERT_PATH: set it and TEMPORAL_TLS_CLIENT_KEY_PATH together (mTLS)',
     );
+  }
+  if ((parsed.CODEC_TLS_CERT_FILE === undefined) !== (parsed.CODEC_TLS_KEY_FILE === undefined)) {
+    throw new ConfigError('invalid setting CODEC_TLS_CERT_FILE: set it and CODEC_TLS_KEY_FILE together');
+  }
+  if (parsed.CODEC_JWT_REQUIRED_CLAIM && !parsed.CODEC_JWKS_URL) {
+    throw new ConfigError('invalid setting CODEC_JWT_REQUIRED_CLAIM: it applies to OIDC tokens; set CODEC_JWKS_URL');
   }
   if (parsed.CODEC_JWKS_URL && !(parsed.CODEC_JWT_ISSUER && parsed.CODEC_JWT_AUDIENCE)) {
     throw new ConfigError(

@@ -1,4 +1,5 @@
-import { ConfigError, loadConfig, type Config } from '../config';
+import { readFileSync } from 'node:fs';
+import { ConfigError, isLoopbackHost, loadConfig, type Config } from '../config';
 import { codecKeyFromBytes, type VersionedKey } from '../core/keys';
 import { createLogger } from '../log';
 import { loadCodecKeyBytes, loadPreviousCodecKeys } from '../secrets';
@@ -8,8 +9,6 @@ import { EncryptionCodec } from '../temporal/encryption-codec';
 import { helpAsked, runMain, untilStopSignal } from './run-main';
 
 const log = createLogger('codec-server');
-
-const LOOPBACK_HOSTS = ['127.0.0.1', '::1', 'localhost'];
 
 /**
  * The codec key alone (CODEC_KEY_FILE or CODEC_KMS_WRAPPED_KEY), wherever it runs: the codec server never holds the
@@ -22,6 +21,22 @@ async function loadCodecKey(config: Config): Promise<VersionedKey> {
     'no codec key: set CODEC_KEY_FILE or CODEC_KMS_WRAPPED_KEY (npm run pii -- export-codec-key, where the root ' +
       'key is); the codec server never holds the root',
   );
+}
+
+/**
+ * Beyond loopback (a literal address decides), callers must authenticate, and their tokens and the payloads travel
+ * over TLS: the server's own, or a proxy's in front of it when the operator says so.
+ */
+function checkExposure(config: Config, authOn: boolean, tlsOn: boolean): void {
+  if (isLoopbackHost(config.CODEC_SERVER_HOST)) return;
+  const reachable = `invalid setting CODEC_SERVER_HOST: ${config.CODEC_SERVER_HOST} is reachable from other machines`;
+  if (!authOn) throw new ConfigError(`${reachable}; set CODEC_AUTH_TOKEN or CODEC_JWKS_URL first`);
+  if (!tlsOn && !config.CODEC_PLAINTEXT_BEYOND_LOOPBACK) {
+    throw new ConfigError(
+      `${reachable} and tokens would cross the network in clear; set CODEC_TLS_CERT_FILE and CODEC_TLS_KEY_FILE, ` +
+        'or CODEC_PLAINTEXT_BEYOND_LOOPBACK=true behind a TLS-terminating proxy',
+    );
+  }
 }
 
 /** `npm run codec-server`: decodes the pipeline's payloads for the Temporal Web UI and CLI of an operator. */
@@ -39,13 +54,12 @@ runMain(async () => {
     jwksUrl: config.CODEC_JWKS_URL,
     issuer: config.CODEC_JWT_ISSUER,
     audience: config.CODEC_JWT_AUDIENCE,
+    requiredClaim: config.CODEC_JWT_REQUIRED_CLAIM,
   };
-  if (!authIsOn(auth) && !LOOPBACK_HOSTS.includes(config.CODEC_SERVER_HOST)) {
-    throw new ConfigError(
-      `invalid setting CODEC_SERVER_HOST: ${config.CODEC_SERVER_HOST} is reachable from other machines; ` +
-        'set CODEC_AUTH_TOKEN or CODEC_JWKS_URL first',
-    );
-  }
+  const tls = config.CODEC_TLS_CERT_FILE
+    ? { cert: readFileSync(config.CODEC_TLS_CERT_FILE), key: readFileSync(config.CODEC_TLS_KEY_FILE!) }
+    : undefined;
+  checkExposure(config, authIsOn(auth), tls !== undefined);
   const server = await startCodecServer({
     codec: new EncryptionCodec(await loadCodecKey(config), loadPreviousCodecKeys(config)),
     allowedOrigins: config.CODEC_CORS_ORIGINS,
@@ -53,6 +67,7 @@ runMain(async () => {
     encodeEnabled: config.CODEC_ENABLE_ENCODE,
     host: config.CODEC_SERVER_HOST,
     port: config.CODEC_SERVER_PORT,
+    tls,
     log,
   });
   log.info(`codec server at ${server.url}`, {
@@ -61,6 +76,7 @@ runMain(async () => {
       [config.CODEC_AUTH_TOKEN && 'bearer token', config.CODEC_JWKS_URL && 'OIDC (JWKS)'].filter(Boolean).join(', ') ||
       'none',
     encode: config.CODEC_ENABLE_ENCODE ? 'on' : 'off',
+    tls: tls ? 'on' : 'off',
   });
   await untilStopSignal();
   await server.stop();

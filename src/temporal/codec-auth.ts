@@ -11,6 +11,8 @@ export interface CodecAuthSettings {
   jwksUrl?: string;
   issuer?: string;
   audience?: string;
+  /** A claim an OIDC token must carry to decode (a group or role), as the claim's name and one of its values. */
+  requiredClaim?: { name: string; value: string };
 }
 
 /** Who called: the token's subject (and e-mail when it has one), `static-token`, or `anonymous` with auth off. */
@@ -56,6 +58,10 @@ export function createCodecAuth(settings: CodecAuthSettings): Authenticate {
         maxTokenAge: MAX_TOKEN_LIFETIME_SECONDS,
       });
       if (!payload.sub) throw new UnauthenticatedError('the token names no subject');
+      const required = settings.requiredClaim;
+      if (required && !claimHolds(payload[required.name], required.value)) {
+        throw new UnauthenticatedError(`the token's ${required.name} claim does not grant decoding`);
+      }
       if (payload.exp! - payload.iat! > MAX_TOKEN_LIFETIME_SECONDS) {
         throw new UnauthenticatedError('the token is valid for longer than a day');
       }
@@ -67,3 +73,7 @@ export function createCodecAuth(settings: CodecAuthSettings): Authenticate {
     }
   };
 }
+
+/** A claim that is the value, or a list (groups, roles) that holds it. */
+const claimHolds = (claim: unknown, value: string): boolean =>
+  claim === value || (Array.isArray(claim) && claim.includes(value));

@@ -1,4 +1,5 @@
-import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import { createServer, type IncomingMessage, type RequestListener, type ServerResponse } from 'node:http';
+import { createServer as createTlsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import type { Payload } from '@temporalio/common';
 import { z } from 'zod';
@@ -37,6 +38,8 @@ export interface CodecServerOptions {
   encodeEnabled: boolean;
   host: string;
   port: number;
+  /** Serve https with this certificate and key (PEM); unset, plain http. */
+  tls?: { cert: Buffer; key: Buffer };
   log: Logger;
   limits?: Partial<CodecLimits>;
 }
@@ -138,7 +141,7 @@ export async function startCodecServer(options: CodecServerOptions): Promise<Run
     return 200;
   };
 
-  const server = createServer((request, response) => {
+  const listener: RequestListener = (request, response) => {
     handle(request, response).then(
       (status) => options.log.debug('codec request', { method: request.method, path: request.url, status }),
       (error: unknown) => {
@@ -149,14 +152,15 @@ export async function startCodecServer(options: CodecServerOptions): Promise<Run
         response.end(`${message}\n`);
       },
     );
-  });
+  };
+  const server = options.tls ? createTlsServer(options.tls, listener) : createServer(listener);
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(options.port, options.host, () => resolve());
   });
   const { port } = server.address() as AddressInfo;
   return {
-    url: `http://${options.host === '0.0.0.0' ? 'localhost' : options.host}:${port}`,
+    url: `${options.tls ? 'https' : 'http'}://${options.host === '0.0.0.0' ? 'localhost' : options.host}:${port}`,
     stop: () =>
       new Promise<void>((resolve) => {
         server.closeAllConnections();

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
+import { request as httpsRequest } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -18,6 +19,7 @@ import { historyEvents, payloadsIn } from '../../tools/history';
 import { usePipeline } from '../helpers/pipeline';
 import { runCommand, startCommand } from '../helpers/commands';
 import { TEST_ENV } from '../helpers/test-env';
+import { makeCertificates } from '../helpers/tls-proxy';
 
 const keyring = createKeyring(Buffer.alloc(32, 11));
 /** A root `pii rotate-root` replaced: the codec server keeps its codec key to decode older histories. */
@@ -27,6 +29,7 @@ const TOKEN = 'operator-token-0123456789';
 const UI_ORIGIN = 'http://localhost:8233';
 const ISSUER = 'https://idp.example';
 const AUDIENCE = 'temporal-ui';
+const DECODERS = 'temporal-decoders';
 
 const toJson = (payload: Payload) => ({
   metadata: Object.fromEntries(
@@ -58,6 +61,7 @@ describe('codec server', () => {
         jwksUrl: `http://127.0.0.1:${(jwks.address() as AddressInfo).port}/jwks.json`,
         issuer: ISSUER,
         audience: AUDIENCE,
+        requiredClaim: { name: 'groups', value: DECODERS },
       },
       encodeEnabled: true,
       host: '127.0.0.1',
@@ -76,8 +80,11 @@ describe('codec server', () => {
       headers: { 'Content-Type': 'application/json', Authorization: `Bearer ${TOKEN}`, ...headers },
       body: JSON.stringify(body),
     });
-  const jwt = (claims: { sub?: string; aud?: string; expiresIn?: string }, key: KeyLike = signingKey) => {
-    const token = new SignJWT({ email: 'alice@example.com' })
+  const jwt = (
+    claims: { sub?: string; aud?: string; expiresIn?: string; groups?: string[] },
+    key: KeyLike = signingKey,
+  ) => {
+    const token = new SignJWT({ email: 'alice@example.com', groups: claims.groups ?? ['staff', DECODERS] })
       .setProtectedHeader({ alg: 'ES256', kid: 'k1' })
       .setIssuer(ISSUER)
       .setAudience(claims.aud ?? AUDIENCE)
@@ -124,7 +131,7 @@ describe('codec server', () => {
     assert.match(line, /count=2/);
   });
 
-  it('refuses a token that another key signed, that expired or never does, that is for another audience or names no one', async () => {
+  it('refuses a token that another key signed, that expired or never does, that is for another audience, names no one or lacks the group', async () => {
     const body = { payloads: [await encrypted(1)] };
     const { privateKey: stranger } = await generateKeyPair('ES256');
     const refused = [
@@ -133,6 +140,7 @@ describe('codec server', () => {
       await jwt({ sub: 'alice', expiresIn: 'never' }),
       await jwt({ sub: 'alice', expiresIn: '3650d' }),
       await jwt({ sub: 'alice', aud: 'another-app' }),
+      await jwt({ sub: 'bob', groups: ['staff'] }),
       await jwt({}),
       'not-a-jwt',
     ];
@@ -236,6 +244,54 @@ describe('codec server', () => {
       child.kill('SIGTERM');
       rmSync(dir, { recursive: true, force: true });
     }
+  });
+
+  it('serves https with its certificate; beyond loopback it wants a token and TLS, or a proxy said to terminate it', async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'codec-tls-'));
+    try {
+      const certificates = makeCertificates(dir);
+      const tlsServer = await startCodecServer({
+        codec,
+        allowedOrigins: [],
+        auth: { staticToken: TOKEN },
+        encodeEnabled: false,
+        host: '127.0.0.1',
+        port: await freePort(),
+        tls: { cert: readFileSync(certificates.serverCert), key: readFileSync(certificates.serverKey) },
+        log: createLogger('codec-test', () => undefined),
+      });
+      try {
+        assert.match(tlsServer.url, /^https:/);
+        const body = JSON.stringify({ payloads: [await encrypted({ batchId: 'b-tls' })] });
+        const status = await new Promise<number>((resolve, reject) => {
+          const request = httpsRequest(
+            `${tlsServer.url}/decode`,
+            { method: 'POST', ca: readFileSync(certificates.caCert), headers: { Authorization: `Bearer ${TOKEN}` } },
+            (response) => {
+              response.resume();
+              resolve(response.statusCode ?? 0);
+            },
+          );
+          request.on('error', reject);
+          request.end(body);
+        });
+        assert.equal(status, 200);
+      } finally {
+        await tlsServer.stop();
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+    const exposed = { ...process.env, CODEC_SERVER_HOST: '0.0.0.0', CODEC_AUTH_TOKEN: TOKEN };
+    const inClear = await runCommand('src/cli/codec-server.ts', [], exposed);
+    assert.notEqual(inClear.code, 0);
+    assert.match(inClear.stderr, /tokens would cross the network in clear; set CODEC_TLS_CERT_FILE/);
+    const named = await runCommand('src/cli/codec-server.ts', [], {
+      ...process.env,
+      CODEC_SERVER_HOST: '127.example.com',
+      CODEC_AUTH_TOKEN: undefined,
+    });
+    assert.match(named.stderr, /127.example.com is reachable from other machines; set CODEC_AUTH_TOKEN/);
   });
 
   it('is the codec endpoint of the local stack Web UI, with /encode off', async () => {
