@@ -47,7 +47,7 @@ import { eventsPerRun, memoryChart, sampleMemory } from './memory';
 import type { ModeRun } from './modes';
 
 const log = createLogger('bench');
-const ROOT_SECRET = 'bench-root-secret-bench-root-secret-bench';
+const ROOT_SECRET = 'b24195fb07c37aadbba95d706eafd264b795f385ad00316f166a34c239e9a7b2';
 const MODES = ['ceiling', 'direct', 'temporal', 'naive'] as const;
 type Mode = (typeof MODES)[number];
 const EventType = temporal.api.enums.v1.EventType;

@@ -151,7 +151,7 @@ export const SETTINGS = z.object({
   }),
   PII_HMAC_KEY: optional(z.string().min(32, 'must be at least 32 characters (use e.g. `openssl rand -hex 32`)')).meta({
     description:
-      'the root secret every PII key is derived from (at least 32 characters, e.g. `openssl rand -hex 32`); with none of the three root settings: a development key in `.data/dev-pii-key` for the local stack only (Postgres and SQS on this machine, `NODE_ENV` not `production`), or with `LOGIN_ETL_DEV_KEYS=true`; anywhere else a one-line error, and no file is written',
+      'the root secret every PII key is derived from (at least 32 characters, e.g. `openssl rand -hex 32`; one that looks typed by hand — repeats, runs, few kinds of characters — is refused); with none of the three root settings: a development key in `.data/dev-pii-key` for the local stack only (Postgres and SQS on this machine, `NODE_ENV` not `production`), or with `LOGIN_ETL_DEV_KEYS=true`; anywhere else a one-line error, and no file is written',
   }),
   PII_KEY_FILE: optional(z.string()).meta({
     description: 'instead of `PII_HMAC_KEY`: a file holding the root secret (e.g. a mounted secret)',

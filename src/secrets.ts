@@ -4,6 +4,7 @@ import path from 'node:path';
 import { DecryptCommand, EncryptCommand, GenerateDataKeyCommand, KMSClient } from '@aws-sdk/client-kms';
 import { awsClientSettings } from './aws';
 import { ConfigError, type Config } from './config';
+import { MIN_ROOT_STRENGTH_BITS, rootStrengthBits } from './core/root-strength';
 import { codecKeyFromBytes, createKeyring, type Keyring, type VersionedKey } from './core/keys';
 import {
   generateOperatorKeyPair,
@@ -62,8 +63,10 @@ export async function loadKeyring(config: KeyringSettings): Promise<Keyring> {
   if (config.PII_KMS_WRAPPED_KEY) {
     return createKeyring(await unwrap(config, config.PII_KMS_WRAPPED_KEY, 'pii-root-key', 'PII_KMS_WRAPPED_KEY'));
   }
-  if (config.PII_HMAC_KEY) return createKeyring(Buffer.from(config.PII_HMAC_KEY, 'utf8'));
-  if (config.PII_KEY_FILE) return createKeyring(Buffer.from(readFileSync(config.PII_KEY_FILE, 'utf8').trim(), 'utf8'));
+  if (config.PII_HMAC_KEY) return passphraseKeyring(config.PII_HMAC_KEY, 'PII_HMAC_KEY');
+  if (config.PII_KEY_FILE) {
+    return passphraseKeyring(readFileSync(config.PII_KEY_FILE, 'utf8').trim(), 'PII_KEY_FILE');
+  }
   if (!developmentKeysAllowed(config)) {
     throw new ConfigError(
       `no PII root key: set PII_HMAC_KEY, PII_KEY_FILE or PII_KMS_WRAPPED_KEY (${WHY_NOT_DEVELOPMENT})`,
@@ -74,6 +77,18 @@ export async function loadKeyring(config: KeyringSettings): Promise<Keyring> {
   return createKeyring(
     Buffer.from(readOrCreateDevFile(file, () => randomBytes(32).toString('hex') + '\n').trim(), 'utf8'),
   );
+}
+
+/** A root given as text: refused when it looks typed by hand (core/root-strength.ts), never echoed. */
+function passphraseKeyring(secret: string, setting: 'PII_HMAC_KEY' | 'PII_KEY_FILE'): Keyring {
+  const bits = rootStrengthBits(secret);
+  if (bits < MIN_ROOT_STRENGTH_BITS) {
+    throw new ConfigError(
+      `invalid setting ${setting}: the root looks guessable (about ${bits} bits by a rough count of its repeats, ` +
+        `runs and kinds of characters; ${MIN_ROOT_STRENGTH_BITS} needed): make one with \`openssl rand -hex 32\``,
+    );
+  }
+  return createKeyring(Buffer.from(secret, 'utf8'));
 }
 
 export type OperatorKeySettings = Pick<

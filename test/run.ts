@@ -14,7 +14,8 @@ import { TEST_ENV } from './helpers/test-env';
 
 const log = createLogger('test');
 
-const TEST_ROOT_SECRET = 'test-root-secret-test-root-secret-0123456789';
+// Fixed, so a failed run can be looked into with the same root; random, as roots must be (openssl rand -hex 32).
+const TEST_ROOT_SECRET = '85f4e2a7b9c0f93531dbb204b015f632c89e9a6d296e8742ec8e0915cf96402f';
 
 /**
  * A test that hangs fails after this, and its file's process ends (force exit) once its tests are done, so a

@@ -34,7 +34,7 @@ import { allHistoryText } from '../../tools/history';
 import { expectedOutcome, verify, type Outcome } from './verify';
 
 const log = createLogger('faults');
-const ROOT_SECRET = 'fault-suite-root-secret-fault-suite-root-secret';
+const ROOT_SECRET = '0d81c6dff0b4c979ba64c2baa6f645470c75168db03d0ced8ba8c26b4155843c';
 
 interface Result {
   scenario: Scenario;

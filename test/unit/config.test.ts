@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -7,7 +8,8 @@ import { awsClientSettings } from '../../src/aws';
 import { ConfigError, isLoopbackUrl, loadConfig, localDatabaseUrl } from '../../src/config';
 import { createKeyring } from '../../src/core/keys';
 import { temporalConnectionOptions } from '../../src/temporal/connection-options';
-import { developmentKeysAllowed, loadPreviousCodecKeys } from '../../src/secrets';
+import { developmentKeysAllowed, loadKeyring, loadPreviousCodecKeys } from '../../src/secrets';
+import { MIN_ROOT_STRENGTH_BITS, rootStrengthBits } from '../../src/core/root-strength';
 import { resolveDrainOptions } from '../../src/workflows/drain-options';
 
 describe('loadConfig', () => {
@@ -118,6 +120,41 @@ describe('codec keys of replaced roots', () => {
       /CODEC_PREVIOUS_KEY_FILE: cannot read .*missing \(ENOENT\)/,
     );
     rmSync(dir, { recursive: true });
+  });
+});
+
+describe('passphrase roots', () => {
+  it('are refused when they look typed by hand, with the way to make one, and never echoed', async () => {
+    for (const weak of [
+      'k'.repeat(40),
+      'passwordpasswordpasswordpassword',
+      'abcdefghijklmnopqrstuvwxyz0123456789',
+      'test-root-secret-test-root-secret-0123456789',
+    ]) {
+      await assert.rejects(loadKeyring(loadConfig({ PII_HMAC_KEY: weak })), (error: Error) => {
+        assert.ok(error instanceof ConfigError);
+        assert.match(error.message, /^invalid setting PII_HMAC_KEY: the root looks guessable .*`openssl rand -hex 32`/);
+        assert.ok(!error.message.includes(weak));
+        return true;
+      });
+    }
+    const dir = mkdtempSync(path.join(tmpdir(), 'root-'));
+    try {
+      const file = path.join(dir, 'root');
+      writeFileSync(file, 'secret-secret-secret-secret-secret-1234\n');
+      await assert.rejects(
+        loadKeyring(loadConfig({ PII_KEY_FILE: file })),
+        /^ConfigError: invalid setting PII_KEY_FILE/,
+      );
+      writeFileSync(file, `${randomBytes(32).toString('hex')}\n`);
+      assert.ok(await loadKeyring(loadConfig({ PII_KEY_FILE: file })));
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+    for (const strong of [randomBytes(32).toString('hex'), randomBytes(32).toString('base64')]) {
+      assert.ok(rootStrengthBits(strong) >= MIN_ROOT_STRENGTH_BITS);
+      assert.ok(await loadKeyring(loadConfig({ PII_HMAC_KEY: strong })));
+    }
   });
 });
 
