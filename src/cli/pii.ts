@@ -18,9 +18,11 @@ import { printable, printableJson } from './terminal-text';
 const USAGE = `usage: npm run pii -- <command> [options]
   reveal  (--token T [--field ip|device_id] | --message-id M [--field ip|device_id]) --reason "…" [--actor NAME] [--json]
           prints the value behind a token; writes an audit row first
-  forget  (--token T [--field ip|device_id] | --message-id M [--field ip|device_id]) --reason "…" [--actor NAME] [--json]
+  forget  (--token T [--field ip|device_id] | --message-id M [--field ip|device_id]) --reason "…" [--actor NAME]
+          [--scan-quarantine] [--json]
           erases the value behind a token (crypto-shredding); the audit row remains
-          by message id, also shreds the message's quarantined body
+          by message id, also shreds the message's quarantined body; --scan-quarantine (operator private key)
+          opens the value first and shreds every other quarantined body that holds it
   rotate  [--reason "…"] [--actor NAME] [--json]
           a new key version for new data; re-keys the vault and the rows' tokens (old tokens stay resolvable)
           (an interrupted rotation is finished by the next one)
@@ -55,6 +57,7 @@ runMain(async () => {
       out: { type: 'string' },
       'new-key-file': { type: 'string' },
       'new-kms-wrapped-key': { type: 'string' },
+      'scan-quarantine': { type: 'boolean' },
       ...HELP_OPTION,
     },
   });
@@ -135,21 +138,28 @@ runMain(async () => {
         return results.every((r) => r.status === 'revealed') ? 0 : 1;
       }
       case 'forget': {
-        const { results, quarantinedBodyShredded } = await forget(
+        const scanQuarantine = values['scan-quarantine'] ? await loadOpeningKeys(config) : undefined;
+        const aliasKey =
+          scanQuarantine?.keyring.tokenAlias ?? (values.token ? await aliasKeyIfRootSet(config) : undefined);
+        const { results, quarantinedBodyShredded, otherBodiesShredded } = await forget(
           pool,
           { ...selector(values), actor, reason: reason(values) },
-          values.token ? await aliasKeyIfRootSet(config) : undefined,
+          { aliasKey, scanQuarantine },
         );
         print(
           [
             ...results.map((r) => `${r.field}: ${r.status} (audit #${r.auditId})`),
             ...(quarantinedBodyShredded ? ['quarantined body: shredded'] : []),
-            ERASURE_LEFTOVERS,
+            ...(otherBodiesShredded === undefined
+              ? []
+              : [`other quarantined bodies holding the value: ${otherBodiesShredded} shredded`]),
+            erasureLeftovers(otherBodiesShredded !== undefined),
           ].join('\n'),
           {
             results: results.map(({ field, token, status, auditId }) => ({ field, token, status, auditId })),
             quarantinedBodyShredded,
-            remainsElsewhere: ERASURE_LEFTOVERS,
+            otherBodiesShredded: otherBodiesShredded ?? null,
+            remainsElsewhere: erasureLeftovers(otherBodiesShredded !== undefined),
           },
         );
         return results.some((r) => r.status === 'unknown') ? 1 : 0;
@@ -225,10 +235,16 @@ runMain(async () => {
 });
 
 /** What an erasure here cannot reach: said every time, so no one mistakes it for a complete one. */
-const ERASURE_LEFTOVERS =
-  'still elsewhere: copies of the message in SQS until it is deleted or its retention ends (dead-letter queue ' +
-  'included, 14 days), database backups and replicas taken before now until they expire, and whatever a reveal ' +
-  'printed; the token in user_logins stays (keyed: without the root key it cannot be reversed, with it an IPv4 can be guessed)';
+const erasureLeftovers = (bodiesScanned: boolean) =>
+  [
+    'still elsewhere: ',
+    bodiesScanned ? '' : "other messages' quarantined bodies that hold the value (--scan-quarantine shreds them), ",
+    'copies of the message in SQS until it is deleted or its retention ends (dead-letter queue included, 14 days), ',
+    'database backups and replicas taken before now until they expire, Temporal histories until the namespace ',
+    'retention removes them (encrypted; they carry batch ids and counts, no message content), the token in ',
+    'user_logins and in pii_audit rows (keyed: without the root key it cannot be reversed, with it an IPv4 can be ',
+    'guessed), and whatever a reveal printed',
+  ].join('');
 
 type Values = { token?: string; field?: string; 'message-id'?: string; reason?: string };
 

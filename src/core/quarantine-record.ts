@@ -1,5 +1,6 @@
 import { open } from './aead';
 import { openSealed } from './operator-seal';
+import { canonicalValue, type PiiField } from './canonical-pii';
 import type { QuarantineRecord, ReceivedMessage } from './types';
 import type { OpeningKeys, VaultSealer } from './vault';
 
@@ -59,4 +60,29 @@ export function resealQuarantineBody<T extends SealedBody>(keys: OpeningKeys, re
     body_sealed: sealer.seal(Buffer.from(content, 'utf8'), associatedData(record.message_id)).toString('base64'),
     body_key_id: sealer.keyId,
   };
+}
+
+const escapeRegExp = (text: string) => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+
+/**
+ * Whether a quarantined body holds one of the values: in its `ip` or `device_id` field, by the canonical value (so
+ * `::ffff:10.0.0.1` is 10.0.0.1), or anywhere in its text, spelled as given, at the edges of a token (a body is
+ * quarantined because it is malformed, so it may not parse, and the value may sit in another field).
+ */
+export function bodyHoldsValue(body: string, values: readonly { field: PiiField; value: string }[]): boolean {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(body);
+  } catch {
+    parsed = undefined;
+  }
+  const fields = typeof parsed === 'object' && parsed !== null ? (parsed as Record<string, unknown>) : {};
+  return values.some(({ field, value }) => {
+    if (canonicalValue(field, value) === '') return false;
+    const raw = fields[field];
+    if (typeof raw === 'string' && canonicalValue(field, raw) === canonicalValue(field, value)) return true;
+    return [value, canonicalValue(field, value)].some((spelling) =>
+      new RegExp(`(?<![\\w.:-])${escapeRegExp(spelling)}(?![\\w.:-])`).test(body),
+    );
+  });
 }

@@ -1,9 +1,12 @@
 import type { Pool, PoolClient } from 'pg';
+import type { PiiField } from '../core/canonical-pii';
 import type { VersionedKey } from '../core/keys';
+import { bodyHoldsValue, openQuarantineBody } from '../core/quarantine-record';
+import { openVerifiedVaultEntry, VaultMismatchError, type OpeningKeys } from '../core/vault';
 import { tokenVersion } from '../core/mask';
 import { inTransaction } from '../db/in-transaction';
 import { appendAudit } from './audit';
-import { NotFoundError, resolveTokens, type TokenRef, type TokenSelector } from './lookup';
+import { lookUpVault, NotFoundError, resolveTokens, type TokenRef, type TokenSelector } from './lookup';
 
 /** `unknown`: no value was kept for the token; the tombstone now keeps any from being kept. */
 type ForgetStatus = 'erased' | 'already forgotten' | 'unknown';
@@ -14,6 +17,18 @@ export interface ForgetReport {
   results: ForgetResult[];
   /** The message's quarantined body was shredded too (forget by message id). */
   quarantinedBodyShredded: boolean;
+  /** Other messages' quarantined bodies that held a forgotten value, shredded; undefined when not looked for. */
+  otherBodiesShredded?: number;
+}
+
+export interface ForgetOptions {
+  /** Follows a token a rotation replaced to its current one (the root's `tokenAlias`). */
+  aliasKey?: VersionedKey;
+  /**
+   * The operator's keys: the values are opened before they are erased, and every other quarantined body that holds
+   * one is shredded too.
+   */
+  scanQuarantine?: OpeningKeys;
 }
 
 /**
@@ -25,11 +40,17 @@ export interface ForgetReport {
 export async function forget(
   pool: Pool,
   request: TokenSelector & { actor: string; reason: string },
-  aliasKey?: VersionedKey,
+  options: ForgetOptions = {},
 ): Promise<ForgetReport> {
+  const keys = options.scanQuarantine;
   return inTransaction(pool, async (client) => {
     const results: ForgetResult[] = [];
-    for (const ref of await resolveOrQuarantined(client, request, aliasKey)) {
+    const values: { field: PiiField; value: string }[] = [];
+    for (const ref of await resolveOrQuarantined(client, request, options.aliasKey)) {
+      if (keys) {
+        const value = await openedValue(client, keys, ref);
+        if (value !== undefined) values.push({ field: ref.field, value });
+      }
       const status = await tombstone(client, ref);
       const auditId = await appendAudit(client, {
         ...ref,
@@ -45,8 +66,64 @@ export async function forget(
       results.push({ ...ref, status, auditId });
     }
     const quarantinedBodyShredded = 'messageId' in request && (await shredQuarantinedBody(client, request.messageId));
-    return { results, quarantinedBodyShredded };
+    if (!keys) return { results, quarantinedBodyShredded };
+    const otherBodiesShredded = await shredBodiesHolding(client, keys, values);
+    if (otherBodiesShredded > 0) {
+      await appendAudit(client, {
+        actor: request.actor,
+        action: 'forget',
+        reason: request.reason,
+        outcome: `shredded ${otherBodiesShredded} other quarantined bodies holding the value`,
+      });
+    }
+    return { results, quarantinedBodyShredded, otherBodiesShredded };
   });
+}
+
+/** The value behind a token, opened before it is erased; none for a tombstone, an unknown or a planted entry. */
+async function openedValue(client: PoolClient, keys: OpeningKeys, ref: TokenRef): Promise<string | undefined> {
+  const { entry } = await lookUpVault(client, ref);
+  if (!entry) return undefined;
+  try {
+    return openVerifiedVaultEntry(keys, { ...ref, ...entry, value_sealed: entry.value_sealed.toString('base64') });
+  } catch (error) {
+    if (error instanceof VaultMismatchError) return undefined;
+    throw error;
+  }
+}
+
+const SCAN_CHUNK = 500;
+
+/** Opens every sealed quarantined body, in chunks, and shreds those that hold one of the values. */
+async function shredBodiesHolding(
+  client: PoolClient,
+  keys: OpeningKeys,
+  values: { field: PiiField; value: string }[],
+): Promise<number> {
+  if (values.length === 0) return 0;
+  let shredded = 0;
+  let after = '';
+  for (;;) {
+    const { rows } = await client.query<{ message_id: string; body_sealed: Buffer; body_key_id: string }>(
+      `SELECT message_id, body_sealed, body_key_id FROM quarantined_messages
+        WHERE body_sealed IS NOT NULL AND message_id > $1 ORDER BY message_id LIMIT $2 FOR UPDATE`,
+      [after, SCAN_CHUNK],
+    );
+    if (rows.length === 0) return shredded;
+    after = rows.at(-1)!.message_id;
+    const holding = rows
+      .filter((row) => {
+        const body = openQuarantineBody(keys, { ...row, body_sealed: row.body_sealed.toString('base64') });
+        return body !== null && bodyHoldsValue(body, values);
+      })
+      .map((row) => row.message_id);
+    if (holding.length === 0) continue;
+    const { rowCount } = await client.query(
+      'UPDATE quarantined_messages SET body_sealed = NULL, body_key_id = NULL WHERE message_id = ANY($1::varchar[])',
+      [holding],
+    );
+    shredded += rowCount ?? 0;
+  }
 }
 
 /** A message that was only quarantined has no tokens, only a body to shred. */

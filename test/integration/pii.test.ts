@@ -281,7 +281,7 @@ describe('PII recovery, erasure and rotation', () => {
     } = await forget(
       pipeline.deps.pool,
       { token: v1Token, actor: 'dpo', reason: 'erasure request 9' },
-      pipeline.keyring.tokenAlias,
+      { aliasKey: pipeline.keyring.tokenAlias },
     );
     assert.deepEqual([erased!.status, erased!.token], ['erased', (await rowOf(event.user_id)).masked_ip]);
     const [gone] = await reveal(pipeline.deps.pool, await opening(), { token: v1Token, ...operator });
@@ -303,6 +303,40 @@ describe('PII recovery, erasure and rotation', () => {
       [rows[0]!.message_id],
     );
     assert.equal(shredded[0]!.body_sealed, null);
+  });
+
+  it("forget --scan-quarantine also shreds the value in other messages' quarantined bodies, and only there", async () => {
+    const pipeline = pipelineOf();
+    const ip = '203.0.113.77';
+    await pipeline.send([
+      loginBody('scan-valid', ip, '555-77-0001'),
+      // Quarantined: no user_id (the value in its field), a body that does not parse, and one without the value.
+      JSON.stringify({ app_version: '1.0.0', device_type: 'ios', ip: `::ffff:${ip}`, locale: 'en', device_id: 'd' }),
+      `{"user_id": "scan-broken", "ip": "${ip}", `,
+      JSON.stringify({ app_version: '1.0.0', device_type: 'ios', ip: '203.0.113.78', locale: 'en', device_id: 'd' }),
+    ]);
+    await pipeline.drain();
+    const sealedBodies = async () =>
+      Number(
+        (
+          await pipeline.deps.pool.query<{ n: number }>(
+            'SELECT count(*)::int AS n FROM quarantined_messages WHERE body_sealed IS NOT NULL',
+          )
+        ).rows[0]!.n,
+      );
+    const before = await sealedBodies();
+    const { masked_ip } = await rowOf('scan-valid');
+    const command = await runCommand(
+      'src/cli/pii.ts',
+      ['forget', '--token', masked_ip, '--scan-quarantine', '--reason', 'erasure request 11', '--json'],
+      pipeline.env,
+    );
+    assert.equal(command.code, 0, command.stderr);
+    const report = JSON.parse(command.stdout) as { otherBodiesShredded: number; remainsElsewhere: string };
+    assert.equal(report.otherBodiesShredded, 2);
+    assert.doesNotMatch(report.remainsElsewhere, /quarantined bodies/);
+    assert.match(report.remainsElsewhere, /Temporal histories.*pii_audit/);
+    assert.equal(await sealedBodies(), before - 2, 'the body without the value keeps its seal');
   });
 
   for (const order of ['the load commits first', 'the forget commits before the load runs'] as const) {
