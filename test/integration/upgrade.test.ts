@@ -81,8 +81,9 @@ describe('upgrading the workers (Worker Versioning)', () => {
     });
     assert.equal(await scheduledDrainBuild(schedule), 'upgrade-a');
 
-    // Build B: other workflow code (here the same, marked), so another version of the deployment.
-    await startBuild('upgrade-b', `${code}\n// build b\n`);
+    // Build B: other workflow code (here the same, marked), so another version of the deployment. The mark goes
+    // first: the bundle ends with its inline source map, which the SDK decodes to the end of the file.
+    await startBuild('upgrade-b', `// build b\n${code}`);
     await waitUntil('the drain continues as new onto build B', async () => (await buildOf(handle)) === 'upgrade-b', {
       timeoutMs: 60_000,
     });
