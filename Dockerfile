@@ -24,9 +24,9 @@ COPY package.json ./
 RUN mkdir /data && chown node:node /data
 USER node
 EXPOSE 9464
-# Healthy while the worker serves its metrics (the Temporal runtime is up); on the port METRICS_ADDRESS names.
+# Healthy while the worker is ready: running, and Temporal, SQS and Postgres answer (/readyz on METRICS_ADDRESS's port).
 HEALTHCHECK --interval=30s --timeout=5s --start-period=30s --retries=3 \
-  CMD node -e "fetch('http://127.0.0.1:' + process.env.METRICS_ADDRESS.split(':').pop() + '/metrics').then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))"
+  CMD node -e "fetch('http://127.0.0.1:' + process.env.METRICS_ADDRESS.split(':').pop() + '/readyz').then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))"
 # The worker's Node flags from package.json (config.workerNodeFlags), as `npm run worker` takes them. exec makes node
 # PID 1, so SIGTERM reaches it and stops it within 20 s.
 CMD exec node $(node -p "require('./package.json').config.workerNodeFlags") dist/worker.js

@@ -2,14 +2,15 @@ import { openActivityDeps } from './activities/open-deps';
 import { helpAsked, runMain } from './cli/run-main';
 import { loadConfig } from './config';
 import { createLogger } from './log';
+import { GetQueueAttributesCommand } from '@aws-sdk/client-sqs';
+import { Readiness, startHealthEndpoints } from './metrics/health-endpoints';
 import { sampleQueueDepth } from './metrics/sample-queue-depth';
 import { loadWorkerKeys } from './secrets';
 import { createPipelineWorker } from './temporal/worker';
 
 const log = createLogger('worker');
 
-const metricsUrl = (address: string | undefined) =>
-  address === undefined ? 'off' : address.endsWith(':0') ? 'on a port the OS chose' : `http://${address}/metrics`;
+const metricsUrl = (address: string | undefined) => (address === undefined ? 'off' : `http://${address}/metrics`);
 
 const USAGE = `usage: npm run worker   (login-etl worker)
 
@@ -19,17 +20,40 @@ Settings come from the environment (docs/configuration.md); SIGTERM or Ctrl-C st
 runMain(async () => {
   if (helpAsked(USAGE)) return 0;
   const config = loadConfig();
+  // First, so a platform's probes find a live process that is not ready yet while the worker starts.
+  const health = config.metricsAddress ? await startHealthEndpoints(config.metricsAddress, log) : undefined;
   const deps = await openActivityDeps(config, await loadWorkerKeys(config));
-  const worker = await createPipelineWorker({ config, deps });
+  const worker = await createPipelineWorker({ config, deps, metricsAddress: health?.coreMetricsAddress });
+  health?.setReadiness(
+    new Readiness(
+      [
+        { name: 'Temporal', check: (signal) => worker.ping(signal) },
+        {
+          name: 'SQS',
+          check: async (signal) =>
+            deps.sqs.send(
+              new GetQueueAttributesCommand({ QueueUrl: await deps.queueUrl(), AttributeNames: ['QueueArn'] }),
+              {
+                abortSignal: signal,
+              },
+            ),
+        },
+        { name: 'Postgres', check: () => deps.pool.query('SELECT 1') },
+      ],
+      () => worker.getState() === 'RUNNING',
+    ),
+  );
   const stopSampling = config.metricsAddress ? sampleQueueDepth(deps) : undefined;
   log.info('polling', {
     address: config.TEMPORAL_ADDRESS,
     taskQueue: config.TEMPORAL_TASK_QUEUE,
-    metrics: metricsUrl(config.metricsAddress),
+    metrics: metricsUrl(health?.address),
+    health: health ? `http://${health.address}/healthz, /readyz` : 'off',
   });
   // The Temporal runtime shuts the worker down on Ctrl-C or SIGTERM; run() returns once in-flight tasks are done.
   await worker.run();
   stopSampling?.();
   await deps.close();
+  await health?.stop();
   log.info('stopped');
 });

@@ -88,6 +88,11 @@ export async function startCodecServer(options: CodecServerOptions): Promise<Run
   const authenticate = createCodecAuth(options.auth);
 
   const handle = async (request: IncomingMessage, response: ServerResponse): Promise<number> => {
+    // For a platform's probes: says the process answers, and nothing else (no key, no payload, no caller).
+    if (request.method === 'GET' && request.url === '/healthz') {
+      response.writeHead(200, { 'Content-Type': 'text/plain' }).end('ok\n');
+      return 200;
+    }
     const origin = request.headers.origin;
     if (origin !== undefined) {
       if (!options.allowedOrigins.includes(origin)) throw new HttpError(403, 'origin not allowed');
@@ -103,7 +108,7 @@ export async function startCodecServer(options: CodecServerOptions): Promise<Run
       return 204;
     }
     const route = ROUTE.exec(new URL(request.url ?? '/', 'http://codec').pathname);
-    if (!route) throw new HttpError(404, 'not found: POST /encode or /decode');
+    if (!route) throw new HttpError(404, 'not found: POST /encode or /decode, GET /healthz');
     if (request.method !== 'POST') throw new HttpError(405, 'method not allowed: use POST');
     const encode = route[1] === 'encode';
     if (encode && !options.encodeEnabled)

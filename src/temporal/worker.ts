@@ -24,6 +24,8 @@ export interface PipelineWorkerOptions {
   /** A bundle of the workflow code (tests share one); by default the build's, or bundled at start (workflowCode). */
   workflowBundle?: WorkflowBundleOption;
   identity?: string;
+  /** Where the SDK serves Prometheus metrics, when not `config.metricsAddress` (the worker's health endpoints front it). */
+  metricsAddress?: string;
 }
 
 async function connectWorker(config: Config): Promise<NativeConnection> {
@@ -42,6 +44,8 @@ export interface PipelineWorker {
   getState(): ReturnType<Worker['getState']>;
   /** The build id of this worker's deployment version; undefined when Worker Versioning is off. */
   buildId: string | undefined;
+  /** Resolves when the Temporal frontend answers on this worker's connection (its readiness). */
+  ping(signal: AbortSignal): Promise<unknown>;
 }
 
 /**
@@ -50,7 +54,10 @@ export interface PipelineWorker {
  * worker-specific-task-queues).
  */
 export async function createPipelineWorker(options: PipelineWorkerOptions): Promise<PipelineWorker> {
-  installTemporalRuntime({ metricsAddress: options.config.metricsAddress, logLevel: options.config.LOG_LEVEL });
+  installTemporalRuntime({
+    metricsAddress: options.metricsAddress ?? options.config.metricsAddress,
+    logLevel: options.config.LOG_LEVEL,
+  });
   options.deps.sqsGate.useMeter(Runtime.instance().metricMeter);
   const connection = options.connection ?? (await connectWorker(options.config));
   const common = {
@@ -113,5 +120,6 @@ export async function createPipelineWorker(options: PipelineWorkerOptions): Prom
     shutdown,
     getState: () => shared.getState(),
     buildId: version?.buildId,
+    ping: (signal) => connection.withAbortSignal(signal, () => connection.workflowService.getSystemInfo({})),
   };
 }

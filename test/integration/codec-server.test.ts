@@ -149,6 +149,12 @@ describe('codec server', () => {
     }
   });
 
+  it('answers GET /healthz without a token, and nothing more', async () => {
+    const response = await fetch(`${server.url}/healthz`);
+    assert.equal(response.status, 200);
+    assert.equal(await response.text(), 'ok\n');
+  });
+
   it('rejects a missing or wrong bearer token, a foreign origin and a bad body', async () => {
     const body = { payloads: [] };
     assert.equal((await post('/decode', body, { Authorization: 'Bearer wrong-token-wrong-token' })).status, 401);
