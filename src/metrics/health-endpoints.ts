@@ -6,7 +6,7 @@ import { freePort } from '../stack/readiness';
 /** One dependency the worker needs: resolves when it answers, rejects (or is timed out) when it does not. */
 export interface DependencyCheck {
   name: string;
-  check(signal: AbortSignal): Promise<unknown>;
+  check: (signal: AbortSignal) => Promise<unknown>;
 }
 
 export interface ReadinessReport {
