@@ -5,6 +5,7 @@ import { createLogger } from './log';
 import { GetQueueAttributesCommand } from '@aws-sdk/client-sqs';
 import { Readiness, startHealthEndpoints } from './metrics/health-endpoints';
 import { sampleQueueDepth } from './metrics/sample-queue-depth';
+import { resolveDeadLetterQueueUrl } from './sqs';
 import { loadWorkerKeys } from './secrets';
 import { createPipelineWorker } from './temporal/worker';
 
@@ -43,7 +44,17 @@ runMain(async () => {
       () => worker.getState() === 'RUNNING',
     ),
   );
-  const stopSampling = config.metricsAddress ? sampleQueueDepth(deps) : undefined;
+  let deadLetterUrl: Promise<string> | undefined;
+  const stopSampling = config.metricsAddress
+    ? sampleQueueDepth(deps, () => {
+        // Resolved once it exists; asked again while it does not.
+        deadLetterUrl ??= resolveDeadLetterQueueUrl(deps.sqs, config).catch((error: unknown) => {
+          deadLetterUrl = undefined;
+          throw error;
+        });
+        return deadLetterUrl;
+      })
+    : undefined;
   log.info('polling', {
     address: config.TEMPORAL_ADDRESS,
     taskQueue: config.TEMPORAL_TASK_QUEUE,

@@ -61,7 +61,7 @@ async function deleteCommitted(
     ? deletable.length - refused
     : deletable.filter((entry) => lease?.lostLeases.has(entry.receiptHandle)).length;
   const stale = refused + silent;
-  countMessages(Context.current().metricMeter, { deleted: deletable.length - stale });
+  countMessages(Context.current().metricMeter, { deleted: deletable.length - stale, staleDeletes: stale, uncommitted });
   return { deleted: deletable.length - stale, stale, uncommitted };
 }
 

@@ -12,7 +12,7 @@ import {
   type QueueDepth,
 } from '../sqs';
 import { sharedSignal, type SqsGate } from '../sqs/gate';
-import { countMessages, type MessageCounter } from '../metrics';
+import { countMessages, recordOldestReceived, type MessageCounter } from '../metrics';
 import type { ActivityDeps } from './deps';
 import { heartbeating } from './heartbeating';
 import type { HoldTerms } from './held-batches';
@@ -159,7 +159,13 @@ async function receive(
     throw error;
   }
   if (filling.overflow.length > 0) await release(deps, queueUrl, filling.overflow);
-  countMessages(Context.current().metricMeter, { ...filling.counts, received: filling.messages.length });
+  const { metricMeter } = Context.current();
+  countMessages(metricMeter, { ...filling.counts, received: filling.messages.length });
+  recordOldestReceived(
+    metricMeter,
+    filling.messages.map((message) => message.sentTimestamp),
+    Date.now(),
+  );
   const queueDepth = filling.messages.length === 0 ? await getQueueDepth(deps.sqs, queueUrl) : undefined;
   return { filling, queueDepth };
 }

@@ -2,7 +2,7 @@ import { parseArgs } from 'node:util';
 import { loadConfig } from '../config';
 import { redriveDeadLetters, walkDeadLetters, type DeadLetter } from '../dead-letters';
 import { loadKeyring } from '../secrets';
-import { createSqsClient, DEAD_LETTER_SUFFIX, getQueueDepth, resolveQueueUrl } from '../sqs';
+import { createSqsClient, getQueueDepth, resolveDeadLetterQueueUrl, resolveQueueUrl } from '../sqs';
 import { HELP_OPTION, runMain, subcommand, wholeNumber } from './run-main';
 import { printable, printableJson } from './terminal-text';
 
@@ -35,10 +35,7 @@ runMain(async () => {
   const sqs = createSqsClient(config);
   try {
     const queueUrl = await resolveQueueUrl(sqs, config);
-    const dlqUrl = await resolveQueueUrl(sqs, {
-      SQS_QUEUE_URL: config.SQS_QUEUE_URL && config.SQS_QUEUE_URL + DEAD_LETTER_SUFFIX,
-      SQS_QUEUE_NAME: config.SQS_QUEUE_NAME + DEAD_LETTER_SUFFIX,
-    });
+    const dlqUrl = await resolveDeadLetterQueueUrl(sqs, config);
     const max = wholeNumber('max', values.max);
     if (command === 'list') {
       let shown = 0;

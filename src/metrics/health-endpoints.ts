@@ -99,7 +99,10 @@ export async function startHealthEndpoints(address: string, log: Logger): Promis
       const report = readiness ? await readiness.report() : { ready: false, reasons: ['the worker is starting'] };
       return answer(response, report.ready ? 200 : 503, report.ready ? 'ready\n' : `${report.reasons.join('\n')}\n`);
     }
-    if (path === '/metrics') return passThrough(core, request, response);
+    if (path === '/metrics') {
+      const ready = readiness ? (await readiness.report()).ready : false;
+      return passThrough(core, request, response, processMetrics(ready));
+    }
     return answer(response, 404, 'not found: /metrics, /healthz, /readyz\n');
   };
   const server: Server = createServer((request, response) => {
@@ -131,17 +134,42 @@ function splitAddress(address: string): [string, number] {
   return [address.slice(0, at).replace(/^\[|\]$/g, ''), Number(address.slice(at + 1))];
 }
 
-function passThrough(core: { host: string; port: number }, request: IncomingMessage, response: ServerResponse) {
+/** The SDK's exposition, then `extra` (the process's own series) after it. */
+function passThrough(
+  core: { host: string; port: number },
+  request: IncomingMessage,
+  response: ServerResponse,
+  extra: string,
+) {
   return new Promise<void>((resolve, reject) => {
     const upstream = get(
       { ...core, path: '/metrics', headers: { accept: request.headers.accept ?? '*/*' } },
       (from) => {
         response.writeHead(from.statusCode ?? 502, { 'Content-Type': from.headers['content-type'] ?? 'text/plain' });
-        from.pipe(response);
-        from.on('end', resolve);
+        from.pipe(response, { end: false });
+        from.on('end', () => {
+          response.end(from.statusCode === 200 ? extra : '');
+          resolve();
+        });
         from.on('error', reject);
       },
     );
     upstream.on('error', reject);
   });
+}
+
+/**
+ * What the SDK's exporter does not serve: the process's memory and CPU (the names Prometheus client libraries use,
+ * so common dashboards and alerts find them) and whether the worker is ready, for an alert on workers not ready.
+ */
+function processMetrics(ready: boolean): string {
+  const { user, system } = process.cpuUsage();
+  const series = [
+    ['process_resident_memory_bytes', 'gauge', 'Resident memory size in bytes.', process.memoryUsage.rss()],
+    ['process_cpu_seconds_total', 'counter', 'Total user and system CPU time spent in seconds.', (user + system) / 1e6],
+    ['login_etl_worker_ready', 'gauge', 'Whether the worker is ready (what /readyz answers): 1 or 0.', ready ? 1 : 0],
+  ] as const;
+  return series
+    .map(([name, type, help, value]) => `# HELP ${name} ${help}\n# TYPE ${name} ${type}\n${name} ${value}\n`)
+    .join('');
 }

@@ -20,6 +20,26 @@ export const PIPELINE_METRICS = {
     name: 'login_etl_messages_untrusted_origin',
     help: 'Messages with redrive attributes the redrive did not sign, or malformed: they keep their own id and time',
   },
+  staleDeletes: {
+    name: 'login_etl_messages_stale_delete',
+    help: 'Deletes refused or silently void because the message was received again elsewhere (deleted there)',
+  },
+  uncommitted: {
+    name: 'login_etl_messages_uncommitted',
+    help: 'Messages a delete found no committed row or record for (a load completed by hand): left in the queue',
+  },
+  lostBatches: {
+    name: 'login_etl_batches_lost',
+    help: 'Batches lost with the worker that held them: their messages come back to the queue',
+  },
+  oldestReceivedAge: {
+    name: 'login_etl_oldest_received_message_age_seconds',
+    help: 'Age (since SQS took it) of the oldest message in the latest receive that brought messages',
+  },
+  deadLetterMessages: {
+    name: 'login_etl_dead_letter_messages',
+    help: 'Messages in the dead-letter queue (visible and in flight), sampled with the queue depth',
+  },
   batchDuration: { name: 'login_etl_batch_duration_seconds', help: 'One batch from receive to delete' },
   queueMessages: { name: 'login_etl_queue_messages', help: 'SQS queue depth by state: visible, in_flight, delayed' },
   sqsLimit: { name: 'login_etl_sqs_concurrency_limit', help: 'SQS calls this worker lets be in flight at once' },
@@ -35,7 +55,15 @@ export const BATCH_DURATION_BUCKETS = [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 
 export const SQS_CALL_DURATION_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 20, 30];
 
 export type MessageCounter =
-  'received' | 'loaded' | 'duplicates' | 'quarantined' | 'deleted' | 'repeated' | 'untrustedOrigin';
+  | 'received'
+  | 'loaded'
+  | 'duplicates'
+  | 'quarantined'
+  | 'deleted'
+  | 'repeated'
+  | 'untrustedOrigin'
+  | 'staleDeletes'
+  | 'uncommitted';
 
 /** Adds to the message counters (exported with the `_total` suffix). */
 export function countMessages(meter: MetricMeter, counts: Partial<Record<MessageCounter, number>>): void {
@@ -43,6 +71,19 @@ export function countMessages(meter: MetricMeter, counts: Partial<Record<Message
     const { name, help } = PIPELINE_METRICS[counter];
     if (value > 0) meter.createCounter(name, 'messages', help).add(value);
   }
+}
+
+/** The age of the oldest message a receive brought, from SQS's SentTimestamp. */
+export function recordOldestReceived(meter: MetricMeter, sentTimestamps: number[], now: number): void {
+  if (sentTimestamps.length === 0) return;
+  const { name, help } = PIPELINE_METRICS.oldestReceivedAge;
+  meter.createGauge(name, 'float', 's', help).set(Math.max(0, (now - Math.min(...sentTimestamps)) / 1000));
+}
+
+/** Sets the dead-letter queue's gauge. */
+export function recordDeadLetters(meter: MetricMeter, depth: QueueDepth): void {
+  const { name, help } = PIPELINE_METRICS.deadLetterMessages;
+  meter.createGauge(name, 'int', 'messages', help).set(depth.visible + depth.inFlight);
 }
 
 /** Sets the queue depth gauge, one series per state. */

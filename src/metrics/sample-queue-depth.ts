@@ -1,7 +1,7 @@
 import { Runtime } from '@temporalio/worker';
 import type { ActivityDeps } from '../activities/deps';
 import { getQueueDepth } from '../sqs';
-import { recordQueueDepth } from '.';
+import { recordDeadLetters, recordQueueDepth } from '.';
 
 /** The most of SQS's time the samples may take: on a slow server they wait longer between them. */
 const SHARE_OF_CALLS = 0.005;
@@ -9,13 +9,15 @@ const SHARE_OF_CALLS = 0.005;
 const LONGEST_GAP_MS = 60_000;
 
 /**
- * Samples the queue's depth into the `login_etl_queue_messages` gauge until stopped, drain or no drain: every
+ * Samples the queue's depth into the `login_etl_queue_messages` gauge (and the dead-letter queue's, when
+ * `deadLetterUrl` finds one, into `login_etl_dead_letter_messages`) until stopped, drain or no drain: every
  * `intervalMs`, or less often when SQS answers so slowly that sampling would take more than a small share of the
  * calls it serves; while the worker's calls wait for a place under its limit, a sample yields to them (up to a
  * minute).
  */
 export function sampleQueueDepth(
   deps: Pick<ActivityDeps, 'sqs' | 'sqsGate' | 'queueUrl'>,
+  deadLetterUrl?: () => Promise<string>,
   intervalMs = 5_000,
 ): () => void {
   const meter = Runtime.instance().metricMeter;
@@ -30,6 +32,11 @@ export function sampleQueueDepth(
         .queueUrl()
         .then((queueUrl) => getQueueDepth(deps.sqs, queueUrl))
         .then((depth) => recordQueueDepth(meter, depth))
+        .catch(() => undefined);
+      // No dead-letter queue (a setup without one) is no error: the gauge is simply absent.
+      await deadLetterUrl?.()
+        .then((url) => getQueueDepth(deps.sqs, url))
+        .then((depth) => recordDeadLetters(meter, depth))
         .catch(() => undefined);
     }
     if (stopped) return;

@@ -109,6 +109,13 @@ export async function resolveQueueUrl(
   }
 }
 
+/** The dead-letter queue beside the queue: its name (or URL) with the `-dlq` suffix, as `ensureQueues` makes it. */
+export const resolveDeadLetterQueueUrl = (sqs: SQSClient, config: Pick<Config, 'SQS_QUEUE_URL' | 'SQS_QUEUE_NAME'>) =>
+  resolveQueueUrl(sqs, {
+    SQS_QUEUE_URL: config.SQS_QUEUE_URL && config.SQS_QUEUE_URL + DEAD_LETTER_SUFFIX,
+    SQS_QUEUE_NAME: config.SQS_QUEUE_NAME + DEAD_LETTER_SUFFIX,
+  });
+
 class QueueMissingError extends Error {
   override name = FAILURE_TYPES.queueMissing;
   constructor(queueName: string) {

@@ -58,6 +58,12 @@ export class DrainRun {
     PIPELINE_METRICS.batchDuration.help,
   );
 
+  private readonly lostBatchCounter = metricMeter.createCounter(
+    PIPELINE_METRICS.lostBatches.name,
+    'batches',
+    PIPELINE_METRICS.lostBatches.help,
+  );
+
   constructor(
     readonly options: DrainOptions,
     input: DrainInput,
@@ -184,6 +190,7 @@ export class DrainRun {
       // Its messages come back when their lease runs out; what its load committed counts here, not as duplicates.
       if (loading) this.countLoad(await sharedActivities(batch, this.options).settleLostBatch(held.id));
       this.stats.lostBatches++;
+      this.lostBatchCounter.add(1);
     }
   }
 
