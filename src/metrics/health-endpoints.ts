@@ -1,5 +1,6 @@
 import { createServer, get, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { ConfigError } from '../config';
 import type { Logger } from '../log';
 import { freePort } from '../stack/readiness';
 
@@ -114,7 +115,7 @@ export async function startHealthEndpoints(address: string, log: Logger): Promis
   });
   const [host, port] = splitAddress(address);
   await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
+    server.once('error', (error) => reject(metricsAddressError(address, error)));
     server.listen(port, host, () => resolve());
   });
   return {
@@ -128,6 +129,13 @@ export async function startHealthEndpoints(address: string, log: Logger): Promis
       }),
   };
 }
+
+/** The one line a worker stops with when it cannot serve METRICS_ADDRESS (another worker on the port, say). */
+export const metricsAddressError = (address: string, error: unknown): ConfigError =>
+  new ConfigError(
+    `invalid setting METRICS_ADDRESS: cannot serve metrics on ${address} (${(error as Error).message}); ` +
+      'give each worker on this host its own port, or set it to off',
+  );
 
 function splitAddress(address: string): [string, number] {
   const at = address.lastIndexOf(':');

@@ -1,6 +1,6 @@
 import { DefaultLogger, Runtime, type LogLevel } from '@temporalio/worker';
-import { ConfigError } from '../config';
 import { createLogger, type LogLevelName } from '../log';
+import { metricsAddressError } from '../metrics/health-endpoints';
 import { BATCH_DURATION_BUCKETS, PIPELINE_METRICS, SQS_CALL_DURATION_BUCKETS } from '../metrics';
 
 let runtimeInstalled = false;
@@ -53,10 +53,7 @@ export function installTemporalRuntime(options: { metricsAddress?: string; logLe
     });
   } catch (error) {
     if (!metricsAddress) throw error;
-    throw new ConfigError(
-      `invalid setting METRICS_ADDRESS: cannot serve metrics on ${metricsAddress} (${(error as Error).message}); ` +
-        'give each worker on this host its own port, or set it to off',
-    );
+    throw metricsAddressError(metricsAddress, error);
   }
   runtimeInstalled = true;
 }
