@@ -18,6 +18,7 @@ module.exports = {
           '^src/workflows/',
           '^src/core/failure-types[.]ts$',
           '^src/core/refused-payload[.]ts$',
+          '^src/core/pace[.]ts$',
           '^src/metrics/index[.]ts$',
           '^node_modules/@temporalio/(workflow|common)/',
         ],

@@ -19,7 +19,9 @@ import { registerDrainSearchAttributes } from './temporal/register-search-attrib
 import { resolveDrainOptions, type DrainOptions } from './workflows/drain-options';
 
 const USAGE = `usage: npm run start-workflow -- [--until-empty | --continuous] [--batch-size N] [--concurrency N] [--max-batch-bytes N]
-  [--visibility-timeout S] [--grace-seconds S] [--confirm-seconds S] [--eager-activities] [--drains N | --workflow-id ID] [--json]`;
+  [--visibility-timeout S] [--grace-seconds S] [--confirm-seconds S] [--eager-activities] [--max-messages-per-second R]
+  [--drains N | --workflow-id ID] [--json]
+--max-messages-per-second R caps each drain's receives at R messages a second (to spare Postgres); 0, no cap.`;
 
 runMain(async () => {
   const { values } = parseArgs({
@@ -33,6 +35,7 @@ runMain(async () => {
       'visibility-timeout': { type: 'string' },
       'grace-seconds': { type: 'string' },
       'eager-activities': { type: 'boolean' },
+      'max-messages-per-second': { type: 'string' },
       'workflow-id': { type: 'string' },
       ...DRAINS_OPTION,
       json: { type: 'boolean' },
@@ -62,6 +65,7 @@ runMain(async () => {
     emptyGraceSeconds: wholeNumber('grace-seconds', values['grace-seconds']),
     emptyConfirmSeconds: wholeNumber('confirm-seconds', values['confirm-seconds']),
     eagerActivities: values['eager-activities'],
+    maxMessagesPerSecond: wholeNumber('max-messages-per-second', values['max-messages-per-second']),
   };
   const lanes = workflowIds.length * resolveDrainOptions(options).concurrency;
   const workers = (await taskQueuePollers(client, config, 'activity')).size;

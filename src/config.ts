@@ -145,6 +145,10 @@ export const SETTINGS = z.object({
     description:
       'Postgres to load into; unset: the embedded Postgres of the local stack, `postgres://postgres:postgres@127.0.0.1:5433/login_etl`',
   }),
+  WORKER_MAX_MESSAGES_PER_SECOND: z.coerce.number().int().min(0).max(1_000_000).default(0).meta({
+    description:
+      'a cap on the messages this worker receives per second, over every drain it serves (0: none), to spare Postgres; each drain may have its own cap too (`--max-messages-per-second`)',
+  }),
   // Each batch in flight holds one connection while it loads; more workflows or concurrency need more.
   DATABASE_POOL_SIZE: z.coerce.number().int().min(1).max(200).default(10).meta({
     description: 'Postgres connections per worker: each batch in flight holds one while it loads',

@@ -1,6 +1,7 @@
 import type { SQSClient } from '@aws-sdk/client-sqs';
 import type { Pool } from 'pg';
 import type { Keyring } from '../core/keys';
+import type { Pace } from '../core/pace';
 import type { OperatorPublicKey } from '../core/operator-seal';
 import type { KeyVersionCache } from '../pii/key-state';
 import type { SqsGate } from '../sqs/gate';
@@ -20,4 +21,6 @@ export interface ActivityDeps {
   keyVersion: KeyVersionCache;
   /** Batches this worker received and holds between their steps. */
   held: HeldBatches;
+  /** WORKER_MAX_MESSAGES_PER_SECOND: every receive call of this worker reserves its messages here first. */
+  receivePace?: Pace;
 }

@@ -1,4 +1,5 @@
 import type { Config } from '../config';
+import { Pace } from '../core/pace';
 import { migrate } from '../db/migrate';
 import { createPool } from '../db/pool';
 import { claimKeyState, createKeyVersionCache } from '../pii/key-state';
@@ -36,6 +37,7 @@ export async function openActivityDeps(
     sealTo,
     held,
     keyVersion: createKeyVersionCache(pool, activeVersion),
+    ...(config.WORKER_MAX_MESSAGES_PER_SECOND && { receivePace: new Pace(config.WORKER_MAX_MESSAGES_PER_SECOND) }),
     queueUrl: () => {
       queueUrl ??= resolveQueueUrl(sqs, config).catch((error: unknown) => {
         queueUrl = undefined;

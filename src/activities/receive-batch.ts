@@ -181,6 +181,19 @@ const FILL_BUDGET_MS = 20_000;
  * budget is spent: the first long-polls alone; then rounds of up to PARALLEL_SQS_CALLS calls, each for what is
  * still missing. The batch's size is asked again each round, as the calls so far tell how fast SQS is.
  */
+/** Resolves at `time` (ms since the epoch), or rejects when `signal` aborts first. */
+function waitUntil(time: number, signal: AbortSignal): Promise<void> {
+  const wait = time - Date.now();
+  if (wait <= 0) return Promise.resolve();
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(resolve, wait);
+    signal.addEventListener('abort', () => {
+      clearTimeout(timer);
+      reject(signal.reason as Error);
+    });
+  });
+}
+
 async function fill(
   deps: ActivityDeps,
   queueUrl: string,
@@ -190,8 +203,11 @@ async function fill(
 ): Promise<void> {
   const context = Context.current();
   const signal = sharedSignal(context.cancellationSignal);
-  const receive = (maxMessages: number, waitTimeSeconds: number) =>
-    deps.sqs.send(
+  const receive = async (maxMessages: number, waitTimeSeconds: number) => {
+    // Under the worker's cap, a call waits for its share of time first, and gives back what it did not get.
+    const pace = deps.receivePace;
+    if (pace) await waitUntil(pace.reserve(maxMessages, Date.now()), signal);
+    const result = await deps.sqs.send(
       new ReceiveMessageCommand({
         QueueUrl: queueUrl,
         MaxNumberOfMessages: maxMessages,
@@ -202,6 +218,9 @@ async function fill(
       }),
       { abortSignal: signal },
     );
+    pace?.refund(maxMessages - (result.Messages?.length ?? 0));
+    return result;
+  };
   const take = (messages: Message[] = []) => add(deps, batch, messages, input.maxBytes);
   const first = await receive(Math.min(SQS_BATCH_LIMIT, batchSize(0)), input.waitTimeSeconds);
   let received = take(first.Messages);

@@ -8,7 +8,7 @@ import { connectClient } from '../temporal/connect-client';
 import { DRAINS_OPTION, HELP_OPTION, oneOrMany, runMain, subcommand, wholeNumber } from './run-main';
 
 const USAGE = `usage: npm run schedule -- <command> [--drains N | --id ID]
-  create (--every 5m | --cron "*/5 * * * *") [--batch-size N] [--concurrency N] [--run-timeout 1h]
+  create (--every 5m | --cron "*/5 * * * *") [--batch-size N] [--concurrency N] [--max-messages-per-second R] [--run-timeout 1h]
           a schedule that starts an until-empty drain at each tick (overlap: skip; catch-up window: 10 minutes;
           each run ends by its run timeout, 1 hour by default, so a stuck run cannot block later ticks)
   list | describe | pause [--note TEXT] | unpause | trigger | delete
@@ -26,6 +26,7 @@ runMain(async () => {
       note: { type: 'string' },
       'batch-size': { type: 'string' },
       concurrency: { type: 'string' },
+      'max-messages-per-second': { type: 'string' },
       'run-timeout': { type: 'string' },
       ...HELP_OPTION,
     },
@@ -62,6 +63,7 @@ async function runScheduleCommand(
     note?: string;
     'batch-size'?: string;
     concurrency?: string;
+    'max-messages-per-second'?: string;
     'run-timeout'?: string;
   },
 ): Promise<void> {
@@ -76,6 +78,7 @@ async function runScheduleCommand(
         options: {
           batchSize: wholeNumber('batch-size', values['batch-size']),
           concurrency: wholeNumber('concurrency', values.concurrency),
+          maxMessagesPerSecond: wholeNumber('max-messages-per-second', values['max-messages-per-second']),
         },
       });
       process.stdout.write(`created ${describeSchedule(await handle.describe())}\n`);

@@ -25,6 +25,11 @@ export interface DrainOptions {
   emptyConfirmSeconds: number;
   /** Publish totals and state as search attributes; only once they are registered in the namespace. */
   searchAttributes: boolean;
+  /**
+   * A cap on the messages this drain receives per second, to spare Postgres (and SQS); 0, no cap. The drain paces
+   * its receives and takes batches of at most a quarter second's worth.
+   */
+  maxMessagesPerSecond: number;
 }
 
 export const DEFAULT_DRAIN_OPTIONS: DrainOptions = {
@@ -37,6 +42,7 @@ export const DEFAULT_DRAIN_OPTIONS: DrainOptions = {
   emptyGraceSeconds: 3,
   emptyConfirmSeconds: 5,
   searchAttributes: false,
+  maxMessagesPerSecond: 0,
 };
 
 const DRAIN_LIMITS = {
@@ -46,6 +52,7 @@ const DRAIN_LIMITS = {
   visibilityTimeoutSeconds: { min: 10, max: 43_200 },
   emptyGraceSeconds: { min: 0, max: 20 },
   emptyConfirmSeconds: { min: 0, max: 300 },
+  maxMessagesPerSecond: { min: 0, max: 1_000_000 },
 } as const;
 
 /** Fills in defaults and rejects values out of range with a message naming the option. */

@@ -3,12 +3,14 @@ import {
   isCancellation,
   log,
   metricMeter,
+  sleep,
   upsertSearchAttributes,
   workflowInfo,
 } from '@temporalio/workflow';
 import type { DeleteBatchResult } from '../activities/delete-batch';
 import type { LoadBatchResult } from '../activities/load-batch';
 import type { HeldBatchRef } from '../activities/receive-batch';
+import { Pace } from '../core/pace';
 import { isRefusedPayload } from '../core/refused-payload';
 import type { CommittedByBatch } from '../db/committed-by-batch';
 import { PIPELINE_METRICS } from '../metrics';
@@ -47,6 +49,8 @@ export class DrainRun {
   private empty = false;
   private polling = false;
   private published: string | undefined;
+  /** Under `maxMessagesPerSecond`: the receives' reservations, on workflow time. */
+  private readonly pace: Pace | undefined;
   /** Batches with messages in flight, and since when some have been (for `stats.activeMs`). */
   private busy = 0;
   private busySince = 0;
@@ -71,6 +75,7 @@ export class DrainRun {
     this.stats = { ...emptyStats(), ...input.stats };
     this.control = { paused: input.paused ?? false, stopping: false };
     this.emptyCheck = new EmptyCheck(options);
+    this.pace = options.maxMessagesPerSecond ? new Pace(options.maxMessagesPerSecond) : undefined;
   }
 
   setControl(change: Partial<DrainControl>): void {
@@ -138,14 +143,16 @@ export class DrainRun {
   }
 
   private async runBatch(batch: number): Promise<void> {
+    const maxMessages = await this.paceReceive();
     const started = Date.now();
     const received = await sharedActivities(batch, this.options).receiveHeldBatch({
-      maxMessages: this.options.batchSize,
+      maxMessages,
       maxBytes: this.options.maxBatchBytes,
       waitTimeSeconds: this.options.mode === 'continuous' ? MAX_WAIT_SECONDS : this.options.emptyGraceSeconds,
       leaseSeconds: this.options.visibilityTimeoutSeconds,
       holdSeconds: HOLD_SECONDS,
     });
+    this.refundPace(maxMessages - (received.batch?.messages ?? 0));
     if (!received.batch) return this.receivedNothing(received.queueDepth);
     this.empty = false;
     this.emptyCheck.received();
@@ -192,6 +199,26 @@ export class DrainRun {
       this.stats.lostBatches++;
       this.lostBatchCounter.add(1);
     }
+  }
+
+  /**
+   * Under a cap of R messages a second, a receive reserves its batch (a quarter second's worth at most) and starts
+   * when the receives before it have had their share of time, so the lanes take turns evenly and the drain never
+   * runs ahead of R; what a receive did not get is given back. Without a cap: the batch size, at once.
+   */
+  private async paceReceive(): Promise<number> {
+    if (!this.pace) return this.options.batchSize;
+    const maxMessages = Math.max(
+      1,
+      Math.min(this.options.batchSize, Math.floor(this.options.maxMessagesPerSecond / 4)),
+    );
+    const startAt = this.pace.reserve(maxMessages, Date.now());
+    if (startAt > Date.now()) await sleep(startAt - Date.now());
+    return maxMessages;
+  }
+
+  private refundPace(unused: number): void {
+    this.pace?.refund(unused);
   }
 
   /** Notes a receive that found nothing; an until-empty drain may be done. */

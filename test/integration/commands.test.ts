@@ -29,6 +29,41 @@ describe('commands', () => {
     );
   });
 
+  it('start-workflow --max-messages-per-second 200 takes 3,000 messages in no less than 13.5 s, each loaded once', async () => {
+    const pipeline = pipelineOf();
+    const before = await pipeline.counts();
+    await pipeline.send([...syntheticBodies(3_000, { seed: 25, malformedShare: 0 })]);
+    const args = ['--json', '--grace-seconds', '1', '--max-messages-per-second', '200'];
+    const started = Date.now();
+    const result = await runCommand('src/client.ts', args, pipeline.env);
+    const seconds = (Date.now() - started) / 1000;
+    assert.equal(result.code, 0, result.stderr);
+    const summary = JSON.parse(lastLine(result.stdout)) as Record<string, number>;
+    assert.deepEqual([summary.received, summary.loaded, summary.duplicates], [3_000, 3_000, 0]);
+    assert.deepEqual(await pipeline.counts(), { rows: before.rows + 3_000, quarantined: before.quarantined });
+    assert.ok(seconds >= 13.5, `capped at 200/s, 3,000 messages took ${seconds.toFixed(1)} s`);
+    assert.ok(seconds < 40, `and not much longer: ${seconds.toFixed(1)} s`);
+    assert.deepEqual(await pipeline.queueDepth(), { visible: 0, inFlight: 0, delayed: 0 });
+  });
+
+  it('a worker capped by WORKER_MAX_MESSAGES_PER_SECOND=200 takes 1,000 messages in no less than 4.5 s', async () => {
+    const pipeline = pipelineOf();
+    await pipeline.send([...syntheticBodies(1_000, { seed: 26, malformedShare: 0 })]);
+    // A worker of its own, on a task queue of its own: the pipeline's in-process worker is not capped.
+    const env = { ...pipeline.env, TEMPORAL_TASK_QUEUE: `capped-${Date.now()}`, WORKER_MAX_MESSAGES_PER_SECOND: '200' };
+    const worker = startCommand('src/worker.ts', env);
+    try {
+      const started = Date.now();
+      const result = await runCommand('src/client.ts', ['--json', '--grace-seconds', '1'], env);
+      const seconds = (Date.now() - started) / 1000;
+      assert.equal(result.code, 0, result.stderr);
+      assert.equal((JSON.parse(lastLine(result.stdout)) as Record<string, number>).loaded, 1_000);
+      assert.ok(seconds >= 4.5, `capped at 200/s, 1,000 messages took ${seconds.toFixed(1)} s`);
+    } finally {
+      worker.kill('SIGTERM');
+    }
+  });
+
   it('start-workflow --drains 2 runs two drains of one queue, and control reaches both', async () => {
     const pipeline = pipelineOf();
     const before = await pipeline.counts();
