@@ -18,6 +18,7 @@ const COMMANDS: Record<string, { module: string; does: string }> = {
   pii: { module: 'cli/pii', does: 'operator commands on masked PII: reveal, forget, rotate, …' },
   dlq: { module: 'cli/dlq', does: 'the dead-letter queue: list, show, redrive' },
   migrate: { module: 'cli/migrate', does: 'brings the schema up to date, as the role that owns it' },
+  retention: { module: 'cli/retention', does: 'removes logins and quarantine records older than N days' },
   'codec-server': { module: 'cli/codec-server', does: 'the Temporal codec server alone' },
 };
 

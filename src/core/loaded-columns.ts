@@ -1,3 +1,5 @@
+import type { PiiField } from './canonical-pii';
+
 /**
  * The columns the load writes, declared once per table: the row types below, the load statement's column lists,
  * casts and parameter numbers (src/db/load-statement.ts) all derive from these. Adding a column is a migration
@@ -30,6 +32,12 @@ export const LOGIN_ROW_COLUMNS = {
   create_date: { type: 'date' },
   sent_at: { type: 'timestamptz' },
 } as const satisfies Record<string, ColumnSpec>;
+
+/** The login column that holds each PII field's token. */
+export const TOKEN_COLUMNS = {
+  ip: 'masked_ip',
+  device_id: 'masked_device_id',
+} as const satisfies Record<PiiField, keyof typeof LOGIN_ROW_COLUMNS>;
 
 export const QUARANTINE_COLUMNS = {
   message_id: { type: 'varchar' },

@@ -3,7 +3,7 @@ import type { PiiField } from '../core/canonical-pii';
 
 export interface AuditRecord {
   actor: string;
-  action: 'reveal' | 'forget' | 'rotate' | 'rotate-root';
+  action: 'reveal' | 'forget' | 'rotate' | 'rotate-root' | 'retention';
   field?: PiiField;
   token?: string;
   messageId?: string;

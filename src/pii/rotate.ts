@@ -1,6 +1,7 @@
 import type { Pool, PoolClient } from 'pg';
 import type { PiiField } from '../core/canonical-pii';
 import { versionLabel, type Keyring, type KeySet, type VersionedKey } from '../core/keys';
+import { TOKEN_COLUMNS } from '../core/loaded-columns';
 import { aliasOf, erasedToken } from '../core/mask';
 import { resealQuarantineBody } from '../core/quarantine-record';
 import type { QuarantineRecord } from '../core/types';
@@ -288,7 +289,7 @@ async function rekeyVaultChunk(
   for (const field of ['ip', 'device_id'] as const) {
     const pairs = rows.flatMap((entry, i) => (entry.field === field ? [[entry.token, moved[i]!.token]] : []));
     if (pairs.length === 0) continue;
-    const column = field === 'ip' ? 'masked_ip' : 'masked_device_id';
+    const column = TOKEN_COLUMNS[field];
     const updated = await client.query(
       `UPDATE user_logins u SET ${column} = m.new_token
          FROM unnest($1::varchar[], $2::varchar[]) AS m(old_token, new_token) WHERE u.${column} = m.old_token`,
