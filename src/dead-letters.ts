@@ -8,7 +8,7 @@ import {
 import type { VersionedKey } from './core/keys';
 import { attestOrigin, originOf, REDRIVE_ATTRIBUTES } from './core/message-origin';
 import { validateLoginMessage } from './core/validate-message';
-import { changeVisibility, receivedOriginOf, SQS_BATCH_LIMIT } from './sqs';
+import { changeVisibility, chunksWithin, receivedOriginOf, SQS_BATCH_LIMIT } from './sqs';
 
 /** A dead letter as the tool shows it: metadata and a verdict, never the body (it may hold raw ip and device_id). */
 export interface DeadLetter {
@@ -108,29 +108,34 @@ export async function redriveDeadLetters(
     if (Messages.length === 0) break;
     const batch = Messages.slice(0, max - moved - failed);
     await changeVisibility(sqs, urls.dlqUrl, receiptHandles(Messages.slice(batch.length)), 0);
-    const sent = await sqs.send(
-      new SendMessageBatchCommand({
-        QueueUrl: urls.queueUrl,
-        Entries: batch.map((message, index) => {
-          const body = message.Body ?? '';
-          const { origin } = originOf(redriveKey, receivedOriginOf(message), Date.now());
-          return {
-            Id: String(index),
-            MessageBody: body,
-            MessageAttributes: {
-              [REDRIVE_ATTRIBUTES.messageId]: { DataType: 'String', StringValue: origin.messageId },
-              [REDRIVE_ATTRIBUTES.sentTimestamp]: { DataType: 'Number', StringValue: String(origin.sentTimestamp) },
-              [REDRIVE_ATTRIBUTES.signature]: {
-                DataType: 'String',
-                StringValue: attestOrigin(redriveKey, origin, body),
+    // Ten large bodies would exceed what one SendMessageBatch may carry: sent in as many calls as they need.
+    const delivered: Message[] = [];
+    const refused: Message[] = [];
+    for (const part of chunksWithin(batch, (message) => Buffer.byteLength(message.Body ?? '', 'utf8'))) {
+      const sent = await sqs.send(
+        new SendMessageBatchCommand({
+          QueueUrl: urls.queueUrl,
+          Entries: part.map((message, index) => {
+            const body = message.Body ?? '';
+            const { origin } = originOf(redriveKey, receivedOriginOf(message), Date.now());
+            return {
+              Id: String(index),
+              MessageBody: body,
+              MessageAttributes: {
+                [REDRIVE_ATTRIBUTES.messageId]: { DataType: 'String', StringValue: origin.messageId },
+                [REDRIVE_ATTRIBUTES.sentTimestamp]: { DataType: 'Number', StringValue: String(origin.sentTimestamp) },
+                [REDRIVE_ATTRIBUTES.signature]: {
+                  DataType: 'String',
+                  StringValue: attestOrigin(redriveKey, origin, body),
+                },
               },
-            },
-          };
+            };
+          }),
         }),
-      }),
-    );
-    const delivered = (sent.Successful ?? []).map((entry) => batch[Number(entry.Id)]!);
-    const refused = (sent.Failed ?? []).map((entry) => batch[Number(entry.Id)]!);
+      );
+      delivered.push(...(sent.Successful ?? []).map((entry) => part[Number(entry.Id)]!));
+      refused.push(...(sent.Failed ?? []).map((entry) => part[Number(entry.Id)]!));
+    }
     if (delivered.length > 0) {
       await sqs.send(
         new DeleteMessageBatchCommand({

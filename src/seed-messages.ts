@@ -2,7 +2,7 @@ import { SendMessageBatchCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { PROJECT_ROOT } from './config';
-import { chunks } from './sqs';
+import { chunksWithin } from './sqs';
 
 export const SAMPLE_DATA_FILE = path.join(PROJECT_ROOT, 'data', 'sample-messages.jsonl');
 
@@ -20,7 +20,7 @@ export async function sendBodies(
   { concurrency = 8 }: { concurrency?: number } = {},
 ): Promise<number> {
   // One generator shared by every sender: each takes the next chunk when it is free.
-  const pending = chunks(bodies);
+  const pending = chunksWithin(bodies, (body) => Buffer.byteLength(body, 'utf8'));
   let sent = 0;
   const sender = async () => {
     for (let next = pending.next(); !next.done; next = pending.next()) {

@@ -19,15 +19,39 @@ export const DEAD_LETTER_SUFFIX = '-dlq';
 /** SQS hands out at most 10 messages per ReceiveMessage and takes at most 10 entries per batch call. */
 export const SQS_BATCH_LIMIT = 10;
 
+/**
+ * What one SendMessageBatch may carry in all (SQS's limit is 1 MiB of bodies and attributes): the bodies of a chunk
+ * stay under this, leaving room for the attributes.
+ */
+export const SEND_BATCH_BODY_BYTES = 1_000_000;
+
 /** Consecutive groups of `size` (the last may be shorter), for SQS's batch calls; lazy, so any iterable will do. */
 export function* chunks<T>(items: Iterable<T>, size = SQS_BATCH_LIMIT): Generator<T[]> {
+  yield* chunksWithin(items, () => 0, Infinity, size);
+}
+
+/**
+ * Consecutive groups of at most `size` items whose `bytesOf` sum stays within `maxBytes` (an item larger than that
+ * goes alone, for SQS to refuse with its own reason): a SendMessageBatch of ten large bodies would exceed SQS's
+ * limit for the whole request.
+ */
+export function* chunksWithin<T>(
+  items: Iterable<T>,
+  bytesOf: (item: T) => number,
+  maxBytes = SEND_BATCH_BODY_BYTES,
+  size = SQS_BATCH_LIMIT,
+): Generator<T[]> {
   let chunk: T[] = [];
+  let bytes = 0;
   for (const item of items) {
-    chunk.push(item);
-    if (chunk.length === size) {
+    const itemBytes = bytesOf(item);
+    if (chunk.length > 0 && (chunk.length === size || bytes + itemBytes > maxBytes)) {
       yield chunk;
       chunk = [];
+      bytes = 0;
     }
+    chunk.push(item);
+    bytes += itemBytes;
   }
   if (chunk.length > 0) yield chunk;
 }

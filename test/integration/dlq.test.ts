@@ -54,4 +54,18 @@ describe('npm run dlq', () => {
       'rows keep the id each message had in the dead-letter queue',
     );
   });
+
+  it('redrives dead letters too large to go back ten to a call (ten bodies of 250 KB)', async () => {
+    const pipeline = pipelineOf();
+    const { QueueUrl: dlqUrl } = await pipeline.deps.sqs.send(
+      new GetQueueUrlCommand({ QueueName: pipeline.env.SQS_QUEUE_NAME + DEAD_LETTER_SUFFIX }),
+    );
+    const large = Array.from({ length: 10 }, (_, i) => `not json ${i} `.padEnd(250_000, 'x'));
+    await sendBodies(pipeline.deps.sqs, dlqUrl!, large);
+    const redrive = await runCommand('src/cli/dlq.ts', ['redrive'], pipeline.env);
+    assert.equal(redrive.code, 0, redrive.stderr);
+    assert.match(redrive.stdout, /^10 moved back to the queue$/m);
+    assert.deepEqual(await getQueueDepth(pipeline.deps.sqs, dlqUrl!), { visible: 0, inFlight: 0, delayed: 0 });
+    assert.equal((await pipeline.queueDepth()).visible, 10);
+  });
 });
