@@ -11,7 +11,7 @@ import {
   SQS_BATCH_LIMIT,
   type QueueDepth,
 } from '../sqs';
-import { sharedSignal, type SqsGate } from '../sqs/gate';
+import { sharedSignal, sleep, type SqsGate } from '../sqs/gate';
 import { countMessages, recordOldestReceived, type MessageCounter } from '../metrics';
 import type { ActivityDeps } from './deps';
 import { heartbeating } from './heartbeating';
@@ -181,19 +181,6 @@ const FILL_BUDGET_MS = 20_000;
  * budget is spent: the first long-polls alone; then rounds of up to PARALLEL_SQS_CALLS calls, each for what is
  * still missing. The batch's size is asked again each round, as the calls so far tell how fast SQS is.
  */
-/** Resolves at `time` (ms since the epoch), or rejects when `signal` aborts first. */
-function waitUntil(time: number, signal: AbortSignal): Promise<void> {
-  const wait = time - Date.now();
-  if (wait <= 0) return Promise.resolve();
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(resolve, wait);
-    signal.addEventListener('abort', () => {
-      clearTimeout(timer);
-      reject(signal.reason as Error);
-    });
-  });
-}
-
 async function fill(
   deps: ActivityDeps,
   queueUrl: string,
@@ -206,7 +193,8 @@ async function fill(
   const receive = async (maxMessages: number, waitTimeSeconds: number) => {
     // Under the worker's cap, a call waits for its share of time first, and gives back what it did not get.
     const pace = deps.receivePace;
-    if (pace) await waitUntil(pace.reserve(maxMessages, Date.now()), signal);
+    const wait = pace ? pace.reserve(maxMessages, Date.now()) - Date.now() : 0;
+    if (wait > 0) await sleep(wait, signal);
     const result = await deps.sqs.send(
       new ReceiveMessageCommand({
         QueueUrl: queueUrl,
