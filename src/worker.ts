@@ -5,7 +5,7 @@ import { createLogger } from './log';
 import { GetQueueAttributesCommand } from '@aws-sdk/client-sqs';
 import { Readiness, startHealthEndpoints } from './metrics/health-endpoints';
 import { sampleQueueDepth } from './metrics/sample-queue-depth';
-import { resolveDeadLetterQueueUrl } from './sqs';
+import { rememberedUrl, resolveDeadLetterQueueUrl } from './sqs';
 import { loadWorkerKeys } from './secrets';
 import { createPipelineWorker } from './temporal/worker';
 
@@ -44,16 +44,11 @@ runMain(async () => {
       () => worker.getState() === 'RUNNING',
     ),
   );
-  let deadLetterUrl: Promise<string> | undefined;
   const stopSampling = config.metricsAddress
-    ? sampleQueueDepth(deps, () => {
-        // Resolved once it exists; asked again while it does not.
-        deadLetterUrl ??= resolveDeadLetterQueueUrl(deps.sqs, config).catch((error: unknown) => {
-          deadLetterUrl = undefined;
-          throw error;
-        });
-        return deadLetterUrl;
-      })
+    ? sampleQueueDepth(
+        deps,
+        rememberedUrl(() => resolveDeadLetterQueueUrl(deps.sqs, config)),
+      )
     : undefined;
   log.info('polling', {
     address: config.TEMPORAL_ADDRESS,

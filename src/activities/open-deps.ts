@@ -3,7 +3,7 @@ import { Pace } from '../core/pace';
 import { migrate } from '../db/migrate';
 import { createPool } from '../db/pool';
 import { claimKeyState, createKeyVersionCache } from '../pii/key-state';
-import { createSqsClient, resolveQueueUrl } from '../sqs';
+import { createSqsClient, rememberedUrl, resolveQueueUrl } from '../sqs';
 import { SqsGate } from '../sqs/gate';
 import type { WorkerKeys } from '../secrets';
 import type { ActivityDeps } from './deps';
@@ -27,7 +27,6 @@ export async function openActivityDeps(
     await pool.end();
     throw error;
   }
-  let queueUrl: Promise<string> | undefined;
   const held = new HeldBatches(sqs, heldBatchTaskQueue(config.TEMPORAL_TASK_QUEUE));
   return {
     sqs,
@@ -38,13 +37,7 @@ export async function openActivityDeps(
     held,
     keyVersion: createKeyVersionCache(pool, activeVersion),
     ...(config.WORKER_MAX_MESSAGES_PER_SECOND && { receivePace: new Pace(config.WORKER_MAX_MESSAGES_PER_SECOND) }),
-    queueUrl: () => {
-      queueUrl ??= resolveQueueUrl(sqs, config).catch((error: unknown) => {
-        queueUrl = undefined;
-        throw error;
-      });
-      return queueUrl;
-    },
+    queueUrl: rememberedUrl(() => resolveQueueUrl(sqs, config)),
     async close() {
       // The worker has stopped: what it still holds goes back to the queue now rather than when its lease ends.
       await held.giveUpAll('the worker stopped');

@@ -133,6 +133,18 @@ export async function resolveQueueUrl(
   }
 }
 
+/** `resolve`'s URL, remembered once it is found; asked again after a failure (the queue may not exist yet). */
+export function rememberedUrl(resolve: () => Promise<string>): () => Promise<string> {
+  let url: Promise<string> | undefined;
+  return () => {
+    url ??= resolve().catch((error: unknown) => {
+      url = undefined;
+      throw error;
+    });
+    return url;
+  };
+}
+
 /** The dead-letter queue beside the queue: its name (or URL) with the `-dlq` suffix, as `ensureQueues` makes it. */
 export const resolveDeadLetterQueueUrl = (sqs: SQSClient, config: Pick<Config, 'SQS_QUEUE_URL' | 'SQS_QUEUE_NAME'>) =>
   resolveQueueUrl(sqs, {
