@@ -2,11 +2,11 @@ import type { Pool, PoolClient } from 'pg';
 import type { PiiField } from '../core/canonical-pii';
 import type { VersionedKey } from '../core/keys';
 import { bodyHoldsValue, openQuarantineBody } from '../core/quarantine-record';
-import { openVerifiedVaultEntry, VaultMismatchError, type OpeningKeys } from '../core/vault';
+import type { OpeningKeys } from '../core/vault';
 import { tokenVersion } from '../core/mask';
 import { inTransaction } from '../db/in-transaction';
 import { appendAudit } from './audit';
-import { lookUpVault, NotFoundError, resolveTokens, type TokenRef, type TokenSelector } from './lookup';
+import { lookUpVault, NotFoundError, openLookedUp, resolveTokens, type TokenRef, type TokenSelector } from './lookup';
 
 /** `unknown`: no value was kept for the token; the tombstone now keeps any from being kept. */
 type ForgetStatus = 'erased' | 'already forgotten' | 'unknown';
@@ -83,13 +83,7 @@ export async function forget(
 /** The value behind a token, opened before it is erased; none for a tombstone, an unknown or a planted entry. */
 async function openedValue(client: PoolClient, keys: OpeningKeys, ref: TokenRef): Promise<string | undefined> {
   const { entry } = await lookUpVault(client, ref);
-  if (!entry) return undefined;
-  try {
-    return openVerifiedVaultEntry(keys, { ...ref, ...entry, value_sealed: entry.value_sealed.toString('base64') });
-  } catch (error) {
-    if (error instanceof VaultMismatchError) return undefined;
-    throw error;
-  }
+  return entry && openLookedUp(keys, ref, entry);
 }
 
 const SCAN_CHUNK = 500;

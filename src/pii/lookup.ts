@@ -2,6 +2,7 @@ import type { PoolClient } from 'pg';
 import { PII_FIELDS, type PiiField } from '../core/canonical-pii';
 import type { VersionedKey } from '../core/keys';
 import { aliasOf } from '../core/mask';
+import { openVerifiedVaultEntry, VaultMismatchError, type OpeningKeys } from '../core/vault';
 
 /** A token to act on (the current one, when a rotation replaced the token asked for), and the message it was found through, if any. */
 export interface TokenRef {
@@ -65,6 +66,19 @@ export interface VaultLookup {
   /** The sealed value, unless erased. */
   entry?: { key_version: number; value_sealed: Buffer; seal_key_id: string | null };
   erasure?: { forgotten_at: Date };
+}
+
+/**
+ * The value of an entry `lookUpVault` found, opened with the operator key and checked against its token; undefined
+ * when it does not give its token (planted or corrupted: core/vault.ts VaultMismatchError).
+ */
+export function openLookedUp(keys: OpeningKeys, ref: TokenRef, entry: NonNullable<VaultLookup['entry']>) {
+  try {
+    return openVerifiedVaultEntry(keys, { ...ref, ...entry, value_sealed: entry.value_sealed.toString('base64') });
+  } catch (error) {
+    if (error instanceof VaultMismatchError) return undefined;
+    throw error;
+  }
 }
 
 export async function lookUpVault(client: PoolClient, ref: TokenRef): Promise<VaultLookup> {

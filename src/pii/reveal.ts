@@ -1,9 +1,9 @@
 import type { Pool } from 'pg';
-import { openVerifiedVaultEntry, VaultMismatchError, type OpeningKeys } from '../core/vault';
+import type { OpeningKeys } from '../core/vault';
 import { inTransaction } from '../db/in-transaction';
 import { appendAudit } from './audit';
 import { claimKeyState } from './key-state';
-import { lookUpVault, resolveTokens, type TokenRef, type TokenSelector } from './lookup';
+import { lookUpVault, openLookedUp, resolveTokens, type TokenRef, type TokenSelector } from './lookup';
 
 export type RevealResult = TokenRef &
   (
@@ -44,17 +44,8 @@ export async function reveal(
   });
   const results = found.map(({ ref, entry, erasure }): RevealResult => {
     if (entry) {
-      try {
-        const value = openVerifiedVaultEntry(keys, {
-          ...ref,
-          ...entry,
-          value_sealed: entry.value_sealed.toString('base64'),
-        });
-        return { ...ref, status: 'revealed', value };
-      } catch (error) {
-        if (error instanceof VaultMismatchError) return { ...ref, status: 'mismatch' };
-        throw error;
-      }
+      const value = openLookedUp(keys, ref, entry);
+      return value === undefined ? { ...ref, status: 'mismatch' } : { ...ref, status: 'revealed', value };
     }
     return erasure ? { ...ref, status: 'forgotten', forgottenAt: erasure.forgotten_at } : { ...ref, status: 'unknown' };
   });
