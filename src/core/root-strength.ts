@@ -1,6 +1,6 @@
 /**
  * A rough lower bound on the guessing work behind a passphrase root, in bits, so that a root typed by hand
- * ("secret-secret-secret-…", "k" forty times, "…0123456789") is refused while `openssl rand -hex 32` (about 330
+ * ("secret-secret-secret-…", "k" forty times, "…0123456789") is refused while `openssl rand -hex 32` (about 270
  * bits by this count) passes. Each character costs what its character classes allow (digits 10, lower 26, upper
  * 26, others 33), except where it continues something already seen: a repeat of an earlier run of 3 or more costs
  * 8 bits in all, a run of consecutive characters (abc, 321) 1 bit a character. Not a proof of strength, a guard

@@ -152,7 +152,7 @@ export class DrainRun {
       leaseSeconds: this.options.visibilityTimeoutSeconds,
       holdSeconds: HOLD_SECONDS,
     });
-    this.refundPace(maxMessages - (received.batch?.messages ?? 0));
+    this.pace?.refund(maxMessages - (received.batch?.messages ?? 0));
     if (!received.batch) return this.receivedNothing(received.queueDepth);
     this.empty = false;
     this.emptyCheck.received();
@@ -215,10 +215,6 @@ export class DrainRun {
     const startAt = this.pace.reserve(maxMessages, Date.now());
     if (startAt > Date.now()) await sleep(startAt - Date.now());
     return maxMessages;
-  }
-
-  private refundPace(unused: number): void {
-    this.pace?.refund(unused);
   }
 
   /** Notes a receive that found nothing; an until-empty drain may be done. */
