@@ -33,7 +33,8 @@ describe('batches held by a worker', () => {
   it('lengthen the lease when batches have lately taken long, or SQS’s pace says they will; never shorten it', () => {
     const held = new HeldBatches(sqs, 'q');
     assert.equal(held.leaseFor(60), 60);
-    const batch = held.hold('url', messages, terms, Date.now() - 90_000);
+    // Held for 90 s less 100 ms, so the milliseconds until its release cannot round four times it past 360 s.
+    const batch = held.hold('url', messages, terms, Date.now() - 89_900);
     held.release(batch.id);
     assert.equal(held.leaseFor(60), 360, 'four times the slowest recent batch');
     assert.equal(held.leaseFor(600), 600);
