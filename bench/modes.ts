@@ -169,7 +169,7 @@ async function naive(settings: ModeSettings): Promise<ModeRun> {
         await db.query(
           `INSERT INTO user_logins (message_id, user_id, device_type, masked_ip, masked_device_id, ip_valid, locale,
                                     app_version, app_version_text, create_date, sent_at)
-           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) ON CONFLICT (message_id) DO NOTHING`,
+           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) ON CONFLICT (message_id, create_date) DO NOTHING`,
           [
             row.message_id,
             row.user_id,

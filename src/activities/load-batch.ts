@@ -6,7 +6,7 @@ import { transformBatch } from '../core/transform-batch';
 import { vaultSealer } from '../core/vault';
 import type { LoginRow, QuarantineRecord, TransformedBatch } from '../core/types';
 import { inTransaction } from '../db/in-transaction';
-import { LOAD_SQL, loadParameters, type LoadOutcome, type LoadWrites } from '../db/load-statement';
+import { loadParameters, loadStatement, type LoadOutcome, type LoadWrites } from '../db/load-statement';
 import { assertSameRoot, RootKeyMismatchError, type KeyState } from '../pii/key-state';
 import { FAILURE_TYPES } from '../core/failure-types';
 import { countMessages } from '../metrics';
@@ -40,8 +40,7 @@ interface Attempt {
 /** The statement, run with this batch's writes. */
 const runLoad = (client: Queryable, deps: ActivityDeps, batch: TransformedBatch, writes: LoadWrites) =>
   client.query<LoadOutcome>(
-    LOAD_SQL,
-    loadParameters(batch.keyVersion, deps.keyring.rootFingerprint, batch.batchId, writes),
+    loadStatement(loadParameters(batch.keyVersion, deps.keyring.rootFingerprint, batch.batchId, writes)),
   );
 
 /**

@@ -9,8 +9,8 @@ import { HELP_OPTION, runMain, wholeNumber } from './run-main';
 const USAGE = `usage: npm run retention -- --keep-days N [--dry-run] [--json] [--actor NAME]   (login-etl retention)
 
 Removes the logins of months wholly older than N days (create_date before the first day of the month N days ago)
-and the quarantine records as old, in chunks of 10,000 rows, then crypto-shreds the vault values no remaining
-login uses; every run writes an audit row. --dry-run counts what would go. --json: the last stdout line is one
+and the quarantine records as old (sent_at): monthly partitions are dropped whole, other rows deleted in chunks of
+10,000; then crypto-shreds the vault values no remaining login uses; every run writes an audit row. --dry-run counts what would go. --json: the last stdout line is one
 JSON object. Run it as the role that owns the schema (from cron, or a Kubernetes CronJob).`;
 
 runMain(async () => {
@@ -44,7 +44,7 @@ runMain(async () => {
       values.json
         ? `${JSON.stringify(report)}\n`
         : `${verb} ${report.logins} logins and ${report.quarantineRecords} quarantine records from before ` +
-            `${report.cutoff}; ${report.dryRun ? 'would shred' : 'shredded'} ${report.vaultValues} vault values no ` +
+            `${report.cutoff} (${report.partitionsDropped.length} monthly partitions dropped whole); ${report.dryRun ? 'would shred' : 'shredded'} ${report.vaultValues} vault values no ` +
             `remaining login uses${report.auditId === null ? '' : ` (audit #${report.auditId})`}\n`,
     );
     return 0;

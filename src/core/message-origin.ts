@@ -35,9 +35,11 @@ const STORABLE_ID = /^[\x21-\x7e]{1,128}$/;
 const DAY_MS = 24 * 3600 * 1000;
 /**
  * How old a vouched send time may be: 14 days in the dead-letter queue (SQS's longest retention, counted from the
- * first send) and 14 more in the queue it was moved back to.
+ * first send) and 14 more in the queue it was moved back to. Also the farthest apart two deliveries of one message
+ * can be, should a server give it no send time and each delivery take its time of receipt instead.
  */
-const MAX_ORIGINAL_AGE_MS = 28 * DAY_MS;
+export const MAX_ORIGINAL_AGE_DAYS = 28;
+const MAX_ORIGINAL_AGE_MS = MAX_ORIGINAL_AGE_DAYS * DAY_MS;
 /** Clocks of the sender and of SQS may differ a little. */
 const CLOCK_SKEW_MS = 5 * 60_000;
 

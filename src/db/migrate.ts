@@ -2,6 +2,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import type { Pool } from 'pg';
 import { withinTransaction } from './in-transaction';
+import { keepPartitions, mayKeepPartitions, partitionsNeedUpkeep, type ConversionOptions } from './partitioning';
 
 const MIGRATIONS_DIR = path.join(__dirname, 'migrations');
 
@@ -13,7 +14,7 @@ export interface Migration {
   sql: string;
 }
 
-function listMigrations(dir: string = MIGRATIONS_DIR): Migration[] {
+export function listMigrations(dir: string = MIGRATIONS_DIR): Migration[] {
   return readdirSync(dir)
     .filter((file) => file.endsWith('.sql'))
     .sort()
@@ -39,13 +40,29 @@ class SchemaBehindError extends Error {
   override name = 'SchemaBehindError';
 }
 
+/** The owner has partitions to keep (src/db/partitioning.ts); other roles leave that to it. */
+async function partitionUpkeepDue(pool: Pool, now?: Date): Promise<boolean> {
+  const client = await pool.connect();
+  try {
+    return (await mayKeepPartitions(client)) && (await partitionsNeedUpkeep(client, now));
+  } finally {
+    client.release();
+  }
+}
+
 /**
- * Applies, in order and each in its own transaction, the forward-only migrations not yet recorded. A database
- * that is up to date takes no DDL, so workers and operators run this at start under roles without DDL rights;
- * one that is behind needs the owner (`npm run migrate`).
+ * Applies, in order and each in its own transaction, the forward-only migrations not yet recorded, then, as the
+ * owner, the partitions' upkeep (a table converted, the months ahead). A database that is up to date takes no DDL,
+ * so workers and operators run this at start under roles without DDL rights; one that is behind needs the owner
+ * (`npm run migrate`). Returns the migrations applied and the partitioning steps taken.
  */
-export async function migrate(pool: Pool, migrations: Migration[] = listMigrations()): Promise<string[]> {
-  if ((await pendingMigrations(pool, migrations)).length === 0) return [];
+export async function migrate(
+  pool: Pool,
+  migrations: Migration[] = listMigrations(),
+  partitioning: ConversionOptions & { now?: Date } = {},
+): Promise<string[]> {
+  if ((await pendingMigrations(pool, migrations)).length === 0 && !(await partitionUpkeepDue(pool, partitioning.now)))
+    return [];
   const client = await pool.connect();
   const applied: string[] = [];
   try {
@@ -61,6 +78,7 @@ export async function migrate(pool: Pool, migrations: Migration[] = listMigratio
       });
       applied.push(migration.version);
     }
+    if (await mayKeepPartitions(client)) applied.push(...(await keepPartitions(client, partitioning)));
   } catch (error) {
     // 42501: insufficient privilege, or not the owner of what a migration alters.
     if ((error as { code?: string }).code === '42501') {

@@ -2,6 +2,14 @@ import type { Pool, PoolClient } from 'pg';
 import { PII_FIELDS, type PiiField } from '../core/canonical-pii';
 import { TOKEN_COLUMNS } from '../core/loaded-columns';
 import { inTransaction } from '../db/in-transaction';
+import {
+  dayParameter,
+  dropPartition,
+  MONTHLY_TABLES,
+  partitionsBefore,
+  relationOutsideMonths,
+  type MonthlyTable,
+} from '../db/partitioning';
 import { appendAudit } from './audit';
 
 export interface RetentionOptions {
@@ -17,11 +25,13 @@ export interface RetentionOptions {
 
 export interface RetentionReport {
   keepDays: number;
-  /** Logins with a `create_date` before this day (the first of a month) and records quarantined before it go. */
+  /** Logins with a `create_date`, and quarantine records with a `sent_at`, before this day (a first of a month) go. */
   cutoff: string;
   dryRun: boolean;
   logins: number;
   quarantineRecords: number;
+  /** The monthly partitions dropped whole (or that would be); rows elsewhere are deleted in chunks. */
+  partitionsDropped: string[];
   /** Vault values (ip, device id) that no remaining login uses: shredded, their rows deleted. */
   vaultValues: number;
   auditId: number | null;
@@ -37,31 +47,58 @@ export function retentionCutoff(now: Date, keepDays: number): string {
 }
 
 /**
- * Removes the logins of months wholly older than `keepDays` days and the quarantine records as old, in chunks, then
- * crypto-shreds the vault values no remaining login uses: their rows are deleted, so the sealed value is gone, and a
- * value that comes back later is vaulted anew (a `forget` tombstone stays: it records an erasure). The vault step
- * takes the key state's lock, as a rotation does, so no load is between finding a value unused and its deletion (a
- * load holds the lock shared while it inserts rows and their vault entries). The run's counts go to the audit trail.
+ * Removes the logins of months wholly older than `keepDays` days and the quarantine records as old: a month's
+ * partition is dropped whole (no row by row delete, nothing left to vacuum), and rows outside those partitions (the
+ * default partition, a table not converted yet) are deleted in chunks. Then it crypto-shreds the vault values no
+ * remaining login uses: their rows are deleted, so the sealed value is gone, and a value that comes back later is
+ * vaulted anew (a `forget` tombstone stays: it records an erasure). The vault step takes the key state's lock, as a
+ * rotation does, so no load is between finding a value unused and its deletion (a load holds the lock shared while
+ * it inserts rows and their vault entries). The run's counts go to the audit trail.
  */
 export async function applyRetention(pool: Pool, options: RetentionOptions): Promise<RetentionReport> {
   const cutoff = retentionCutoff(options.now ?? new Date(), options.keepDays);
   const chunkSize = options.chunkSize ?? 10_000;
+  const removed: Record<MonthlyTable['name'], number> = { user_logins: 0, quarantined_messages: 0 };
+  const partitionsDropped: string[] = [];
+  const client = await pool.connect();
+  try {
+    for (const table of MONTHLY_TABLES) {
+      const partitions = await partitionsBefore(client, table, cutoff);
+      partitionsDropped.push(...partitions.map((partition) => partition.name));
+      if (options.dryRun) {
+        const { rows } = await client.query<{ n: number }>(
+          `SELECT count(*)::int AS n FROM ${table.name} WHERE ${table.column} < ${dayParameter(table, '$1')}`,
+          [cutoff],
+        );
+        removed[table.name] = rows[0]!.n;
+        continue;
+      }
+      for (const partition of partitions) {
+        await dropPartition(client, partition.name);
+        removed[table.name] += partition.rows;
+      }
+      removed[table.name] += await deleteInChunks(
+        client,
+        await relationOutsideMonths(client, table),
+        table,
+        cutoff,
+        chunkSize,
+      );
+    }
+  } finally {
+    client.release();
+  }
   const report: RetentionReport = {
     keepDays: options.keepDays,
     cutoff,
     dryRun: options.dryRun,
-    logins: 0,
-    quarantineRecords: 0,
+    logins: removed.user_logins,
+    quarantineRecords: removed.quarantined_messages,
+    partitionsDropped,
     vaultValues: 0,
     auditId: null,
   };
   if (options.dryRun) {
-    const { rows } = await pool.query<{ logins: number; records: number }>(
-      `SELECT (SELECT count(*) FROM user_logins WHERE create_date < $1::date)::int AS logins,
-              (SELECT count(*) FROM quarantined_messages WHERE quarantined_at < $1::date)::int AS records`,
-      [cutoff],
-    );
-    let vault = 0;
     for (const field of PII_FIELDS) {
       const { rows: unused } = await pool.query<{ n: number }>(
         `SELECT count(*)::int AS n FROM pii_vault v WHERE ${holdsValue(field)}
@@ -69,18 +106,10 @@ export async function applyRetention(pool: Pool, options: RetentionOptions): Pro
                               AND u.create_date >= $1::date)`,
         [cutoff],
       );
-      vault += unused[0]!.n;
+      report.vaultValues += unused[0]!.n;
     }
-    return { ...report, logins: rows[0]!.logins, quarantineRecords: rows[0]!.records, vaultValues: vault };
+    return report;
   }
-  report.logins = await deleteInChunks(pool, 'user_logins', 'create_date < $1::date', cutoff, chunkSize);
-  report.quarantineRecords = await deleteInChunks(
-    pool,
-    'quarantined_messages',
-    'quarantined_at < $1::date',
-    cutoff,
-    chunkSize,
-  );
   report.vaultValues = await inTransaction(pool, async (client) => {
     await client.query('SELECT FROM pii_key_state FOR UPDATE');
     let shredded = 0;
@@ -99,8 +128,9 @@ export async function applyRetention(pool: Pool, options: RetentionOptions): Pro
       action: 'retention',
       reason: `keep ${options.keepDays} days`,
       outcome:
-        `removed ${report.logins} logins and ${report.quarantineRecords} quarantine records before ${cutoff}, ` +
-        `shredded ${report.vaultValues} vault values no login uses`,
+        `removed ${report.logins} logins and ${report.quarantineRecords} quarantine records before ${cutoff} ` +
+        `(${partitionsDropped.length} monthly partitions dropped), shredded ${report.vaultValues} vault values no ` +
+        'login uses',
     }),
   );
   return report;
@@ -109,11 +139,19 @@ export async function applyRetention(pool: Pool, options: RetentionOptions): Pro
 /** A vault entry of `field` that holds a value (a tombstone records an erasure and stays). */
 const holdsValue = (field: PiiField) => `v.field = '${field}' AND v.value_sealed IS NOT NULL`;
 
-async function deleteInChunks(pool: Pool, table: string, condition: string, cutoff: string, chunkSize: number) {
+/** Deletes a relation's rows older than the cutoff, a chunk per statement (ctid is unique within one relation). */
+async function deleteInChunks(
+  client: PoolClient,
+  relation: string,
+  table: MonthlyTable,
+  cutoff: string,
+  chunkSize: number,
+) {
   let deleted = 0;
   for (;;) {
-    const { rowCount } = await pool.query(
-      `DELETE FROM ${table} WHERE ctid = ANY(ARRAY(SELECT ctid FROM ${table} WHERE ${condition} LIMIT $2))`,
+    const { rowCount } = await client.query(
+      `DELETE FROM ${relation} WHERE ctid = ANY(ARRAY(
+         SELECT ctid FROM ${relation} WHERE ${table.column} < ${dayParameter(table, '$1')} LIMIT $2))`,
       [cutoff, chunkSize],
     );
     deleted += rowCount ?? 0;

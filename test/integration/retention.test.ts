@@ -23,7 +23,7 @@ describe('retention', () => {
     // Thirty logins and the quarantine record from two years ago.
     await pool.query(`UPDATE user_logins SET create_date = create_date - 730
                        WHERE message_id IN (SELECT message_id FROM user_logins ORDER BY message_id LIMIT 30)`);
-    await pool.query(`UPDATE quarantined_messages SET quarantined_at = quarantined_at - interval '730 days'`);
+    await pool.query(`UPDATE quarantined_messages SET sent_at = sent_at - interval '730 days'`);
     const count = async (sql: string) => Number((await pool.query<{ n: number }>(sql)).rows[0]!.n);
     const onlyOld = `SELECT count(*)::int AS n FROM pii_vault v WHERE v.value_sealed IS NOT NULL AND NOT EXISTS (
         SELECT FROM user_logins u WHERE u.create_date >= current_date - 365
@@ -45,6 +45,22 @@ describe('retention', () => {
     assert.equal(run.code, 0, run.stderr);
     const report = JSON.parse(lastLine(run.stdout)) as Record<string, unknown>;
     assert.deepEqual([report.logins, report.quarantineRecords, report.vaultValues], [30, 1, expectedShred]);
+    // The upkeep before it gave the moved rows partitions of their months, which went whole.
+    const dropped = report.partitionsDropped as string[];
+    assert.deepEqual(dropped, planned.partitionsDropped);
+    assert.ok(
+      dropped.some((name) => /^user_logins_p\d{6}$/.test(name)),
+      dropped.join(),
+    );
+    assert.ok(
+      dropped.some((name) => /^quarantined_messages_p\d{6}$/.test(name)),
+      dropped.join(),
+    );
+    const { rows: left } = await pool.query<{ n: number }>(
+      'SELECT count(*)::int AS n FROM pg_class WHERE relname = ANY($1::text[])',
+      [dropped],
+    );
+    assert.equal(left[0]!.n, 0);
     assert.equal(await count('SELECT count(*)::int AS n FROM user_logins'), 69);
     assert.equal(await count('SELECT count(*)::int AS n FROM quarantined_messages'), 0);
     assert.equal(await count('SELECT count(*)::int AS n FROM pii_vault'), vaultBefore - expectedShred);
@@ -57,6 +73,6 @@ describe('retention', () => {
       "SELECT action, outcome FROM pii_audit WHERE action = 'retention'",
     );
     assert.equal(rows.length, 1, 'one audit row, and none for the dry run');
-    assert.match(rows[0]!.outcome, /^removed 30 logins and 1 quarantine records before \d{4}-\d{2}-01/);
+    assert.match(rows[0]!.outcome, /^removed 30 logins and 1 quarantine records before \d{4}-\d{2}-01 \(\d+ monthly/);
   });
 });
