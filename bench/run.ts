@@ -7,14 +7,16 @@
  *
  *   npm run bench -- [--messages N] [--concurrency N] [--batch-size N] [--modes a,b] [--max-batch-bytes N] [--eager-activities]
  *                    [--sqs-latency-ms L] [--pg-latency-ms L] [--sqs-model overloaded] [--drains N] [--workers N]
- *                    [--body-bytes N] [--json]
+ *                    [--body-bytes N] [--max-messages-per-second R] [--json]
  *   With a latency, every mode reaches the SQS emulator (or Postgres) through a proxy that delays each request by
  *   L ms: SQS 20 and Postgres 1 are about what a worker sees in the same AWS region. With --sqs-model overloaded,
  *   every mode reaches SQS through a model of an overloaded server (tools/overloaded-sqs.ts: one request at
  *   a time, each slower the more messages are queued, few connections, some 500s); the queue is filled directly.
  *   `temporal` runs --drains drains of the queue on --workers worker processes; --body-bytes pads each valid body
- *   to about N bytes.
+ *   to about N bytes; --max-messages-per-second caps the measured drain (the cap's accuracy: msg/s against R).
  *   npm run bench -- --memory N     the worker's RSS over a continuous drain of N messages (a curve)
+ *   npm run bench -- --load-layouts N   the load's speed on the heap before and after the query indexes, and on
+ *                                       the monthly partitions (bench/load-layouts.ts)
  */
 import { spawn } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -43,6 +45,7 @@ import { OverloadedSqs, type OverloadStats } from '../tools/overloaded-sqs';
 import { TcpProxy } from '../tools/tcp-proxy';
 import { historyEvents } from '../tools/history';
 import { writeMarkdown } from '../tools/write-markdown';
+import { layoutsTable, loadLayoutsRun } from './load-layouts';
 import { eventsPerRun, memoryChart, sampleMemory } from './memory';
 import type { ModeRun } from './modes';
 
@@ -91,6 +94,8 @@ interface Settings {
   drains: number;
   workers: number;
   bodyBytes: number;
+  /** The drain's cap (0: none), to see how closely the temporal mode keeps to it. */
+  maxMessagesPerSecond: number;
 }
 
 async function main(): Promise<void> {
@@ -105,12 +110,14 @@ async function main(): Promise<void> {
       'max-batch-bytes': { type: 'string', default: String(DEFAULT_DRAIN_OPTIONS.maxBatchBytes) },
       'eager-activities': { type: 'boolean' },
       memory: { type: 'string' },
+      'load-layouts': { type: 'string' },
       'sqs-latency-ms': { type: 'string', default: '0' },
       'pg-latency-ms': { type: 'string', default: '0' },
       'sqs-model': { type: 'string' },
       drains: { type: 'string', default: '1' },
       workers: { type: 'string', default: '1' },
       'body-bytes': { type: 'string', default: '0' },
+      'max-messages-per-second': { type: 'string', default: String(DEFAULT_DRAIN_OPTIONS.maxMessagesPerSecond) },
     },
   });
   const settings: Settings = {
@@ -125,6 +132,7 @@ async function main(): Promise<void> {
     drains: Number(values.drains),
     workers: Number(values.workers),
     bodyBytes: Number(values['body-bytes']),
+    maxMessagesPerSecond: Number(values['max-messages-per-second']),
   };
   const modes = values.modes.split(',').map((m) => m.trim()) as Mode[];
   for (const mode of modes)
@@ -135,6 +143,16 @@ async function main(): Promise<void> {
     `starting the stack; ${settings.messages} messages per mode, ${settings.concurrency} batches of ${settings.batchSize} in flight`,
   );
   const stack = await withNetwork(await startScratchStack({ name: 'bench', keyring }), settings);
+  if (values['load-layouts']) {
+    try {
+      const layouts = await loadLayoutsRun(stack.databaseUrl, Number(values['load-layouts']));
+      await writeResults({ settings, machine: machine(), layouts }, layoutsTable(layouts, machine()));
+      if (values.json) process.stdout.write(`${JSON.stringify(layouts)}\n`);
+    } finally {
+      await stack.stop();
+    }
+    return;
+  }
   if (values.memory) {
     try {
       await memoryRun(stack, await prepare(stack, 'temporal'), settings, Number(values.memory));
@@ -164,19 +182,24 @@ async function main(): Promise<void> {
     await stack.stop();
   }
 
-  const table = formatTable(results, settings);
+  await writeResults(
+    { settings, machine: machine(), results },
+    formatTable(results, settings),
+    chart(results, settings),
+  );
+  if (values.json) process.stdout.write(`${JSON.stringify(results)}\n`);
+}
+
+/** Prints the table and keeps it, the raw numbers and a chart, if any, under bench/results/. */
+async function writeResults(raw: object, table: string, svg?: string): Promise<void> {
   process.stdout.write(`\n${table}\n`);
   const stamp = new Date().toISOString().slice(0, 19).replace(/[:T]/g, '-');
   const dir = path.join(PROJECT_ROOT, 'bench', 'results');
   mkdirSync(dir, { recursive: true });
   await writeMarkdown(path.join(dir, `${stamp}.md`), `${table}\n`);
-  writeFileSync(path.join(dir, `${stamp}.svg`), chart(results, settings));
-  writeFileSync(
-    path.join(dir, `${stamp}.json`),
-    `${JSON.stringify({ settings, machine: machine(), results }, null, 2)}\n`,
-  );
-  process.stderr.write(`results: bench/results/${stamp}.{md,svg,json}\n`);
-  if (values.json) process.stdout.write(`${JSON.stringify(results)}\n`);
+  if (svg !== undefined) writeFileSync(path.join(dir, `${stamp}.svg`), svg);
+  writeFileSync(path.join(dir, `${stamp}.json`), `${JSON.stringify(raw, null, 2)}\n`);
+  process.stderr.write(`results: bench/results/${stamp}.{md,${svg === undefined ? '' : 'svg,'}json}\n`);
 }
 
 /**
@@ -363,10 +386,14 @@ async function runTemporal(
       eagerActivities: settings.eagerActivities,
       emptyGraceSeconds: 1,
     };
-    const drainAll = (name: string) =>
+    const measured = { ...options, maxMessagesPerSecond: settings.maxMessagesPerSecond };
+    const drainAll = (name: string, drainOptions = options) =>
       Promise.all(
         Array.from({ length: settings.drains }, (_, index) =>
-          runDrain(client, config, { workflowId: `${config.TEMPORAL_TASK_QUEUE}-${name}-${index + 1}`, options }),
+          runDrain(client, config, {
+            workflowId: `${config.TEMPORAL_TASK_QUEUE}-${name}-${index + 1}`,
+            options: drainOptions,
+          }),
         ),
       );
     // On a slow SQS model a smaller warm-up: it only has to start the worker's code paths.
@@ -375,7 +402,7 @@ async function runTemporal(
     await send(bench, config, bodies);
     const served = servedFrom(bench);
     const cpuBefore = workers.map((worker) => procCpuSeconds(worker.pid!));
-    const drains = await drainAll('measured');
+    const drains = await drainAll('measured', measured);
     const cpuSeconds = workers.reduce((sum, worker, index) => sum + procCpuSeconds(worker.pid!) - cpuBefore[index]!, 0);
     const peakRssMb = Math.max(...workers.map((worker) => procPeakRssMb(worker.pid!)));
     const timings = await batchTimings(
@@ -613,6 +640,7 @@ function formatTable(results: Partial<Record<Mode, ModeResult>>, settings: Setti
       (settings.sqsModel ? `, SQS through the ${settings.sqsModel} model` : '') +
       '; ' +
       `temporal: ${settings.drains} drains on ${settings.workers} workers` +
+      (settings.maxMessagesPerSecond ? `, capped at ${settings.maxMessagesPerSecond} msg/s` : '') +
       (settings.bodyBytes ? `; bodies padded to ${settings.bodyBytes} bytes` : '') +
       `; ${machine()}`,
     '',
