@@ -1,6 +1,7 @@
-import { ScheduleOverlapPolicy, type Client, type ScheduleDescription } from '@temporalio/client';
+import { ScheduleOverlapPolicy, type Client, type ScheduleDescription, type ScheduleSpec } from '@temporalio/client';
 import type { Config } from './config';
-import { drainQueue } from './workflows';
+import { drainQueue, retentionRun } from './workflows';
+import { maintenanceTaskQueue } from './workflows/retain-data';
 import { drainStartOptions } from './drain';
 import type { DrainOptions } from './workflows/drain-options';
 
@@ -40,11 +41,11 @@ export async function createDrainSchedule(
   config: Pick<Config, 'TEMPORAL_TASK_QUEUE' | 'TEMPORAL_NAMESPACE' | 'SQS_QUEUE_NAME'>,
   request: ScheduleRequest,
 ) {
-  if ((request.every === undefined) === (request.cron === undefined)) throw new Error('give one of --every and --cron');
+  const spec = specOf(request);
   const start = await drainStartOptions(client, config, { ...request.options, mode: 'until-empty' });
   return client.schedule.create({
     scheduleId: request.scheduleId,
-    spec: request.every ? { intervals: [{ every: request.every }] } : { cronExpressions: [request.cron!] },
+    spec,
     action: {
       type: 'startWorkflow',
       workflowType: drainQueue,
@@ -53,6 +54,44 @@ export async function createDrainSchedule(
       // The server appends the scheduled time to it, so each run has its own id.
       workflowId: `${drainIdOf(request.scheduleId)}-scheduled`,
       workflowRunTimeout: request.runTimeout ?? SCHEDULED_RUN_TIMEOUT,
+    },
+    policies: { overlap: ScheduleOverlapPolicy.SKIP, catchupWindow: CATCHUP_WINDOW },
+  });
+}
+
+/** When a schedule's runs start: an interval or a cron expression, exactly one of them. */
+function specOf(request: Pick<ScheduleRequest, 'every' | 'cron'>): ScheduleSpec {
+  if ((request.every === undefined) === (request.cron === undefined)) throw new Error('give one of --every and --cron');
+  return request.every ? { intervals: [{ every: request.every }] } : { cronExpressions: [request.cron!] };
+}
+
+/** The retention schedule of the pipeline that drains this queue. */
+export const retentionScheduleId = (config: Pick<Config, 'SQS_QUEUE_NAME'>) =>
+  `retention-${config.SQS_QUEUE_NAME}-schedule`;
+
+/** A run that takes longer is given up (and tried at the next tick): the deletes of a huge backlog, stuck locks. */
+const RETENTION_RUN_TIMEOUT = '4 hours';
+
+/**
+ * A Temporal Schedule of retention runs (`npm run retention` as a workflow): on the maintenance task queue, which
+ * only a worker with the schema owner's connection polls (`npm run worker -- --maintenance`); overlap SKIP, so
+ * two runs never overlap. Each run's audit row names the schedule as its actor.
+ */
+export async function createRetentionSchedule(
+  client: Client,
+  config: Pick<Config, 'TEMPORAL_TASK_QUEUE'>,
+  request: Pick<ScheduleRequest, 'scheduleId' | 'every' | 'cron'> & { keepDays: number },
+) {
+  return client.schedule.create({
+    scheduleId: request.scheduleId,
+    spec: specOf(request),
+    action: {
+      type: 'startWorkflow',
+      workflowType: retentionRun,
+      args: [{ keepDays: request.keepDays, actor: `schedule ${request.scheduleId}` }],
+      taskQueue: maintenanceTaskQueue(config),
+      workflowId: `${request.scheduleId.replace(/-schedule$/, '')}-run`,
+      workflowRunTimeout: RETENTION_RUN_TIMEOUT,
     },
     policies: { overlap: ScheduleOverlapPolicy.SKIP, catchupWindow: CATCHUP_WINDOW },
   });

@@ -1,26 +1,50 @@
 import { openActivityDeps } from './activities/open-deps';
-import { helpAsked, runMain } from './cli/run-main';
-import { loadConfig } from './config';
+import { parseArgs } from 'node:util';
+import { HELP_OPTION, runMain } from './cli/run-main';
+import { loadConfig, type Config } from './config';
+import { createPool } from './db/pool';
 import { createLogger } from './log';
 import { GetQueueAttributesCommand } from '@aws-sdk/client-sqs';
 import { Readiness, startHealthEndpoints } from './metrics/health-endpoints';
 import { sampleQueueDepth } from './metrics/sample-queue-depth';
 import { rememberedUrl, resolveDeadLetterQueueUrl } from './sqs';
-import { loadWorkerKeys } from './secrets';
+import { loadClientKeys, loadWorkerKeys } from './secrets';
+import { createMaintenanceWorker } from './temporal/maintenance-worker';
+import { maintenanceTaskQueue } from './workflows/retain-data';
 import { createPipelineWorker } from './temporal/worker';
 
 const log = createLogger('worker');
 
 const metricsUrl = (address: string | undefined) => (address === undefined ? 'off' : `http://${address}/metrics`);
 
-const USAGE = `usage: npm run worker   (login-etl worker)
+const USAGE = `usage: npm run worker [-- --maintenance]   (login-etl worker)
 
 A Temporal worker for the pipeline's task queue (TEMPORAL_TASK_QUEUE): the drain workflow and its activities.
+--maintenance: instead, the worker of scheduled retention runs (npm run schedule -- create-retention), on
+TEMPORAL_TASK_QUEUE-maintenance; its DATABASE_URL is the schema owner's, which pipeline workers never hold.
 Settings come from the environment (docs/configuration.md); SIGTERM or Ctrl-C stops it within 20 s.`;
 
+/** The maintenance worker: retention runs with the owner's connection, and nothing of the pipeline. */
+async function runMaintenanceWorker(config: Config): Promise<void> {
+  const pool = createPool(config, 2);
+  try {
+    const worker = await createMaintenanceWorker({ config, pool, keyring: await loadClientKeys(config) });
+    log.info('polling', { address: config.TEMPORAL_ADDRESS, taskQueue: maintenanceTaskQueue(config) });
+    await worker.run();
+  } finally {
+    await pool.end();
+  }
+  log.info('stopped');
+}
+
 runMain(async () => {
-  if (helpAsked(USAGE)) return 0;
+  const { values } = parseArgs({ options: { maintenance: { type: 'boolean' }, ...HELP_OPTION } });
+  if (values.help) {
+    process.stdout.write(`${USAGE}\n`);
+    return 0;
+  }
   const config = loadConfig();
+  if (values.maintenance) return runMaintenanceWorker(config);
   // First, so a platform's probes find a live process that is not ready yet while the worker starts.
   const health = config.metricsAddress ? await startHealthEndpoints(config.metricsAddress, log) : undefined;
   const deps = await openActivityDeps(config, await loadWorkerKeys(config));

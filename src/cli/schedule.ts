@@ -2,7 +2,13 @@ import { parseArgs } from 'node:util';
 import { loadConfig, type Config } from '../config';
 import type { Client } from '@temporalio/client';
 import { drainWorkflowIds } from '../drain';
-import { createDrainSchedule, describeSchedule, scheduleIdOf } from '../schedules';
+import {
+  createDrainSchedule,
+  createRetentionSchedule,
+  describeSchedule,
+  retentionScheduleId,
+  scheduleIdOf,
+} from '../schedules';
 import { loadClientKeys } from '../secrets';
 import { connectClient } from '../temporal/connect-client';
 import { DRAINS_OPTION, HELP_OPTION, oneOrMany, runMain, subcommand, wholeNumber } from './run-main';
@@ -11,9 +17,13 @@ const USAGE = `usage: npm run schedule -- <command> [--drains N | --id ID]
   create (--every 5m | --cron "*/5 * * * *") [--batch-size N] [--concurrency N] [--max-messages-per-second R] [--run-timeout 1h]
           a schedule that starts an until-empty drain at each tick (overlap: skip; catch-up window: 10 minutes;
           each run ends by its run timeout, 1 hour by default, so a stuck run cannot block later ticks)
+  create-retention --keep-days N (--every 1d | --cron "0 3 * * *")
+          a schedule of retention runs (npm run retention as a workflow, audited as the schedule), id
+          retention-<queue name>-schedule; a maintenance worker runs them: npm run worker -- --maintenance, with
+          the schema owner's DATABASE_URL (overlap: skip; run timeout 4 hours)
   list | describe | pause [--note TEXT] | unpause | trigger | delete
 The id defaults to drain-<queue name>-schedule; --drains N acts on N schedules, drain-<queue name>-1-schedule …
--N-schedule, each starting its own drain of the queue.`;
+-N-schedule, each starting its own drain of the queue. For the retention schedule: --id retention-<queue name>-schedule.`;
 
 runMain(async () => {
   const { values, positionals } = parseArgs({
@@ -28,6 +38,7 @@ runMain(async () => {
       concurrency: { type: 'string' },
       'max-messages-per-second': { type: 'string' },
       'run-timeout': { type: 'string' },
+      'keep-days': { type: 'string' },
       ...HELP_OPTION,
     },
   });
@@ -39,6 +50,15 @@ runMain(async () => {
     drainWorkflowIds(config, drains).map(scheduleIdOf),
   );
   try {
+    if (command === 'create-retention') {
+      const keepDays = wholeNumber('keep-days', values['keep-days']);
+      if (keepDays === undefined || keepDays < 1) throw new Error('--keep-days N is required: 1 or more');
+      const scheduleId = values.id ?? retentionScheduleId(config);
+      await createRetentionSchedule(client, config, { scheduleId, every: values.every, cron: values.cron, keepDays });
+      const description = await client.schedule.getHandle(scheduleId).describe();
+      process.stdout.write(`created ${describeSchedule(description)}\n`);
+      return 0;
+    }
     if (command === 'list') {
       for await (const schedule of client.schedule.list()) {
         process.stdout.write(`${schedule.scheduleId}${schedule.state.paused ? ' (paused)' : ''}\n`);

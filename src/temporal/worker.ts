@@ -13,9 +13,8 @@ import { workflowCode } from './workflow-bundle';
 
 const log = createLogger('worker');
 
-/** A stopping worker exits within WORKER_SHUTDOWN_FORCE of SIGTERM (see docs/design.md, Reliability). */
-const WORKER_SHUTDOWN_GRACE = '10 seconds';
-const WORKER_SHUTDOWN_FORCE = '20 seconds';
+/** A stopping worker exits within shutdownForceTime of SIGTERM (see docs/design.md, Reliability). */
+export const SHUTDOWN_TIMES = { shutdownGraceTime: '10 seconds', shutdownForceTime: '20 seconds' } as const;
 
 export interface PipelineWorkerOptions {
   config: Config;
@@ -28,7 +27,7 @@ export interface PipelineWorkerOptions {
   metricsAddress?: string;
 }
 
-async function connectWorker(config: Config): Promise<NativeConnection> {
+export async function connectWorker(config: Config): Promise<NativeConnection> {
   const options = temporalConnectionOptions(config);
   return NativeConnection.connect(options).catch((error: unknown) => {
     throw connectionError(options, error);
@@ -66,8 +65,7 @@ export async function createPipelineWorker(options: PipelineWorkerOptions): Prom
     ...(options.identity ? { identity: options.identity } : {}),
     dataConverter: createDataConverter(options.deps.keyring, loadPreviousCodecKeys(options.config)),
     // On SIGTERM: short activities finish; a receive still long-polling is cancelled and hands its messages back.
-    shutdownGraceTime: WORKER_SHUTDOWN_GRACE,
-    shutdownForceTime: WORKER_SHUTDOWN_FORCE,
+    ...SHUTDOWN_TIMES,
   };
   const workflowBundle = options.workflowBundle ?? (await workflowCode());
   const version = options.config.TEMPORAL_WORKER_VERSIONING

@@ -1,1 +1,2 @@
 export { controlQuery, drainQueue, pauseSignal, resumeSignal, statsQuery, stopSignal } from './drain-queue';
+export { retentionRun } from './retain-data';

@@ -82,6 +82,10 @@ describe('Kubernetes manifests', { skip: MISSING }, () => {
     const migrate = at(find(objects, 'Job', 'login-etl-migrate'), 'spec.template.spec.containers.0');
     assert.deepEqual(at(migrate, 'command'), ['node', 'dist/cli/login-etl.js', 'migrate']);
     assert.equal(at(migrate, 'env.2.valueFrom.secretKeyRef.name'), 'login-etl-migrate', 'as the owner role');
+    const maintenance = at(find(objects, 'Deployment', 'login-etl-maintenance'), 'spec.template.spec.containers.0');
+    assert.deepEqual(at(maintenance, 'command'), ['node', 'dist/cli/login-etl.js', 'worker', '--maintenance']);
+    assert.equal(at(maintenance, 'env.0.valueFrom.secretKeyRef.name'), 'login-etl-migrate', 'as the owner role');
+    assert.ok(!JSON.stringify(maintenance).includes('PII_'), 'the codec key, no PII root');
   });
 
   it('KEDA scales the workers on the queue backlog, in-flight messages counted, with pod identity', () => {
