@@ -1,6 +1,6 @@
 /**
- * `npm run record-histories`: records real drains on a stack of its own (synthetic events only, never sample
- * data) and writes their histories to test/replay/histories/, where the replay test runs them against the
+ * `npm run record-histories`: records real drains, and a retention run, on a stack of its own (synthetic events
+ * only, never sample data) and writes their histories to test/replay/histories/, where the replay test runs them against the
  * current workflow code. Record a new set whenever a release changes the workflow; keep the old ones.
  *
  *   npm run record-histories -- --release NAME
@@ -22,8 +22,10 @@ import { findTemporalCli } from '../src/stack/temporal-cli';
 import { connectClient } from '../src/temporal/connect-client';
 import { bundleWorkflows } from '../src/temporal/workflow-bundle';
 import { openActivityDeps } from '../src/activities/open-deps';
+import { createMaintenanceWorker } from '../src/temporal/maintenance-worker';
 import { createPipelineWorker } from '../src/temporal/worker';
-import { drainQueue, pauseSignal, resumeSignal, statsQuery } from '../src/workflows';
+import { drainQueue, pauseSignal, resumeSignal, retentionRun, statsQuery } from '../src/workflows';
+import { maintenanceTaskQueue } from '../src/workflows/retain-data';
 import type { DrainOptions } from '../src/workflows/drain-options';
 import { REPLAY_HISTORIES_DIR, REPLAY_ROOT_SECRET } from '../test/helpers/replay';
 
@@ -50,9 +52,32 @@ async function main(): Promise<void> {
   });
   const deps = await openActivityDeps(config, { keyring, sealTo: loadOperatorPublicKey(config) });
   const client = await connectClient(config, keyring);
-  const worker = await createPipelineWorker({ config, deps, workflowBundle: { code: await bundleWorkflows() } });
+  const code = await bundleWorkflows();
+  const worker = await createPipelineWorker({ config, deps, workflowBundle: { code } });
   const running = worker.run();
+  const maintenance = await createMaintenanceWorker({ config, pool: deps.pool, keyring, workflowBundle: { code } });
+  const maintaining = maintenance.run();
   mkdirSync(outDir, { recursive: true });
+
+  /** Writes the history of each run of a workflow, oldest first, as `<name>-run<i>.json`. */
+  const save = async (name: string, workflowId: string) => {
+    const executions = [];
+    for await (const execution of client.workflow.list({ query: `WorkflowId = '${workflowId}'` })) {
+      executions.push(execution);
+    }
+    executions.sort((a, b) => a.startTime.getTime() - b.startTime.getTime());
+    let run = 0;
+    for (const execution of executions) {
+      // The CLI writes the proto JSON that Worker.runReplayHistory reads, payloads as stored (encrypted).
+      const history = execFileSync(
+        cliPath,
+        ['workflow', 'show', '--address', stack.temporalAddress, '-w', workflowId, '-r', execution.runId, '-o', 'json'],
+        { encoding: 'utf8', maxBuffer: 256 * 1024 * 1024 },
+      );
+      writeFileSync(path.join(outDir, `${name}-run${++run}.json`), JSON.stringify(JSON.parse(history)) + '\n');
+    }
+    log.info(`${name}: ${run} runs recorded`);
+  };
 
   /** Seeds the queue, starts a drain on it, lets `during` act on it, and saves each run's history. */
   const record = async (
@@ -70,33 +95,7 @@ async function main(): Promise<void> {
     });
     await during?.(handle);
     await handle.result();
-    const executions = [];
-    for await (const execution of client.workflow.list({ query: `WorkflowId = '${handle.workflowId}'` })) {
-      executions.push(execution);
-    }
-    executions.sort((a, b) => a.startTime.getTime() - b.startTime.getTime());
-    let run = 0;
-    for (const execution of executions) {
-      // The CLI writes the proto JSON that Worker.runReplayHistory reads, payloads as stored (encrypted).
-      const history = execFileSync(
-        cliPath,
-        [
-          'workflow',
-          'show',
-          '--address',
-          stack.temporalAddress,
-          '-w',
-          handle.workflowId,
-          '-r',
-          execution.runId,
-          '-o',
-          'json',
-        ],
-        { encoding: 'utf8', maxBuffer: 256 * 1024 * 1024 },
-      );
-      writeFileSync(path.join(outDir, `${name}-run${++run}.json`), JSON.stringify(JSON.parse(history)) + '\n');
-    }
-    log.info(`${name}: ${run} runs recorded`);
+    await save(name, handle.workflowId);
   };
   try {
     await record('until-empty', 100, {});
@@ -108,9 +107,17 @@ async function main(): Promise<void> {
       await new Promise((resolve) => setTimeout(resolve, 2_000));
       await handle.signal(resumeSignal);
     });
+    const retention = await client.workflow.start(retentionRun, {
+      taskQueue: maintenanceTaskQueue(config),
+      workflowId: 'retention-replay',
+      args: [{ keepDays: 365, actor: 'record-histories' }],
+    });
+    await retention.result();
+    await save('retention', retention.workflowId);
   } finally {
     worker.shutdown();
-    await running;
+    maintenance.shutdown();
+    await Promise.all([running, maintaining]);
     await client.connection.close();
     await deps.close();
     await stack.stop();

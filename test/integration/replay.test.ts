@@ -14,9 +14,9 @@ const histories = readdirSync(REPLAY_HISTORIES_DIR).flatMap((release) =>
     .map((file) => ({ release, file, path: path.join(REPLAY_HISTORIES_DIR, release, file) })),
 );
 
-// A worker upgrade must finish what older workers started: every recorded drain of every release replays
+// A worker upgrade must finish what older workers started: every recorded drain (and retention run) of every release replays
 // against today's workflow code without a nondeterminism error (docs/design.md, "Changing the workflow").
-describe('replay of recorded drains', () => {
+describe('replay of recorded drains and retention runs', () => {
   it("every release's drains replay on the current workflow code", async () => {
     assert.ok(histories.length >= 4, 'the recorded histories are missing');
     const results = Worker.runReplayHistories(
