@@ -8,7 +8,7 @@ import { runDrain, type DrainSummary } from '../../src/drain';
 import { openActivityDeps } from '../../src/activities/open-deps';
 import { createPipelineWorker } from '../../src/temporal/worker';
 import { loadWorkerKeys } from '../../src/secrets';
-import { sendBodies } from '../../src/seed-messages';
+import { readBodies, SAMPLE_DATA_FILE, sendBodies } from '../../src/seed-messages';
 import { ensureQueues, getQueueDepth, type QueueDepth } from '../../src/sqs';
 import { connectClient } from '../../src/temporal/connect-client';
 import type { DrainOptions } from '../../src/workflows/drain-options';
@@ -112,4 +112,15 @@ export async function createTestPipeline(name: string, databaseUrl?: string): Pr
       await deps.close();
     },
   };
+}
+
+/** Drains the sample data, then moves `count` of its logins (the first by message id) two years back. */
+export async function drainSampleWithOldLogins(pipeline: TestPipeline, count: number): Promise<void> {
+  await pipeline.send(readBodies(SAMPLE_DATA_FILE));
+  await pipeline.drain();
+  await pipeline.deps.pool.query(
+    `UPDATE user_logins SET create_date = create_date - 730
+      WHERE message_id IN (SELECT message_id FROM user_logins ORDER BY message_id LIMIT $1)`,
+    [count],
+  );
 }

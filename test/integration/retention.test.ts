@@ -1,9 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { retentionCutoff } from '../../src/pii/retention';
-import { readBodies, SAMPLE_DATA_FILE } from '../../src/seed-messages';
 import { runCommand } from '../helpers/commands';
-import { usePipeline } from '../helpers/pipeline';
+import { drainSampleWithOldLogins, usePipeline } from '../helpers/pipeline';
 
 const lastLine = (text: string) => text.trim().split('\n').at(-1) ?? '';
 
@@ -18,11 +17,8 @@ describe('retention', () => {
   it('removes old logins and quarantine records, shreds the vault values only they used, and audits the run', async () => {
     const pipeline = pipelineOf();
     const { pool } = pipeline.deps;
-    await pipeline.send(readBodies(SAMPLE_DATA_FILE));
-    await pipeline.drain();
     // Thirty logins and the quarantine record from two years ago.
-    await pool.query(`UPDATE user_logins SET create_date = create_date - 730
-                       WHERE message_id IN (SELECT message_id FROM user_logins ORDER BY message_id LIMIT 30)`);
+    await drainSampleWithOldLogins(pipeline, 30);
     await pool.query(`UPDATE quarantined_messages SET sent_at = sent_at - interval '730 days'`);
     const count = async (sql: string) => Number((await pool.query<{ n: number }>(sql)).rows[0]!.n);
     const onlyOld = `SELECT count(*)::int AS n FROM pii_vault v WHERE v.value_sealed IS NOT NULL AND NOT EXISTS (

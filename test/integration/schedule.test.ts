@@ -5,7 +5,7 @@ import { readBodies, SAMPLE_DATA_FILE } from '../../src/seed-messages';
 import { createMaintenanceWorker } from '../../src/temporal/maintenance-worker';
 import { waitUntil } from '../../src/stack/readiness';
 import { runCommand } from '../helpers/commands';
-import { usePipeline } from '../helpers/pipeline';
+import { drainSampleWithOldLogins, usePipeline } from '../helpers/pipeline';
 import { TEST_ENV } from '../helpers/test-env';
 
 describe('scheduled drains', () => {
@@ -44,11 +44,8 @@ describe('scheduled drains', () => {
   it('a retention schedule runs retention on the maintenance worker, audited as the schedule', async () => {
     const pipeline = pipelineOf();
     const { pool } = pipeline.deps;
-    await pipeline.send(readBodies(SAMPLE_DATA_FILE));
-    await pipeline.drain();
     // Ten logins of two years ago, in a partition of their own month after the upkeep.
-    await pool.query(`UPDATE user_logins SET create_date = create_date - 730
-                       WHERE message_id IN (SELECT message_id FROM user_logins ORDER BY message_id LIMIT 10)`);
+    await drainSampleWithOldLogins(pipeline, 10);
     const before = await pipeline.counts();
     const worker = await createMaintenanceWorker({
       config: pipeline.config,
