@@ -64,6 +64,7 @@ function batchOf(index: number, now: number): LoadWrites {
       app_version_text: '2.3.0',
       create_date: sentAt.slice(0, 10),
       sent_at: sentAt,
+      sent_at_source: 'sqs',
     });
   }
   const sealed = randomBytes(60).toString('base64');
@@ -89,6 +90,8 @@ async function prepareLayout(databaseUrl: string, layout: Layout, existingRows: 
   const before = LAYOUTS[layout].before;
   await migrate(pool, before === undefined ? undefined : listMigrations().filter((m) => m.version < before));
   await pool.query('SELECT pii_claim_root($1)', [FINGERPRINT]);
+  // Today's statement on the heaps too: it writes the column migration 010 adds.
+  await pool.query('ALTER TABLE user_logins ADD COLUMN IF NOT EXISTS sent_at_source varchar(8)');
   // The rows already there: twelve months of them, keys and tokens of their own.
   await pool.query(
     `INSERT INTO user_logins (message_id, user_id, device_type, masked_ip, masked_device_id, ip_valid, locale,

@@ -9,9 +9,11 @@ import { HELP_OPTION, runMain, wholeNumber } from './run-main';
 const USAGE = `usage: npm run retention -- --keep-days N [--dry-run] [--json] [--actor NAME]   (login-etl retention)
 
 Removes the logins of months wholly older than N days (create_date before the first day of the month N days ago)
-and the quarantine records as old (sent_at): monthly partitions are dropped whole, other rows deleted in chunks of
-10,000; then crypto-shreds the vault values no remaining login uses; every run writes an audit row. --dry-run counts what would go. --json: the last stdout line is one
-JSON object. Run it as the role that owns the schema (from cron, or a Kubernetes CronJob).`;
+and the quarantine records as old: a month's partition of logins is dropped whole, other rows deleted in chunks
+of 10,000; then crypto-shreds the vault values no remaining login uses; every run writes an audit row.
+--dry-run counts what would go. --json: the last stdout line is one JSON object. Run it as the role that owns the
+schema: from cron, or as a Temporal Schedule (npm run schedule -- create-retention, run by
+npm run worker -- --maintenance).`;
 
 runMain(async () => {
   const { values } = parseArgs({

@@ -31,6 +31,8 @@ export const LOGIN_ROW_COLUMNS = {
   app_version_text: { type: 'varchar' },
   create_date: { type: 'date' },
   sent_at: { type: 'timestamptz' },
+  /** Where sent_at came from: `sqs`, `receipt` or `redrive` (core/message-origin.ts, SentAtSource). */
+  sent_at_source: { type: 'varchar' },
 } as const satisfies Record<string, ColumnSpec>;
 
 /** The login column that holds each PII field's token. */

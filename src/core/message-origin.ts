@@ -11,7 +11,16 @@ export interface MessageOrigin {
   messageId: string;
   /** Epoch milliseconds. */
   sentTimestamp: number;
+  /** Where the send time came from, when it is not this delivery's SentTimestamp. */
+  sentAtSource?: SentAtSource;
 }
+
+/**
+ * `sqs`: this delivery's SentTimestamp, the same on every delivery; `receipt`: the server gave none, so the time
+ * of receipt, which another delivery of the message will not share; `redrive`: the original's, vouched for by the
+ * redrive (a message dead-lettered after its row was committed may have had another, if it had to be made up).
+ */
+export type SentAtSource = 'sqs' | 'receipt' | 'redrive';
 
 /** The message attributes a redriven message carries. */
 export const REDRIVE_ATTRIBUTES = {
@@ -66,7 +75,9 @@ function ownOrigin(received: Pick<ReceivedOrigin, 'messageId' | 'sentTimestamp'>
   const sent = millisecondsOf(received.sentTimestamp);
   return {
     messageId: STORABLE_ID.test(id) ? id : `sha256-${createHash('sha256').update(id, 'utf8').digest('hex')}`,
-    sentTimestamp: sent !== undefined && sent <= now + DAY_MS ? sent : now,
+    ...(sent !== undefined && sent <= now + DAY_MS
+      ? { sentTimestamp: sent }
+      : { sentTimestamp: now, sentAtSource: 'receipt' as const }),
   };
 }
 
@@ -100,5 +111,7 @@ export function originOf(key: VersionedKey, received: ReceivedOrigin, now: numbe
   const expected = Buffer.from(attestOrigin(key, claimed, received.body));
   const given = Buffer.from(signature);
   const valid = given.length === expected.length && timingSafeEqual(given, expected);
-  return valid ? { kind: 'vouched', origin: claimed } : { kind: 'refused', origin: own };
+  return valid
+    ? { kind: 'vouched', origin: { ...claimed, sentAtSource: 'redrive' } }
+    : { kind: 'refused', origin: own };
 }

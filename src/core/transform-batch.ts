@@ -82,5 +82,6 @@ function buildRow(
     // The event carries no time of its own; the date it was sent to the queue is the login date.
     create_date: sentAt.slice(0, 10),
     sent_at: sentAt,
+    sent_at_source: message.sentAtSource ?? 'sqs',
   };
 }

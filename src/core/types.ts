@@ -1,4 +1,5 @@
 import type { LoginRow, QuarantineRecord } from './loaded-columns';
+import type { SentAtSource } from './message-origin';
 import type { VaultEntry } from './vault';
 
 export type { LoginRow, QuarantineRecord } from './loaded-columns';
@@ -14,6 +15,8 @@ export interface ReceivedMessage {
   bodyBytes: number;
   /** SQS SentTimestamp, epoch milliseconds. */
   sentTimestamp: number;
+  /** Where sentTimestamp came from when not this delivery's SentTimestamp (core/message-origin.ts). */
+  sentAtSource?: SentAtSource;
   receiveCount: number;
 }
 

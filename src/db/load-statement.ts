@@ -6,7 +6,7 @@ import {
   type RowOf,
 } from '../core/loaded-columns';
 import { MAX_ORIGINAL_AGE_DAYS } from '../core/message-origin';
-import { MONTHLY_TABLES, type MonthlyTable } from './partitioning';
+import { LOGINS_BY_MONTH } from './partitioning';
 
 /**
  * The load: rows, quarantine records and vault entries in one statement, hence one transaction. unnest() turns
@@ -30,39 +30,48 @@ const unnest = (columns: Columns, first: number) =>
 
 const ROWS_AT = FIXED_PARAMETERS + 1;
 const SPAN = `interval '${MAX_ORIGINAL_AGE_DAYS + 1} days'`;
-const [LOGINS, QUARANTINE] = MONTHLY_TABLES;
+const LOGINS = LOGINS_BY_MONTH;
 const RECORDS_AT = ROWS_AT + Object.keys(LOGIN_ROW_COLUMNS).length;
 const VAULT_AT = RECORDS_AT + Object.keys(QUARANTINE_COLUMNS).length;
 /**
- * Rows of one table keyed by message_id, tagged with the batch id; a row already there is left as it is. The
- * unique key is (message_id, month column) on a partitioned table and message_id on one not converted yet, so the
- * conflict names no target. A message whose deliveries got different send times (a server that gives none) would
- * miss the key: the NOT EXISTS finds it within the span such deliveries can have, which keeps the lookup to the
- * partitions of a few months. OFFSET 0 keeps it a lookup per row through the key's index: as an anti-join the
- * planner would read the whole table.
+ * Logins keyed by message_id, tagged with the batch id; a row already there is left as it is. The unique key is
+ * (message_id, create_date) on the partitioned table and message_id on one not converted yet, so the conflict names
+ * no target. A send time that is not this delivery's SentTimestamp (made up from the time of receipt, or the
+ * original's carried by a redrive) may put a message on another day than an earlier delivery, past the key: for
+ * those rows alone the NOT EXISTS looks the message id up within the span deliveries can have (a few months'
+ * partitions). OFFSET 0 keeps it a lookup per row through the key's index: as an anti-join the planner would read
+ * the whole table.
  */
-const insertOnce = (table: MonthlyTable, columns: Columns, first: number) => `
-  INSERT INTO ${table.name} (batch_id, ${names(columns)})
-  SELECT $3::uuid, * FROM unnest(${unnest(columns, first)}) AS given(${names(columns)})
+const insertLogins = (first: number) => `
+  INSERT INTO ${LOGINS.name} (batch_id, ${names(LOGIN_ROW_COLUMNS)})
+  SELECT $3::uuid, * FROM unnest(${unnest(LOGIN_ROW_COLUMNS, first)}) AS given(${names(LOGIN_ROW_COLUMNS)})
   WHERE EXISTS (SELECT FROM current_version)
-    AND NOT EXISTS (
-      SELECT FROM ${table.name} AS held WHERE held.message_id = given.message_id
-        AND held.${table.column} > given.${table.column} - ${SPAN}
-        AND held.${table.column} < given.${table.column} + ${SPAN}
-      OFFSET 0)
+    AND (given.sent_at_source = 'sqs' OR NOT EXISTS (
+      SELECT FROM ${LOGINS.name} AS held WHERE held.message_id = given.message_id
+        AND held.${LOGINS.column} > given.${LOGINS.column} - ${SPAN}
+        AND held.${LOGINS.column} < given.${LOGINS.column} + ${SPAN}
+      OFFSET 0))
   ON CONFLICT DO NOTHING
   RETURNING 1`;
 
+/** Quarantine records, keyed by message_id alone (the table is not partitioned). */
+const insertRecords = (first: number) => `
+  INSERT INTO quarantined_messages (batch_id, ${names(QUARANTINE_COLUMNS)})
+  SELECT $3::uuid, * FROM unnest(${unnest(QUARANTINE_COLUMNS, first)})
+  WHERE EXISTS (SELECT FROM current_version)
+  ON CONFLICT (message_id) DO NOTHING
+  RETURNING 1`;
+
 /**
- * This batch's rows that an earlier attempt committed (the statement's snapshot predates its own inserts), looked
- * for only in the partitions of the batch's months.
+ * This batch's rows that an earlier attempt committed (the statement's snapshot predates its own inserts); logins
+ * are looked for only in the partitions of the batch's days.
  */
-const committedBefore = (table: MonthlyTable, columns: Columns, first: number) => {
+const committedBefore = (table: string, columns: Columns, first: number, monthColumn?: string) => {
   const parameter = (column: string) => `$${first + Object.keys(columns).indexOf(column)}`;
   return `(
-  SELECT count(*) FROM ${table.name}
+  SELECT count(*) FROM ${table}
   WHERE batch_id = $3::uuid AND message_id = ANY(${parameter('message_id')})
-    AND ${table.column} = ANY(${parameter(table.column)}))::int`;
+    ${monthColumn === undefined ? '' : `AND ${monthColumn} = ANY(${parameter(monthColumn)})`})::int`;
 };
 
 export const LOAD_SQL = `
@@ -70,8 +79,8 @@ WITH state AS (
   SELECT active_version, root_fingerprint FROM pii_key_state_for_load()
 ), current_version AS (
   SELECT FROM state WHERE active_version = $1 AND root_fingerprint = $2
-), loaded AS (${insertOnce(LOGINS, LOGIN_ROW_COLUMNS, ROWS_AT)}
-), quarantined AS (${insertOnce(QUARANTINE, QUARANTINE_COLUMNS, RECORDS_AT)}
+), loaded AS (${insertLogins(ROWS_AT)}
+), quarantined AS (${insertRecords(RECORDS_AT)}
 ), vaulted AS (
   INSERT INTO pii_vault (${names(VAULT_COLUMNS)})
   SELECT * FROM unnest(${unnest(VAULT_COLUMNS, VAULT_AT)}) AS v(${names(VAULT_COLUMNS)})
@@ -81,8 +90,8 @@ WITH state AS (
 )
 SELECT (SELECT active_version FROM state) AS active_version, (SELECT root_fingerprint FROM state) AS root_fingerprint,
        (SELECT count(*) FROM loaded)::int AS loaded, (SELECT count(*) FROM quarantined)::int AS quarantined,
-       ${committedBefore(LOGINS, LOGIN_ROW_COLUMNS, ROWS_AT)} AS loaded_before,
-       ${committedBefore(QUARANTINE, QUARANTINE_COLUMNS, RECORDS_AT)} AS quarantined_before`;
+       ${committedBefore(LOGINS.name, LOGIN_ROW_COLUMNS, ROWS_AT, LOGINS.column)} AS loaded_before,
+       ${committedBefore('quarantined_messages', QUARANTINE_COLUMNS, RECORDS_AT)} AS quarantined_before`;
 
 /**
  * The load as a named statement: each connection parses and plans it once and then reuses the plan (partitions are

@@ -2,29 +2,26 @@ import type { PoolClient } from 'pg';
 import { withinTransaction } from './in-transaction';
 
 /**
- * The loaded tables, partitioned by month (declarative range partitioning) so that retention drops a month instead
- * of deleting its rows. A partition key must be part of every unique index, so a table's key is (message_id, the
- * month's column), and that column must be the same on every delivery of a message: `create_date` and `sent_at`
- * both come from the message's SentTimestamp. (`quarantined_at` is when an attempt quarantined it, which differs
- * between two workers that both got the message, so it cannot be the key.)
+ * `user_logins`, partitioned by month of `create_date` (declarative range partitioning), so that retention drops a
+ * month instead of deleting its rows. A partition key must be part of every unique index, so the table's key is
+ * (message_id, create_date): `create_date` comes from the message's SentTimestamp, the same on every delivery.
+ * `quarantined_messages` stays one table with its unique message_id: it holds only the messages that could not
+ * become rows, and the one column it could be partitioned by and keyed with, the same on every delivery, is not
+ * when it was quarantined (two workers that both got a message quarantine it at different times).
  */
 export interface MonthlyTable {
-  name: 'user_logins' | 'quarantined_messages';
+  name: string;
+  /** A `date` column. */
   column: string;
-  type: 'date' | 'timestamptz';
   /** What rows are looked up by besides the key: analysts' queries, retention, a lost batch's count. */
   indexed: string[];
 }
 
-export const MONTHLY_TABLES = [
-  {
-    name: 'user_logins',
-    column: 'create_date',
-    type: 'date',
-    indexed: ['user_id', 'create_date', 'masked_ip', 'masked_device_id', 'batch_id'],
-  },
-  { name: 'quarantined_messages', column: 'sent_at', type: 'timestamptz', indexed: ['quarantined_at', 'batch_id'] },
-] as const satisfies MonthlyTable[];
+export const LOGINS_BY_MONTH: MonthlyTable = {
+  name: 'user_logins',
+  column: 'create_date',
+  indexed: ['user_id', 'create_date', 'masked_ip', 'masked_device_id', 'batch_id'],
+};
 
 /** Partitions exist from this month to this many months ahead; a row of a month without one goes to the default. */
 const MONTHS_AHEAD = 3;
@@ -55,17 +52,8 @@ function partitionMonth(table: MonthlyTable, name: string): string | undefined {
   return match ? `${match[1]}-${match[2]}-01` : undefined;
 }
 
-/** A month's first instant as a literal of the column's type: timestamps at 00:00 UTC. */
-const bound = (table: MonthlyTable, month: string) =>
-  table.type === 'date' ? `'${month}'::date` : `'${month} 00:00:00+00'::timestamptz`;
-
-/** A day given as a query parameter (`YYYY-MM-DD`), as a value of the column's type: timestamps at 00:00 UTC. */
-export const dayParameter = (table: MonthlyTable, parameter: string): string =>
-  table.type === 'date' ? `${parameter}::date` : `(${parameter}::date::timestamp AT TIME ZONE 'UTC')`;
-
-/** The UTC month of an expression of the column's type, as `YYYY-MM`. */
-const utcMonth = (table: MonthlyTable, expression: string) =>
-  `to_char(${table.type === 'date' ? expression : `(${expression}) AT TIME ZONE 'UTC'`}, 'YYYY-MM')`;
+/** A month's first day as a literal. */
+const bound = (month: string) => `'${month}'::date`;
 
 const isPartitioned = async (client: PoolClient, table: MonthlyTable) =>
   (
@@ -81,8 +69,8 @@ async function monthsWithRows(client: PoolClient, table: MonthlyTable, relation:
   let after: string | undefined;
   while (months.length < MAX_MONTHS_WITH_DATA) {
     const { rows } = await client.query<{ month: string | null }>(
-      `SELECT ${utcMonth(table, `min(${table.column})`)} AS month FROM ${relation}
-        ${after === undefined ? '' : `WHERE ${table.column} >= ${bound(table, after)}`}`,
+      `SELECT to_char(min(${table.column}), 'YYYY-MM') AS month FROM ${relation}
+        ${after === undefined ? '' : `WHERE ${table.column} >= ${bound(after)}`}`,
     );
     const month = rows[0]!.month;
     // Years before 1 or after 9999 have no partition name; such rows stay in the default partition.
@@ -101,7 +89,7 @@ async function monthsWithRows(client: PoolClient, table: MonthlyTable, relation:
  */
 async function addMonthPartition(client: PoolClient, table: MonthlyTable, parent: string, month: string) {
   const name = partitionName(table, month);
-  const [from, to] = [bound(table, month), bound(table, addMonths(month, 1))];
+  const [from, to] = [bound(month), bound(addMonths(month, 1))];
   await client.query(`LOCK TABLE ${defaultPartition(table)} IN ACCESS EXCLUSIVE MODE`);
   await client.query(`CREATE TABLE ${name} (LIKE ${parent} INCLUDING DEFAULTS INCLUDING CONSTRAINTS)`);
   await client.query(
@@ -182,8 +170,8 @@ class PartitioningBlockedError extends Error {
 export interface ConversionOptions {
   /** Pages copied per transaction. @default 256 */
   batchPages?: number;
-  /** Called after each batch of a table's copy; tests write to the table here, as loads would. */
-  afterBatch?: (table: string) => Promise<void>;
+  /** Called after each batch of the copy; tests write to the table here, as loads would. */
+  afterBatch?: () => Promise<void>;
 }
 
 /**
@@ -249,7 +237,7 @@ async function convertToPartitioned(client: PoolClient, table: MonthlyTable, opt
       return true;
     });
     if (!copied) break;
-    await options.afterBatch?.(table.name);
+    await options.afterBatch?.();
   }
 
   const rows = await withinTransaction(client, async () => {
@@ -287,33 +275,31 @@ async function convertToPartitioned(client: PoolClient, table: MonthlyTable, opt
   return rows;
 }
 
-/** Whether this role can do the partitions' upkeep: it owns the tables and migration 010 has given it the trigger. */
+/** Whether this role can do the partitions' upkeep: it owns the table and migration 010 has given it the trigger. */
 export async function mayKeepPartitions(client: Pick<PoolClient, 'query'>): Promise<boolean> {
   const { rows } = await client.query<{ may: boolean }>(
     `SELECT to_regprocedure('partitioning_mirror()') IS NOT NULL
-            AND bool_and(pg_has_role(current_user, c.relowner, 'USAGE')) AS may
-       FROM pg_class c WHERE c.oid IN ($1::regclass, $2::regclass)`,
-    MONTHLY_TABLES.map((table) => table.name),
+            AND pg_has_role(current_user, relowner, 'USAGE') AS may
+       FROM pg_class WHERE oid = $1::regclass`,
+    [LOGINS_BY_MONTH.name],
   );
   return rows[0]?.may ?? false;
 }
 
-/** Whether a table still needs converting, a month ahead its partition, or the default partition emptying. */
+/** Whether the table still needs converting, a month ahead its partition, or the default partition emptying. */
 export async function partitionsNeedUpkeep(client: PoolClient, now = new Date()): Promise<boolean> {
-  for (const table of MONTHLY_TABLES) {
-    if (!(await isPartitioned(client, table))) return true;
-    const have = new Set((await partitionsOf(client, table, table.name)).map((partition) => partition.month));
-    if (Array.from({ length: MONTHS_AHEAD + 1 }, (_, i) => addMonths(monthOf(now), i)).some((m) => !have.has(m))) {
-      return true;
-    }
-    const { rowCount } = await client.query(`SELECT FROM ${defaultPartition(table)} LIMIT 1`);
-    if (rowCount) return true;
+  const table = LOGINS_BY_MONTH;
+  if (!(await isPartitioned(client, table))) return true;
+  const have = new Set((await partitionsOf(client, table, table.name)).map((partition) => partition.month));
+  if (Array.from({ length: MONTHS_AHEAD + 1 }, (_, i) => addMonths(monthOf(now), i)).some((m) => !have.has(m))) {
+    return true;
   }
-  return false;
+  const { rowCount } = await client.query(`SELECT FROM ${defaultPartition(table)} LIMIT 1`);
+  return Boolean(rowCount);
 }
 
 /**
- * The partitions' upkeep, as the owner: converts a table that is not partitioned yet, creates the partitions of
+ * The partitions' upkeep, as the owner: converts the table if it is not partitioned yet, creates the partitions of
  * the months ahead and moves the rows the default partition took into partitions of their months. Returns what it
  * did, one line per step.
  */
@@ -321,19 +307,19 @@ export async function keepPartitions(
   client: PoolClient,
   options: ConversionOptions & { now?: Date } = {},
 ): Promise<string[]> {
+  const table = LOGINS_BY_MONTH;
   const done: string[] = [];
-  for (const table of MONTHLY_TABLES) {
-    if (!(await isPartitioned(client, table))) {
-      const rows = await convertToPartitioned(client, table, options);
-      done.push(`${table.name} partitioned by month (${rows} rows)`);
-    }
-    done.push(...(await addMissingMonths(client, table, table.name, options.now ?? new Date())));
+  if (!(await isPartitioned(client, table))) {
+    const rows = await convertToPartitioned(client, table, options);
+    done.push(`${table.name} partitioned by month (${rows} rows)`);
   }
+  done.push(...(await addMissingMonths(client, table, table.name, options.now ?? new Date())));
   return done;
 }
 
 /** The partitions of whole months before `cutoff` (a first of a month), and how many rows each holds. */
-export async function partitionsBefore(client: PoolClient, table: MonthlyTable, cutoff: string) {
+export async function partitionsBefore(client: PoolClient, cutoff: string) {
+  const table = LOGINS_BY_MONTH;
   const old = (await partitionsOf(client, table, table.name)).filter(({ month }) => addMonths(month, 1) <= cutoff);
   const counted: { name: string; month: string; rows: number }[] = [];
   for (const partition of old.sort((a, b) => a.month.localeCompare(b.month))) {
@@ -343,9 +329,9 @@ export async function partitionsBefore(client: PoolClient, table: MonthlyTable, 
   return counted;
 }
 
-/** Where the rows of a table that no month's partition holds are: its default partition, or itself if not converted. */
-export async function relationOutsideMonths(client: PoolClient, table: MonthlyTable): Promise<string> {
-  return (await isPartitioned(client, table)) ? defaultPartition(table) : table.name;
+/** Where the logins that no month's partition holds are: the default partition, or the table if not converted. */
+export async function loginsOutsideMonths(client: PoolClient): Promise<string> {
+  return (await isPartitioned(client, LOGINS_BY_MONTH)) ? defaultPartition(LOGINS_BY_MONTH) : LOGINS_BY_MONTH.name;
 }
 
 /** Drops a partition: a short exclusive lock of the parent, nothing to vacuum afterwards. */

@@ -2,14 +2,7 @@ import type { Pool, PoolClient } from 'pg';
 import { PII_FIELDS, type PiiField } from '../core/canonical-pii';
 import { TOKEN_COLUMNS } from '../core/loaded-columns';
 import { inTransaction } from '../db/in-transaction';
-import {
-  dayParameter,
-  dropPartition,
-  MONTHLY_TABLES,
-  partitionsBefore,
-  relationOutsideMonths,
-  type MonthlyTable,
-} from '../db/partitioning';
+import { dropPartition, loginsOutsideMonths, partitionsBefore } from '../db/partitioning';
 import { appendAudit } from './audit';
 
 export interface RetentionOptions {
@@ -25,12 +18,12 @@ export interface RetentionOptions {
 
 export interface RetentionReport {
   keepDays: number;
-  /** Logins with a `create_date`, and quarantine records with a `sent_at`, before this day (a first of a month) go. */
+  /** Logins with a `create_date` before this day (a first of a month), and records quarantined before it, go. */
   cutoff: string;
   dryRun: boolean;
   logins: number;
   quarantineRecords: number;
-  /** The monthly partitions dropped whole (or that would be); rows elsewhere are deleted in chunks. */
+  /** The monthly partitions of user_logins dropped whole (or that would be); other rows are deleted in chunks. */
   partitionsDropped: string[];
   /** Vault values (ip, device id) that no remaining login uses: shredded, their rows deleted. */
   vaultValues: number;
@@ -47,9 +40,9 @@ export function retentionCutoff(now: Date, keepDays: number): string {
 }
 
 /**
- * Removes the logins of months wholly older than `keepDays` days and the quarantine records as old: a month's
- * partition is dropped whole (no row by row delete, nothing left to vacuum), and rows outside those partitions (the
- * default partition, a table not converted yet) are deleted in chunks. Then it crypto-shreds the vault values no
+ * Removes the logins of months wholly older than `keepDays` days and the quarantine records as old: a month of
+ * logins is dropped whole, its partition (no row by row delete, nothing left to vacuum); logins outside those
+ * partitions (the default partition, a table not converted yet) and quarantine records are deleted in chunks. Then it crypto-shreds the vault values no
  * remaining login uses: their rows are deleted, so the sealed value is gone, and a value that comes back later is
  * vaulted anew (a `forget` tombstone stays: it records an erasure). The vault step takes the key state's lock, as a
  * rotation does, so no load is between finding a value unused and its deletion (a load holds the lock shared while
@@ -58,42 +51,37 @@ export function retentionCutoff(now: Date, keepDays: number): string {
 export async function applyRetention(pool: Pool, options: RetentionOptions): Promise<RetentionReport> {
   const cutoff = retentionCutoff(options.now ?? new Date(), options.keepDays);
   const chunkSize = options.chunkSize ?? 10_000;
-  const removed: Record<MonthlyTable['name'], number> = { user_logins: 0, quarantined_messages: 0 };
-  const partitionsDropped: string[] = [];
+  const removed = { logins: 0, records: 0 };
   const client = await pool.connect();
+  let partitions: Awaited<ReturnType<typeof partitionsBefore>>;
   try {
-    for (const table of MONTHLY_TABLES) {
-      const partitions = await partitionsBefore(client, table, cutoff);
-      partitionsDropped.push(...partitions.map((partition) => partition.name));
-      if (options.dryRun) {
-        const { rows } = await client.query<{ n: number }>(
-          `SELECT count(*)::int AS n FROM ${table.name} WHERE ${table.column} < ${dayParameter(table, '$1')}`,
-          [cutoff],
-        );
-        removed[table.name] = rows[0]!.n;
-        continue;
-      }
+    partitions = await partitionsBefore(client, cutoff);
+    if (options.dryRun) {
+      const { rows } = await client.query<{ logins: number; records: number }>(
+        `SELECT (SELECT count(*) FROM user_logins WHERE create_date < $1::date)::int AS logins,
+                (SELECT count(*) FROM quarantined_messages WHERE ${RECORDS_BEFORE_CUTOFF})::int AS records`,
+        [cutoff],
+      );
+      Object.assign(removed, rows[0]);
+    } else {
       for (const partition of partitions) {
         await dropPartition(client, partition.name);
-        removed[table.name] += partition.rows;
+        removed.logins += partition.rows;
       }
-      removed[table.name] += await deleteInChunks(
-        client,
-        await relationOutsideMonths(client, table),
-        table,
-        cutoff,
-        chunkSize,
-      );
+      const outside = await loginsOutsideMonths(client);
+      removed.logins += await deleteInChunks(client, outside, 'create_date < $1::date', cutoff, chunkSize);
+      removed.records += await deleteInChunks(client, 'quarantined_messages', RECORDS_BEFORE_CUTOFF, cutoff, chunkSize);
     }
   } finally {
     client.release();
   }
+  const partitionsDropped = partitions.map((partition) => partition.name);
   const report: RetentionReport = {
     keepDays: options.keepDays,
     cutoff,
     dryRun: options.dryRun,
-    logins: removed.user_logins,
-    quarantineRecords: removed.quarantined_messages,
+    logins: removed.logins,
+    quarantineRecords: removed.records,
     partitionsDropped,
     vaultValues: 0,
     auditId: null,
@@ -139,19 +127,21 @@ export async function applyRetention(pool: Pool, options: RetentionOptions): Pro
 /** A vault entry of `field` that holds a value (a tombstone records an erasure and stays). */
 const holdsValue = (field: PiiField) => `v.field = '${field}' AND v.value_sealed IS NOT NULL`;
 
-/** Deletes a relation's rows older than the cutoff, a chunk per statement (ctid is unique within one relation). */
+/** Records quarantined before the cutoff day, which is counted in UTC like `create_date`. */
+const RECORDS_BEFORE_CUTOFF = `quarantined_at < ($1::date::timestamp AT TIME ZONE 'UTC')`;
+
+/** Deletes a relation's rows that meet the condition, a chunk per statement (ctid is unique within one relation). */
 async function deleteInChunks(
   client: PoolClient,
   relation: string,
-  table: MonthlyTable,
+  condition: string,
   cutoff: string,
   chunkSize: number,
 ) {
   let deleted = 0;
   for (;;) {
     const { rowCount } = await client.query(
-      `DELETE FROM ${relation} WHERE ctid = ANY(ARRAY(
-         SELECT ctid FROM ${relation} WHERE ${table.column} < ${dayParameter(table, '$1')} LIMIT $2))`,
+      `DELETE FROM ${relation} WHERE ctid = ANY(ARRAY(SELECT ctid FROM ${relation} WHERE ${condition} LIMIT $2))`,
       [cutoff, chunkSize],
     );
     deleted += rowCount ?? 0;

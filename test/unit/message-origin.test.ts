@@ -25,7 +25,7 @@ describe('the origin of a received message', () => {
   });
 
   it('is the redrive’s when the redrive signed it, for this body, under this root', () => {
-    assert.deepEqual(claim(signed()), { kind: 'vouched', origin: original });
+    assert.deepEqual(claim(signed()), { kind: 'vouched', origin: { ...original, sentAtSource: 'redrive' } });
     assert.equal(claim(signed(original, otherRoot)).kind, 'refused');
     assert.equal(claim(signed(original, key, '{"user_id":"v"}')).kind, 'refused', 'signed for another body');
   });
@@ -54,9 +54,10 @@ describe('the origin of a received message', () => {
   it('makes its own id and time storable whatever the server sent', () => {
     const odd = (messageId: string | undefined, sentTimestamp: string | undefined) =>
       originOf(key, { messageId, sentTimestamp, body, attributes: {} }, now).origin;
-    assert.equal(odd('ok-id', 'abc').sentTimestamp, now);
-    assert.equal(odd('ok-id', '-1').sentTimestamp, now);
-    assert.equal(odd('ok-id', undefined).sentTimestamp, now);
+    for (const sent of ['abc', '-1', undefined]) {
+      assert.deepEqual(odd('ok-id', sent), { messageId: 'ok-id', sentTimestamp: now, sentAtSource: 'receipt' });
+    }
+    assert.equal(odd('ok-id', String(now - 5)).sentAtSource, undefined, "the server's own: the same on every delivery");
     assert.match(odd('x'.repeat(200), '1').messageId, /^sha256-[0-9a-f]{64}$/);
     assert.equal(odd('x'.repeat(200), '1').messageId, odd('x'.repeat(200), '1').messageId, 'stable');
     assert.match(odd(undefined, '1').messageId, /^sha256-/);

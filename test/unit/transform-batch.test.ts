@@ -58,6 +58,7 @@ describe('transformBatch', () => {
       app_version_text: '0.96',
       create_date: '2024-01-31',
       sent_at: '2024-01-31T23:59:59.000Z',
+      sent_at_source: 'sqs',
     });
   });
 

@@ -1,8 +1,7 @@
--- user_logins and quarantined_messages become partitioned by month (src/db/partitioning.ts does it after the
--- migrations, as the owner): a new partitioned table is filled from the existing one in batches while loads go on,
--- then takes its name in one short transaction. Until then this trigger copies every change of a loaded row into
--- the new table. Rows without a message id (loaded before the pipeline) have no key to follow, so they are
--- read-only while the copy runs.
+-- user_logins becomes partitioned by month (src/db/partitioning.ts does it after the migrations, as the owner): a
+-- new partitioned table is filled from the existing one in batches while loads go on, then takes its name in one
+-- short transaction. Until then this trigger copies every change of a loaded row into the new table. Rows without a
+-- message id (loaded before the pipeline) have no key to follow, so they are read-only while the copy runs.
 CREATE TABLE IF NOT EXISTS partitioning_progress (
   table_name text PRIMARY KEY,
   -- Pages of the existing table below next_page are copied; pages from last_page on hold only rows the trigger copied.
@@ -36,12 +35,15 @@ END
 $$;
 REVOKE ALL ON FUNCTION partitioning_mirror() FROM PUBLIC;
 
--- A load looks a message up by its key, (message_id, the month's column), so workers read that column too.
+-- A load looks a message up by its key, (message_id, create_date), so workers read that column too.
 DO $$
 BEGIN
   IF EXISTS (SELECT FROM pg_roles WHERE rolname = 'login_etl_worker') THEN
     GRANT SELECT (create_date) ON user_logins TO login_etl_worker;
-    GRANT SELECT (sent_at) ON quarantined_messages TO login_etl_worker;
   END IF;
 END
 $$;
+
+-- Where a row's sent_at came from (core/message-origin.ts): `sqs`, `receipt` (the server gave none) or `redrive`;
+-- the load looks a message up across days only for the last two. NULL for rows loaded before.
+ALTER TABLE user_logins ADD COLUMN IF NOT EXISTS sent_at_source varchar(8);
