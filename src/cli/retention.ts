@@ -46,7 +46,7 @@ runMain(async () => {
       values.json
         ? `${JSON.stringify(report)}\n`
         : `${verb} ${report.logins} logins and ${report.quarantineRecords} quarantine records from before ` +
-            `${report.cutoff} (${report.partitionsDropped.length} monthly partitions dropped whole); ${report.dryRun ? 'would shred' : 'shredded'} ${report.vaultValues} vault values no ` +
+            `${report.cutoff} (${report.partitionsDropped.length} monthly partitions ${report.dryRun ? 'to drop' : 'dropped'} whole); ${report.dryRun ? 'would shred' : 'shredded'} ${report.vaultValues} vault values no ` +
             `remaining login uses${report.auditId === null ? '' : ` (audit #${report.auditId})`}\n`,
     );
     return 0;
