@@ -52,6 +52,9 @@ function partitionMonth(table: MonthlyTable, name: string): string | undefined {
   return match ? `${match[1]}-${match[2]}-01` : undefined;
 }
 
+/** The days a partition can be named for (`_pYYYYMM`): year 1 to 9999. */
+const NAMEABLE_DAYS = (column: string) => `${column} >= '0001-01-01' AND ${column} < '10000-01-01'`;
+
 /** A month's first day as a literal. */
 const bound = (month: string) => `'${month}'::date`;
 
@@ -63,20 +66,22 @@ const isPartitioned = async (client: PoolClient, table: MonthlyTable) =>
     )
   ).rows[0]!.partitioned;
 
-/** The months from the earliest row on that have rows, oldest first: one index lookup per month. */
+/**
+ * The months that have rows, oldest first: one index lookup per month. Dates before year 1 or after 9999 (and
+ * infinity) have no partition name; such rows, and those without a date, stay in the default partition.
+ */
 async function monthsWithRows(client: PoolClient, table: MonthlyTable, relation: string): Promise<string[]> {
   const months: string[] = [];
-  let after: string | undefined;
+  let from = '0001-01-01';
   while (months.length < MAX_MONTHS_WITH_DATA) {
     const { rows } = await client.query<{ month: string | null }>(
       `SELECT to_char(min(${table.column}), 'YYYY-MM') AS month FROM ${relation}
-        ${after === undefined ? '' : `WHERE ${table.column} >= ${bound(after)}`}`,
+        WHERE ${table.column} >= ${bound(from)} AND ${NAMEABLE_DAYS(table.column)}`,
     );
     const month = rows[0]!.month;
-    // Years before 1 or after 9999 have no partition name; such rows stay in the default partition.
-    if (month === null || !/^\d{4}-\d{2}$/.test(month) || month === '0000-00') return months;
+    if (month === null) return months;
     months.push(`${month}-01`);
-    after = addMonths(`${month}-01`, 1);
+    from = addMonths(`${month}-01`, 1);
   }
   return months;
 }
@@ -286,7 +291,7 @@ export async function mayKeepPartitions(client: Pick<PoolClient, 'query'>): Prom
   return rows[0]?.may ?? false;
 }
 
-/** Whether the table still needs converting, a month ahead its partition, or the default partition emptying. */
+/** Whether the table still needs converting, a month ahead its partition, or the default partition a month's rows. */
 export async function partitionsNeedUpkeep(client: PoolClient, now = new Date()): Promise<boolean> {
   const table = LOGINS_BY_MONTH;
   if (!(await isPartitioned(client, table))) return true;
@@ -294,7 +299,9 @@ export async function partitionsNeedUpkeep(client: PoolClient, now = new Date())
   if (Array.from({ length: MONTHS_AHEAD + 1 }, (_, i) => addMonths(monthOf(now), i)).some((m) => !have.has(m))) {
     return true;
   }
-  const { rowCount } = await client.query(`SELECT FROM ${defaultPartition(table)} LIMIT 1`);
+  const { rowCount } = await client.query(
+    `SELECT FROM ${defaultPartition(table)} WHERE ${NAMEABLE_DAYS(table.column)} LIMIT 1`,
+  );
   return Boolean(rowCount);
 }
 

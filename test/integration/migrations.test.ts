@@ -87,6 +87,9 @@ describe('migrations', () => {
     const pool = await freshDatabase();
     try {
       await pool.query(REFERENCE_DDL);
+      // Dates no month's partition can be named for, and none at all: they stay in the default partition.
+      await pool.query(`INSERT INTO user_logins (user_id, create_date) VALUES
+                          ('bc', '0044-03-15 BC'), ('far', 'infinity'), ('none', NULL)`);
       // Migrations up to the last unpartitioned release, then the reference rows and 5,000 loaded ones.
       await migrate(
         pool,
@@ -124,7 +127,7 @@ describe('migrations', () => {
         applied.join(),
       );
       const count = async (sql: string) => Number((await pool.query<{ n: number }>(sql)).rows[0]!.n);
-      assert.equal(await count('SELECT count(*)::int AS n FROM user_logins'), 2 + 5000 + batches - batches);
+      assert.equal(await count('SELECT count(*)::int AS n FROM user_logins'), 5 + 5000 + batches - batches);
       assert.equal(await count('SELECT count(DISTINCT message_id)::int AS n FROM user_logins'), 5000);
       assert.equal(await count(`SELECT count(*)::int AS n FROM user_logins WHERE masked_ip = 'rotated'`), batches);
       assert.equal(await count(`SELECT count(*)::int AS n FROM user_logins WHERE message_id LIKE 'd-%'`), batches);
@@ -132,10 +135,10 @@ describe('migrations', () => {
       assert.equal(await relkind(pool, 'user_logins'), 'p');
       // A partition for each month with rows (those loaded meanwhile too), this month and three ahead.
       const partitions = await partitionNames(pool, 'user_logins');
-      for (const month of ['p202512', 'p202606', 'p202607', 'p202610', 'p203001', 'default']) {
+      for (const month of ['p202001', 'p202512', 'p202606', 'p202607', 'p202610', 'p203001', 'default']) {
         assert.ok(partitions.includes(`user_logins_${month}`), partitions.join());
       }
-      assert.equal(await count('SELECT count(*)::int AS n FROM user_logins_default'), 0);
+      assert.equal(await count('SELECT count(*)::int AS n FROM user_logins_default'), 3, 'BC, infinity, none');
       const grants = await pool.query<{ column_name: string }>(
         `SELECT column_name FROM information_schema.column_privileges
           WHERE table_name = 'user_logins' AND grantee = 'login_etl_migration_reader' ORDER BY 1`,
@@ -149,11 +152,11 @@ describe('migrations', () => {
       await pool.query(
         `INSERT INTO user_logins (user_id, message_id, create_date) VALUES ('far', 'f-1', '2031-03-03')`,
       );
-      assert.equal(await count('SELECT count(*)::int AS n FROM user_logins_default'), 1);
+      assert.equal(await count('SELECT count(*)::int AS n FROM user_logins_default'), 4);
       const later = await migrate(pool, undefined, { now: new Date('2026-07-15T00:00:00Z') });
       assert.deepEqual(later, ['user_logins_p203103']);
-      assert.equal(await count('SELECT count(*)::int AS n FROM user_logins_default'), 0);
-      assert.equal(await count('SELECT count(*)::int AS n FROM user_logins'), 5003);
+      assert.equal(await count('SELECT count(*)::int AS n FROM user_logins_default'), 3);
+      assert.equal(await count('SELECT count(*)::int AS n FROM user_logins'), 5006);
       assert.deepEqual(await migrate(pool, undefined, { now: new Date('2026-07-15T00:00:00Z') }), []);
     } finally {
       await pool.end();
