@@ -87,6 +87,18 @@ async function monthsWithRows(client: PoolClient, table: MonthlyTable, relation:
 }
 
 /**
+ * Gives a new table the owner of the table it belongs to: a migrating login that is a member of the owning role
+ * would otherwise own it, and another member could not attach or drop partitions later.
+ */
+async function ownLike(client: PoolClient, relation: string, like: string) {
+  const { rows } = await client.query<{ owner: string }>(
+    'SELECT quote_ident(pg_get_userbyid(relowner)) AS owner FROM pg_class WHERE oid = $1::regclass',
+    [like],
+  );
+  await client.query(`ALTER TABLE ${relation} OWNER TO ${rows[0]!.owner}`);
+}
+
+/**
  * Creates the partition of a month, with the rows of that month the default partition holds moved into it, in one
  * transaction: the default is locked meanwhile, so no row of the month lands there between the move and the
  * attach. The partition is filled as a table of its own and attached (which locks the parent less than creating
@@ -97,6 +109,7 @@ async function addMonthPartition(client: PoolClient, table: MonthlyTable, parent
   const [from, to] = [bound(month), bound(addMonths(month, 1))];
   await client.query(`LOCK TABLE ${defaultPartition(table)} IN ACCESS EXCLUSIVE MODE`);
   await client.query(`CREATE TABLE ${name} (LIKE ${parent} INCLUDING DEFAULTS INCLUDING CONSTRAINTS)`);
+  await ownLike(client, name, parent);
   await client.query(
     `ALTER TABLE ${name} ADD CONSTRAINT ${name}_month CHECK (${table.column} >= ${from} AND ${table.column} < ${to})`,
   );
@@ -199,6 +212,8 @@ async function convertToPartitioned(client: PoolClient, table: MonthlyTable, opt
        PARTITION BY RANGE (${table.column})`,
     );
     await client.query(`CREATE TABLE ${defaultPartition(table)} PARTITION OF ${copy} DEFAULT`);
+    await ownLike(client, copy, table.name);
+    await ownLike(client, defaultPartition(table), table.name);
     await client.query(`CREATE UNIQUE INDEX ${table.name}_by_message_id ON ${copy} (message_id, ${table.column})`);
     for (const column of table.indexed) {
       await client.query(`CREATE INDEX ${table.name}_by_${column} ON ${copy} (${column})`);

@@ -102,6 +102,8 @@ describe('migrations', () => {
                         SELECT 'q-' || i, 'bad', 1, timestamptz '2026-06-30 23:00+00' - i * interval '1 day'
                           FROM generate_series(1, 40) i`);
       await pool.query('CREATE ROLE login_etl_migration_reader NOLOGIN').catch(() => undefined);
+      await pool.query('CREATE ROLE login_etl_migration_owner NOLOGIN').catch(() => undefined);
+      await pool.query('ALTER TABLE user_logins OWNER TO login_etl_migration_owner');
       await pool.query('GRANT SELECT (user_id, create_date) ON user_logins TO login_etl_migration_reader');
       let batches = 0;
       const applied = await migrate(pool, undefined, {
@@ -147,6 +149,12 @@ describe('migrations', () => {
         grants.rows.map((row) => row.column_name),
         ['create_date', 'user_id'],
       );
+      const { rows: owners } = await pool.query<{ owner: string }>(
+        `SELECT DISTINCT pg_get_userbyid(relowner) AS owner FROM pg_class
+          WHERE oid = 'user_logins'::regclass OR oid IN (SELECT inhrelid FROM pg_inherits
+                                                          WHERE inhparent = 'user_logins'::regclass)`,
+      );
+      assert.deepEqual(owners, [{ owner: 'login_etl_migration_owner' }], 'owned as the table was');
 
       // A row of a month without a partition still loads, into the default; the next upkeep moves it out.
       await pool.query(
