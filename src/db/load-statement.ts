@@ -6,7 +6,7 @@ import {
   type RowOf,
 } from '../core/loaded-columns';
 import { MAX_ORIGINAL_AGE_DAYS } from '../core/message-origin';
-import { LOGINS_BY_MONTH } from './partitioning';
+import { LOGINS_BY_MONTH as LOGINS } from './partitioning';
 
 /**
  * The load: rows, quarantine records and vault entries in one statement, hence one transaction. unnest() turns
@@ -30,7 +30,6 @@ const unnest = (columns: Columns, first: number) =>
 
 const ROWS_AT = FIXED_PARAMETERS + 1;
 const SPAN = `interval '${MAX_ORIGINAL_AGE_DAYS + 1} days'`;
-const LOGINS = LOGINS_BY_MONTH;
 const RECORDS_AT = ROWS_AT + Object.keys(LOGIN_ROW_COLUMNS).length;
 const VAULT_AT = RECORDS_AT + Object.keys(QUARANTINE_COLUMNS).length;
 /**

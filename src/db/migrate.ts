@@ -2,7 +2,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import type { Pool } from 'pg';
 import { withinTransaction } from './in-transaction';
-import { keepPartitions, mayKeepPartitions, partitionsNeedUpkeep, type ConversionOptions } from './partitioning';
+import { keepPartitions, mayKeepPartitions, partitionsNeedUpkeep, type UpkeepOptions } from './partitioning';
 
 const MIGRATIONS_DIR = path.join(__dirname, 'migrations');
 
@@ -59,7 +59,7 @@ async function partitionUpkeepDue(pool: Pool, now?: Date): Promise<boolean> {
 export async function migrate(
   pool: Pool,
   migrations: Migration[] = listMigrations(),
-  partitioning: ConversionOptions & { now?: Date } = {},
+  partitioning: UpkeepOptions = {},
 ): Promise<string[]> {
   if ((await pendingMigrations(pool, migrations)).length === 0 && !(await partitionUpkeepDue(pool, partitioning.now)))
     return [];

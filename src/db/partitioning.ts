@@ -41,6 +41,9 @@ function addMonths(month: string, offset: number): string {
 
 const monthOf = (time: Date): string => `${time.toISOString().slice(0, 7)}-01`;
 
+/** The months that must have a partition already: this one and MONTHS_AHEAD more. */
+const monthsAhead = (now: Date) => Array.from({ length: MONTHS_AHEAD + 1 }, (_, i) => addMonths(monthOf(now), i));
+
 const partitionName = (table: MonthlyTable, month: string) => `${table.name}_p${month.slice(0, 4)}${month.slice(5, 7)}`;
 const defaultPartition = (table: MonthlyTable) => `${table.name}_default`;
 const PARTITION_NAME = /_p(\d{4})(\d{2})$/;
@@ -152,10 +155,9 @@ async function partitionsOf(client: PoolClient, table: MonthlyTable, parent: str
 /** Every month from this one to MONTHS_AHEAD ahead, and every month with rows in the default, has its partition. */
 async function addMissingMonths(client: PoolClient, table: MonthlyTable, parent: string, now: Date) {
   const have = new Set((await partitionsOf(client, table, parent)).map((partition) => partition.month));
-  const ahead = Array.from({ length: MONTHS_AHEAD + 1 }, (_, offset) => addMonths(monthOf(now), offset));
   const stray = await monthsWithRows(client, table, defaultPartition(table));
   const added: string[] = [];
-  for (const month of [...new Set([...stray, ...ahead])].filter((month) => !have.has(month)).sort()) {
+  for (const month of [...new Set([...stray, ...monthsAhead(now)])].filter((month) => !have.has(month)).sort()) {
     await withShortLocks(client, () => addMonthPartition(client, table, parent, month));
     added.push(partitionName(table, month));
   }
@@ -185,11 +187,16 @@ class PartitioningBlockedError extends Error {
   override name = 'PartitioningBlockedError';
 }
 
-export interface ConversionOptions {
+interface ConversionOptions {
   /** Pages copied per transaction. @default 256 */
   batchPages?: number;
   /** Called after each batch of the copy; tests write to the table here, as loads would. */
   afterBatch?: () => Promise<void>;
+}
+
+export interface UpkeepOptions extends ConversionOptions {
+  /** Today, for tests. @default now */
+  now?: Date;
 }
 
 /**
@@ -311,9 +318,7 @@ export async function partitionsNeedUpkeep(client: PoolClient, now = new Date())
   const table = LOGINS_BY_MONTH;
   if (!(await isPartitioned(client, table))) return true;
   const have = new Set((await partitionsOf(client, table, table.name)).map((partition) => partition.month));
-  if (Array.from({ length: MONTHS_AHEAD + 1 }, (_, i) => addMonths(monthOf(now), i)).some((m) => !have.has(m))) {
-    return true;
-  }
+  if (monthsAhead(now).some((month) => !have.has(month))) return true;
   const { rowCount } = await client.query(
     `SELECT FROM ${defaultPartition(table)} WHERE ${NAMEABLE_DAYS(table.column)} LIMIT 1`,
   );
@@ -325,10 +330,7 @@ export async function partitionsNeedUpkeep(client: PoolClient, now = new Date())
  * the months ahead and moves the rows the default partition took into partitions of their months. Returns what it
  * did, one line per step.
  */
-export async function keepPartitions(
-  client: PoolClient,
-  options: ConversionOptions & { now?: Date } = {},
-): Promise<string[]> {
+export async function keepPartitions(client: PoolClient, options: UpkeepOptions = {}): Promise<string[]> {
   const table = LOGINS_BY_MONTH;
   const done: string[] = [];
   if (!(await isPartitioned(client, table))) {
